@@ -1,0 +1,69 @@
+/**
+ * Physical RAM: one ArrayBuffer with typed-array views, plus a dirty bitmap of 4 KiB frames.
+ *
+ * The dirty bitmap belongs to RAM (as in TinyEMU): every path that writes RAM marks the frame — the
+ * bus, DMA by devices, and harts when they fill a store-TLB entry (so fast-path stores need no check).
+ * Whoever clears the bitmap must also flush the harts' store TLBs (Machine.clearDirty does both).
+ */
+import { PAGE_SHIFT } from "./params.js";
+
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+  throw new Error("rvisor needs a little-endian host: RAM is accessed through native typed arrays");
+}
+
+export class Ram {
+  readonly buffer: ArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly i32: Int32Array;
+  readonly frames: number;
+  /** One bit per frame, set when the frame may have been written since the last clear. */
+  readonly dirty: Uint32Array;
+
+  constructor(
+    readonly base: number,
+    readonly size: number,
+  ) {
+    if (size <= 0 || size % (1 << PAGE_SHIFT) !== 0) {
+      throw new Error(`RAM size ${size} is not a positive multiple of 4 KiB`);
+    }
+    if (base + size > 2 ** 32) throw new Error(`RAM at 0x${base.toString(16)} + ${size} passes 4 GiB`);
+    this.buffer = new ArrayBuffer(size);
+    this.u8 = new Uint8Array(this.buffer);
+    this.u16 = new Uint16Array(this.buffer);
+    this.i32 = new Int32Array(this.buffer);
+    this.frames = size >>> PAGE_SHIFT;
+    this.dirty = new Uint32Array((this.frames + 31) >>> 5);
+  }
+
+  /** True when physical `paddr` (unsigned) .. +len lies in RAM. */
+  contains(paddr: number, len = 1): boolean {
+    const off = paddr - this.base;
+    return off >= 0 && off + len <= this.size;
+  }
+
+  /** Marks the frame holding RAM offset `off` dirty. */
+  markDirty(off: number): void {
+    const f = off >>> PAGE_SHIFT;
+    this.dirty[f >>> 5] |= 1 << (f & 31);
+  }
+
+  isDirty(frame: number): boolean {
+    return (this.dirty[frame >>> 5] & (1 << (frame & 31))) !== 0;
+  }
+
+  /** Copies `bytes` into RAM at physical `paddr`, marking frames dirty. Throws if it does not fit. */
+  load(paddr: number, bytes: Uint8Array): void {
+    if (!this.contains(paddr, bytes.length)) {
+      throw new Error(
+        `0x${bytes.length.toString(16)} bytes at 0x${paddr.toString(16)} do not fit in RAM ` +
+          `0x${this.base.toString(16)}..0x${(this.base + this.size).toString(16)}`,
+      );
+    }
+    const off = paddr - this.base;
+    this.u8.set(bytes, off);
+    for (let f = off >>> PAGE_SHIFT; f <= (off + bytes.length - 1) >>> PAGE_SHIFT; f++) {
+      this.dirty[f >>> 5] |= 1 << (f & 31);
+    }
+  }
+}
