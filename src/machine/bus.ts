@@ -86,6 +86,7 @@ export class Bus {
         ram.u8[off + 3] = value >>> 24;
       }
       ram.markDirty(off);
+      if (ram.watched[off >>> 12] !== 0) ram.notifyStore(off, size, value);
       return true;
     }
     const hit = this.deviceAt(paddr);

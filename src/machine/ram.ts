@@ -11,6 +11,8 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   throw new Error("rvisor needs a little-endian host: RAM is accessed through native typed arrays");
 }
 
+export type StoreWatcher = (paddr: number, size: number, value: number) => void;
+
 export class Ram {
   readonly buffer: ArrayBuffer;
   readonly u8: Uint8Array;
@@ -19,6 +21,11 @@ export class Ram {
   readonly frames: number;
   /** One bit per frame, set when the frame may have been written since the last clear. */
   readonly dirty: Uint32Array;
+  /** Per frame: 1 when stores to it must be reported (HTIF tohost, translated code). */
+  readonly watched: Uint8Array;
+  private readonly watchers = new Map<number, StoreWatcher[]>();
+  /** Called when a frame becomes watched or the dirty log is cleared: harts flush their store TLBs. */
+  private readonly storeTlbListeners: (() => void)[] = [];
 
   constructor(
     readonly base: number,
@@ -34,6 +41,41 @@ export class Ram {
     this.i32 = new Int32Array(this.buffer);
     this.frames = size >>> PAGE_SHIFT;
     this.dirty = new Uint32Array((this.frames + 31) >>> 5);
+    this.watched = new Uint8Array(this.frames);
+  }
+
+  /**
+   * Reports every later store that touches the frame holding physical `paddr` to `fn`, after the store.
+   * Harts never take their store fast path into a watched frame.
+   */
+  watch(paddr: number, fn: StoreWatcher): void {
+    if (!this.contains(paddr)) throw new Error(`watch: 0x${paddr.toString(16)} is not in RAM`);
+    const frame = (paddr - this.base) >>> PAGE_SHIFT;
+    const list = this.watchers.get(frame) ?? [];
+    list.push(fn);
+    this.watchers.set(frame, list);
+    this.watched[frame] = 1;
+    for (const l of this.storeTlbListeners) l();
+  }
+
+  /** Calls the watchers of the frame holding RAM offset `off` (only when it is watched). */
+  notifyStore(off: number, size: number, value: number): void {
+    const list = this.watchers.get(off >>> PAGE_SHIFT);
+    if (list === undefined) return;
+    for (const fn of list) fn(this.base + off, size, value);
+  }
+
+  /** Registers a hart's store-TLB flush, run whenever fast-path stores must be re-checked. */
+  onStoreTlbInvalidate(fn: () => void): void {
+    this.storeTlbListeners.push(fn);
+  }
+
+  /** Returns the dirty bitmap and clears it; harts re-mark frames on their next store. */
+  takeDirty(): Uint32Array {
+    const copy = this.dirty.slice();
+    this.dirty.fill(0);
+    for (const l of this.storeTlbListeners) l();
+    return copy;
   }
 
   /** True when physical `paddr` (unsigned) .. +len lies in RAM. */

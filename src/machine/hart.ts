@@ -1,0 +1,572 @@
+/**
+ * One RV32IMAC hart: its architectural state, its memory path (software TLB fast path in front of the
+ * Sv32 walker), trap entry and interrupt selection. Instruction semantics are not here: they come from
+ * the instruction table (isa/table.ts) through the interpreter (interpreter.ts); CSR read/write rules are
+ * in csr.ts.
+ *
+ * A trap is raised by `raise(cause, tval)`, which records the cause and throws the TRAP sentinel; the
+ * engine's loop catches it and calls `takeTrap`. Every instruction checks what can trap before it has any
+ * side effect, so the hart's state at the catch is the state before the faulting instruction.
+ *
+ * Software TLB: three direct-mapped arrays (fetch, load, store) of TLB_ENTRIES each, mapping a virtual
+ * page number to the byte offset of its frame in RAM. An entry is filled only after a successful walk
+ * (so it carries the permission check, and A/D were already set); a store entry only for frames that are
+ * not watched, marking the frame dirty at fill time. Every change of translation context (satp, privilege,
+ * MPRV/MPP/SUM/MXR) flushes all three; sfence.vma flushes one page or all.
+ */
+import type { Bus } from "./bus.js";
+import { csrRead, csrWrite } from "./csr.js";
+import {
+  CAUSE_BREAKPOINT,
+  CAUSE_ECALL_U,
+  CAUSE_ILLEGAL_INSN,
+  CAUSE_INSN_ACCESS,
+  CAUSE_INTERRUPT,
+  CAUSE_LOAD_ACCESS,
+  CAUSE_LOAD_MISALIGNED,
+  CAUSE_STORE_ACCESS,
+  CAUSE_STORE_MISALIGNED,
+  MIP_MEIP,
+  MIP_MSIP,
+  MIP_MTIP,
+  MIP_SEIP,
+  MIP_SSIP,
+  MIP_STIP,
+  MSTATUS_MIE,
+  MSTATUS_MPIE,
+  MSTATUS_MPP,
+  MSTATUS_MPP_SHIFT,
+  MSTATUS_MPRV,
+  MSTATUS_MXR,
+  MSTATUS_SIE,
+  MSTATUS_SPIE,
+  MSTATUS_SPP,
+  MSTATUS_SUM,
+  MSTATUS_TSR,
+  MSTATUS_TVM,
+  MSTATUS_TW,
+  PRIV_M,
+  PRIV_S,
+  PRIV_U,
+  type Priv,
+  SATP_MODE_SV32,
+} from "./isa/csr-defs.js";
+import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access, walkSv32 } from "./mmu.js";
+import { PAGE_SHIFT, TLB_ENTRIES } from "./params.js";
+import type { Ram } from "./ram.js";
+
+/** Thrown (never as an Error: it is cheap) when an instruction traps; see Hart.raise. */
+export const TRAP = Symbol("trap");
+
+/** Why `step` returned. */
+export const EXIT_BUDGET = 0; // ran its budget, or was asked to stop the slice early
+export const EXIT_WFI = 1; // waiting for an interrupt
+export const EXIT_STOPPED = 2; // stopped (SBI HSM), runs again only when started
+export type ExitReason = 0 | 1 | 2;
+
+const TLB_MASK = TLB_ENTRIES - 1;
+const TLB_FETCH = 0;
+const TLB_LOAD = TLB_ENTRIES;
+const TLB_STORE = 2 * TLB_ENTRIES;
+
+/** Interrupts in the order the privileged spec takes them when several are pending: MEI MSI MTI SEI SSI STI. */
+const IRQ_PRIORITY = [11, 3, 7, 9, 1, 5] as const;
+
+/**
+ * Handles a trap that would enter M-mode, for firmware written in TypeScript (the SBI). Returns true when
+ * it handled the trap; the hart then goes on at `hart.pc` (for an ECALL, still the ecall's address: the
+ * handler advances it).
+ */
+export type MTrapHook = (hart: Hart, cause: number, tval: number) => boolean;
+
+export class Hart {
+  // ── architectural state ────────────────────────────────────────────────────────────────────
+  readonly x = new Int32Array(32);
+  /** Address of the next instruction, unsigned. */
+  pc = 0;
+  priv: Priv = PRIV_M;
+
+  mstatus = 0;
+  medeleg = 0;
+  mideleg = 0;
+  mie = 0;
+  /** mip bits written by software (SSIP, STIP, SEIP). */
+  mipSw = 0;
+  /** mip bits driven by devices (MSIP, MTIP, MEIP from CLINT/PLIC, SEIP from the PLIC's S context). */
+  mipHw = 0;
+  mtvec = 0;
+  stvec = 0;
+  mscratch = 0;
+  sscratch = 0;
+  mepc = 0;
+  sepc = 0;
+  mcause = 0;
+  scause = 0;
+  mtval = 0;
+  stval = 0;
+  satp = 0;
+  mcounteren = 0;
+  scounteren = 0;
+  mcountinhibit = 0;
+  menvcfg = 0;
+  menvcfgh = 0;
+  senvcfg = 0;
+  readonly pmpcfg = new Int32Array(4);
+  readonly pmpaddr = new Int32Array(16);
+  /** Instructions retired since reset (a JS number: exact up to 2^53). */
+  retired = 0;
+  /** minstret = retired + instretOffset; mcycle = retired + cycleOffset (one instruction per cycle). */
+  instretOffset = 0;
+  cycleOffset = 0;
+  /** LR/SC reservation: the reserved virtual address, or -1. */
+  reservation = -1;
+
+  // ── run state ──────────────────────────────────────────────────────────────────────────────
+  /** Instructions left in the current slice; setting it to 0 ends the slice after this instruction. */
+  remaining = 0;
+  /** Set by WFI; cleared when an interrupt becomes pending. */
+  waiting = false;
+  /** Stopped by SBI HSM (or not yet started); the board skips it. */
+  stopped = false;
+  /** Firmware for traps into M-mode (undefined: M-mode code handles them, as on bare metal). */
+  mTrapHook: MTrapHook | undefined;
+  /** Called by FENCE.I and on code invalidation (the translator hooks it). */
+  onFenceI: (() => void) | undefined;
+  /** Current mtime, for the `time` CSR (set by the board). */
+  readTime: () => number = () => 0;
+
+  // Pending trap, set by raise() just before it throws TRAP.
+  trapCause = 0;
+  trapTval = 0;
+
+  // ── memory path ────────────────────────────────────────────────────────────────────────────
+  readonly mem8: Uint8Array;
+  readonly mem16: Uint16Array;
+  readonly mem32: Int32Array;
+  /** Virtual page number per TLB slot (−1: empty); fetch, load and store arrays back to back. */
+  readonly tlbTag = new Int32Array(3 * TLB_ENTRIES).fill(-1);
+  /** RAM byte offset of the frame per TLB slot. */
+  readonly tlbOff = new Int32Array(3 * TLB_ENTRIES);
+  private readonly walkCtx = { satp: 0, priv: 0, sum: false, mxr: false };
+
+  constructor(
+    readonly hartId: number,
+    readonly bus: Bus,
+  ) {
+    const ram: Ram = bus.ram;
+    this.mem8 = ram.u8;
+    this.mem16 = ram.u16;
+    this.mem32 = ram.i32;
+    ram.onStoreTlbInvalidate(() => this.tlbTag.fill(-1, TLB_STORE, TLB_STORE + TLB_ENTRIES));
+  }
+
+  /** Resets to the state the privileged spec defines at reset: M-mode, MIE = 0, MPRV = 0, satp bare. */
+  reset(pc: number): void {
+    this.x.fill(0);
+    this.pc = pc >>> 0;
+    this.priv = PRIV_M;
+    this.mstatus = 0;
+    this.medeleg = this.mideleg = this.mie = this.mipSw = 0;
+    this.mtvec = this.stvec = this.mscratch = this.sscratch = 0;
+    this.mepc = this.sepc = this.mcause = this.scause = this.mtval = this.stval = this.satp = 0;
+    this.mcounteren = this.scounteren = this.mcountinhibit = 0;
+    this.menvcfg = this.menvcfgh = this.senvcfg = 0;
+    this.pmpcfg.fill(0);
+    this.pmpaddr.fill(0);
+    this.reservation = -1;
+    this.waiting = false;
+    this.flushTlb();
+  }
+
+  get mip(): number {
+    return this.mipSw | this.mipHw;
+  }
+
+  /** Interrupt-controller side of mip (InterruptTarget). */
+  setInterruptLevel(mask: number, level: boolean): void {
+    this.mipHw = level ? this.mipHw | mask : this.mipHw & ~mask;
+    if (level && (this.mip & this.mie) !== 0) this.waiting = false;
+  }
+
+  /** Software side of mip (what M-mode firmware writes: SSIP, STIP, SEIP). */
+  setSoftwareInterrupt(mask: number, level: boolean): void {
+    this.mipSw = level ? this.mipSw | mask : this.mipSw & ~mask;
+    if (level && (this.mip & this.mie) !== 0) this.waiting = false;
+  }
+
+  // ── traps ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Raises a synchronous exception: records it and unwinds the current instruction. */
+  raise(cause: number, tval: number): never {
+    this.trapCause = cause;
+    this.trapTval = tval;
+    throw TRAP;
+  }
+
+  illegal(insn: number): never {
+    return this.raise(CAUSE_ILLEGAL_INSN, insn);
+  }
+
+  /**
+   * Enters the trap handler for `cause` (interrupts have CAUSE_INTERRUPT set), at privilege M or, when
+   * delegated by medeleg/mideleg and the hart is not in M, at S. `this.pc` is the trapping instruction
+   * (exceptions) or the next one to run (interrupts).
+   */
+  takeTrap(cause: number, tval: number): void {
+    const interrupt = (cause & CAUSE_INTERRUPT) !== 0;
+    const code = cause & 0x7fff_ffff;
+    const deleg = interrupt ? this.mideleg : this.medeleg;
+    this.reservation = -1;
+    if (this.priv <= PRIV_S && ((deleg >>> code) & 1) !== 0) {
+      this.scause = cause;
+      this.sepc = this.pc;
+      this.stval = tval >>> 0;
+      let s = this.mstatus & ~(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE);
+      if (this.priv === PRIV_S) s |= MSTATUS_SPP;
+      if ((this.mstatus & MSTATUS_SIE) !== 0) s |= MSTATUS_SPIE;
+      this.mstatus = s;
+      this.setPriv(PRIV_S);
+      this.pc = trapVector(this.stvec, interrupt, code);
+      return;
+    }
+    if (this.mTrapHook?.(this, cause, tval)) return;
+    this.mcause = cause;
+    this.mepc = this.pc;
+    this.mtval = tval >>> 0;
+    let s = this.mstatus & ~(MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE);
+    s |= this.priv << MSTATUS_MPP_SHIFT;
+    if ((this.mstatus & MSTATUS_MIE) !== 0) s |= MSTATUS_MPIE;
+    this.mstatus = s;
+    this.setPriv(PRIV_M);
+    this.pc = trapVector(this.mtvec, interrupt, code);
+  }
+
+  /**
+   * The interrupt to take now, or 0: pending (mip & mie), routed by mideleg, enabled by the privilege
+   * rules (a lower privilege than the target always takes it; the same privilege only with xIE set).
+   * M-level interrupts come before S-level ones; within a level, the fixed priority order.
+   */
+  pendingInterrupt(): number {
+    const pending = this.mip & this.mie;
+    if (pending === 0) return 0;
+    const m = pending & ~this.mideleg;
+    const mEnabled = this.priv < PRIV_M || (this.mstatus & MSTATUS_MIE) !== 0;
+    const s = pending & this.mideleg;
+    const sEnabled = this.priv < PRIV_S || (this.priv === PRIV_S && (this.mstatus & MSTATUS_SIE) !== 0);
+    const set = mEnabled && m !== 0 ? m : sEnabled && s !== 0 ? s : 0;
+    if (set === 0) return 0;
+    for (const irq of IRQ_PRIORITY) if ((set >>> irq) & 1) return (CAUSE_INTERRUPT | irq) | 0;
+    return 0;
+  }
+
+  /** Takes a pending enabled interrupt, if any. Returns true when it did. */
+  checkInterrupts(): boolean {
+    const cause = this.pendingInterrupt();
+    if (cause === 0) return false;
+    this.waiting = false;
+    this.takeTrap(cause, 0);
+    return true;
+  }
+
+  setPriv(p: Priv): void {
+    if (this.priv !== p) {
+      this.priv = p;
+      this.flushTlb();
+    }
+  }
+
+  // ── privileged instructions (called from the instruction table) ───────────────────────────
+
+  ecall(): never {
+    return this.raise(CAUSE_ECALL_U + this.priv, 0);
+  }
+
+  ebreak(): never {
+    return this.raise(CAUSE_BREAKPOINT, this.pc);
+  }
+
+  mret(insn: number): number {
+    if (this.priv < PRIV_M) this.illegal(insn);
+    const s = this.mstatus;
+    const mpp = ((s & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT) as Priv;
+    let n = s & ~(MSTATUS_MPP | MSTATUS_MIE);
+    if ((s & MSTATUS_MPIE) !== 0) n |= MSTATUS_MIE;
+    n |= MSTATUS_MPIE; // MPP ← U (least privileged), MPIE ← 1
+    if (mpp !== PRIV_M) n &= ~MSTATUS_MPRV;
+    this.mstatus = n;
+    this.setPriv(mpp);
+    this.flushTlb(); // MPRV may have changed
+    return this.mepc >>> 0;
+  }
+
+  sret(insn: number): number {
+    if (this.priv < PRIV_S || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TSR) !== 0)) this.illegal(insn);
+    const s = this.mstatus;
+    const spp: Priv = (s & MSTATUS_SPP) !== 0 ? PRIV_S : PRIV_U;
+    let n = s & ~(MSTATUS_SPP | MSTATUS_SIE | MSTATUS_MPRV);
+    if ((s & MSTATUS_SPIE) !== 0) n |= MSTATUS_SIE;
+    n |= MSTATUS_SPIE;
+    this.mstatus = n;
+    this.setPriv(spp);
+    this.flushTlb();
+    return this.sepc >>> 0;
+  }
+
+  wfi(insn: number): void {
+    // U-mode WFI is illegal when S-mode exists; S-mode WFI is illegal with TW (no bounded wait here).
+    if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TW) !== 0)) this.illegal(insn);
+    if ((this.mip & this.mie) !== 0) return; // an interrupt is already pending: WFI completes at once
+    this.waiting = true;
+    this.remaining = 0;
+  }
+
+  sfenceVma(vaddr: number, _asid: number, insn: number): void {
+    if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TVM) !== 0)) this.illegal(insn);
+    // Entries are not tagged by ASID: flushing by address, or everything, is exact or conservative.
+    if (vaddr === -1) this.flushTlb();
+    else this.flushTlbPage(vaddr);
+  }
+
+  fenceI(): void {
+    this.onFenceI?.();
+  }
+
+  csrRead(csr: number, insn: number): number {
+    return csrRead(this, csr, insn);
+  }
+
+  csrWrite(csr: number, value: number, insn: number): void {
+    csrWrite(this, csr, value, insn);
+  }
+
+  // ── TLB ────────────────────────────────────────────────────────────────────────────────────
+
+  flushTlb(): void {
+    this.tlbTag.fill(-1);
+  }
+
+  flushTlbPage(vaddr: number): void {
+    const vpn = vaddr >>> PAGE_SHIFT;
+    const i = vpn & TLB_MASK;
+    for (const base of [TLB_FETCH, TLB_LOAD, TLB_STORE]) if (this.tlbTag[base + i] === vpn) this.tlbTag[base + i] = -1;
+  }
+
+  /** Translates `va` for `access` under the current context; raises page/access faults (tval = va). */
+  translate(va: number, access: Access): number {
+    va >>>= 0;
+    let priv: number = this.priv;
+    if (access !== ACCESS_FETCH && (this.mstatus & MSTATUS_MPRV) !== 0 && priv === PRIV_M) {
+      priv = (this.mstatus & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT;
+    }
+    if (priv === PRIV_M || (this.satp & SATP_MODE_SV32) === 0) return va;
+    const ctx = this.walkCtx;
+    ctx.satp = this.satp;
+    ctx.priv = priv;
+    ctx.sum = (this.mstatus & MSTATUS_SUM) !== 0;
+    ctx.mxr = (this.mstatus & MSTATUS_MXR) !== 0;
+    const pa = walkSv32(this.bus, ctx, va, access);
+    if (pa < 0) this.raise(-pa - 1, va);
+    return pa;
+  }
+
+  /** Translates and, when the frame is RAM, fills the TLB. Returns the RAM offset or −1 (a device). */
+  private fill(va: number, access: Access): number {
+    const pa = this.translate(va, access);
+    const ram = this.bus.ram;
+    const off = pa - ram.base;
+    if (off < 0 || off >= ram.size) return -1;
+    const frameOff = off & ~0xfff;
+    if (access === ACCESS_STORE) {
+      ram.markDirty(frameOff);
+      if (ram.watched[frameOff >>> PAGE_SHIFT] !== 0) return off; // never cached: stores get reported
+    }
+    const vpn = va >>> PAGE_SHIFT;
+    const slot = access * TLB_ENTRIES + (vpn & TLB_MASK);
+    this.tlbTag[slot] = vpn;
+    this.tlbOff[slot] = frameOff;
+    return off;
+  }
+
+  // ── instruction fetch ──────────────────────────────────────────────────────────────────────
+
+  /** The instruction parcel at `pc`: a 16-bit compressed instruction, or a full 32-bit one. */
+  fetch(pc: number): number {
+    const vpn = pc >>> PAGE_SHIFT;
+    const i = TLB_FETCH + (vpn & TLB_MASK);
+    if (this.tlbTag[i] === vpn && (pc & 0xfff) !== 0xffe) {
+      const off = this.tlbOff[i] + (pc & 0xfff);
+      const lo = this.mem16[off >> 1];
+      if ((lo & 3) !== 3) return lo;
+      return lo | (this.mem16[(off >> 1) + 1] << 16);
+    }
+    return this.fetchSlow(pc);
+  }
+
+  private fetchSlow(pc: number): number {
+    const lo = this.fetchHalf(pc);
+    if ((lo & 3) !== 3) return lo;
+    return lo | (this.fetchHalf((pc + 2) >>> 0) << 16);
+  }
+
+  private fetchHalf(va: number): number {
+    const vpn = va >>> PAGE_SHIFT;
+    const i = TLB_FETCH + (vpn & TLB_MASK);
+    if (this.tlbTag[i] === vpn) return this.mem16[(this.tlbOff[i] + (va & 0xfff)) >> 1];
+    const off = this.fill(va, ACCESS_FETCH);
+    if (off < 0) this.raise(CAUSE_INSN_ACCESS, va);
+    return this.mem16[off >> 1];
+  }
+
+  // ── loads ──────────────────────────────────────────────────────────────────────────────────
+
+  lw(va: number): number {
+    const vpn = va >>> PAGE_SHIFT;
+    const i = TLB_LOAD + (vpn & TLB_MASK);
+    if (this.tlbTag[i] === vpn && (va & 3) === 0) return this.mem32[(this.tlbOff[i] + (va & 0xfff)) >> 2];
+    return this.loadSlow(va, 4) | 0;
+  }
+
+  lh(va: number): number {
+    return (this.lhu(va) << 16) >> 16;
+  }
+
+  lhu(va: number): number {
+    const vpn = va >>> PAGE_SHIFT;
+    const i = TLB_LOAD + (vpn & TLB_MASK);
+    if (this.tlbTag[i] === vpn && (va & 1) === 0) return this.mem16[(this.tlbOff[i] + (va & 0xfff)) >> 1];
+    return this.loadSlow(va, 2);
+  }
+
+  lb(va: number): number {
+    return (this.lbu(va) << 24) >> 24;
+  }
+
+  lbu(va: number): number {
+    const vpn = va >>> PAGE_SHIFT;
+    const i = TLB_LOAD + (vpn & TLB_MASK);
+    if (this.tlbTag[i] === vpn) return this.mem8[this.tlbOff[i] + (va & 0xfff)];
+    return this.loadSlow(va, 1);
+  }
+
+  /** The load slow path: misaligned accesses (byte by byte, so a page-crossing fault names the byte's page), TLB misses, devices. */
+  loadSlow(va: number, size: 1 | 2 | 4): number {
+    if ((va & (size - 1)) !== 0) {
+      let v = 0;
+      for (let k = 0; k < size; k++) v |= this.lbu((va + k) | 0) << (8 * k);
+      return size === 4 ? v : v >>> 0;
+    }
+    const off = this.fill(va, ACCESS_LOAD);
+    if (off >= 0) {
+      if (size === 4) return this.mem32[off >> 2];
+      return size === 2 ? this.mem16[off >> 1] : this.mem8[off];
+    }
+    const v = this.bus.read(this.translate(va, ACCESS_LOAD), size);
+    if (v === undefined) this.raise(CAUSE_LOAD_ACCESS, va >>> 0);
+    return v;
+  }
+
+  // ── stores ─────────────────────────────────────────────────────────────────────────────────
+
+  sw(va: number, v: number): void {
+    const vpn = va >>> PAGE_SHIFT;
+    const i = TLB_STORE + (vpn & TLB_MASK);
+    if (this.tlbTag[i] === vpn && (va & 3) === 0) {
+      this.mem32[(this.tlbOff[i] + (va & 0xfff)) >> 2] = v;
+      return;
+    }
+    this.storeSlow(va, 4, v);
+  }
+
+  sh(va: number, v: number): void {
+    const vpn = va >>> PAGE_SHIFT;
+    const i = TLB_STORE + (vpn & TLB_MASK);
+    if (this.tlbTag[i] === vpn && (va & 1) === 0) {
+      this.mem16[(this.tlbOff[i] + (va & 0xfff)) >> 1] = v;
+      return;
+    }
+    this.storeSlow(va, 2, v & 0xffff);
+  }
+
+  sb(va: number, v: number): void {
+    const vpn = va >>> PAGE_SHIFT;
+    const i = TLB_STORE + (vpn & TLB_MASK);
+    if (this.tlbTag[i] === vpn) {
+      this.mem8[this.tlbOff[i] + (va & 0xfff)] = v;
+      return;
+    }
+    this.storeSlow(va, 1, v & 0xff);
+  }
+
+  /** The store slow path: misaligned (both pages translated before any byte is written), misses, devices, watched frames. */
+  storeSlow(va: number, size: 1 | 2 | 4, v: number): void {
+    this.reservation = -1;
+    if ((va & (size - 1)) !== 0) {
+      const last = (va + size - 1) | 0;
+      this.translate(va, ACCESS_STORE);
+      if (last >>> PAGE_SHIFT !== va >>> PAGE_SHIFT) this.translate(last & ~0xfff, ACCESS_STORE);
+      for (let k = 0; k < size; k++) this.sb((va + k) | 0, v >>> (8 * k));
+      return;
+    }
+    const off = this.fill(va, ACCESS_STORE);
+    if (off >= 0) {
+      if (size === 4) this.mem32[off >> 2] = v;
+      else if (size === 2) this.mem16[off >> 1] = v;
+      else this.mem8[off] = v;
+      const ram = this.bus.ram;
+      if (ram.watched[off >>> PAGE_SHIFT] !== 0) ram.notifyStore(off, size, v);
+      return;
+    }
+    if (!this.bus.write(this.translate(va, ACCESS_STORE), size, v)) this.raise(CAUSE_STORE_ACCESS, va >>> 0);
+  }
+
+  // ── atomics ────────────────────────────────────────────────────────────────────────────────
+
+  lr(va: number): number {
+    if ((va & 3) !== 0) this.raise(CAUSE_LOAD_MISALIGNED, va >>> 0);
+    const v = this.lw(va);
+    this.reservation = va >>> 0;
+    return v;
+  }
+
+  /** SC.W: succeeds (returns 0) only with a valid reservation on this address; always clears it. */
+  sc(va: number, v: number): number {
+    if ((va & 3) !== 0) this.raise(CAUSE_STORE_MISALIGNED, va >>> 0);
+    const ok = this.reservation === va >>> 0;
+    if (!ok) {
+      this.reservation = -1;
+      return 1;
+    }
+    this.sw(va, v);
+    this.reservation = -1;
+    return 0;
+  }
+
+  /** Word index in RAM of an AMO's operand: aligned, writable, in RAM (or the matching fault). */
+  amoIndex(va: number): number {
+    if ((va & 3) !== 0) this.raise(CAUSE_STORE_MISALIGNED, va >>> 0);
+    const vpn = va >>> PAGE_SHIFT;
+    const i = TLB_STORE + (vpn & TLB_MASK);
+    if (this.tlbTag[i] === vpn) return (this.tlbOff[i] + (va & 0xfff)) >> 2;
+    const off = this.fill(va, ACCESS_STORE);
+    // Write permission implies read permission in Sv32 (W without R is a reserved encoding).
+    if (off < 0) this.raise(CAUSE_STORE_ACCESS, va >>> 0);
+    return off >> 2;
+  }
+
+  amoWrite(index: number, v: number): void {
+    this.mem32[index] = v;
+    this.reservation = -1;
+    const ram = this.bus.ram;
+    if (ram.watched[index >>> (PAGE_SHIFT - 2)] !== 0) ram.notifyStore(index << 2, 4, v);
+  }
+}
+
+/** The handler address for a trap: the base, plus 4 × cause for interrupts in vectored mode. */
+function trapVector(tvec: number, interrupt: boolean, code: number): number {
+  const base = tvec & ~3;
+  return ((tvec & 3) === 1 && interrupt ? base + 4 * code : base) >>> 0;
+}
+
+export { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE };
+export const HW_MIP_BITS = MIP_MSIP | MIP_MTIP | MIP_MEIP | MIP_SEIP;
+export const SW_MIP_BITS = MIP_SSIP | MIP_STIP | MIP_SEIP;
