@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+// Builds the guest side with Debian's clang and ld.lld, incrementally:
+//
+//   guest/sdk/lib/*.c + crt0*.S  → build/guest/sdk/{m,s}/*.o   (one object set per privilege mode)
+//   guest/sdk/shim/*             → build/guest/sdk/shim.elf    (the M-mode boot shim for S-mode programs)
+//   guest/programs/<name>.c      → build/guest/programs/<name>.elf
+//                                  (M-mode at 0x8000_0000, or S-mode at 0x8020_0000 when the file's first
+//                                  line is `// rvisor: s-mode`)
+//   guest/isa/<name>.S           → build/guest/isa/<name>.elf  (assembled with -I guest/isa, linked with
+//                                  guest/isa/link.ld; skipped while that directory does not exist)
+//
+// A file is rebuilt when any of its inputs — its source, the headers it may include, the linker scripts,
+// the objects it links, this script — is newer than it. Prints one line per built file or
+// `guest: up to date`.
+//
+// Options, for building one program with other compile-time settings (benchmarks, tests):
+//   --only <name>        build only guest/programs/<name>.c (and the SDK it needs)
+//   -D NAME=VALUE        extra preprocessor definition (repeatable)
+//   --out <path>         where to write that program's ELF
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const self = fileURLToPath(import.meta.url);
+const sdk = join(root, "guest", "sdk");
+const out = join(root, "build", "guest");
+
+const CFLAGS = [
+  "--target=riscv32-unknown-elf",
+  "-march=rv32imac",
+  "-mabi=ilp32",
+  "-O2",
+  "-ffreestanding",
+  "-nostdlib",
+  "-mcmodel=medany",
+  "-fno-pic",
+  // ld.lld 14 implements no RISC-V linker relaxation and rejects the R_RISCV_ALIGN it would need.
+  "-mno-relax",
+  "-ffunction-sections",
+  "-fdata-sections",
+  "-std=gnu11",
+  "-Wall",
+  "-Werror=implicit-function-declaration",
+];
+
+// ---- command line ----------------------------------------------------------------------------------
+const args = process.argv.slice(2);
+const defines = [];
+let only = null;
+let outPath = null;
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === "-D") defines.push(args[++i]);
+  else if (a.startsWith("-D")) defines.push(a.slice(2));
+  else if (a === "--only") only = args[++i];
+  else if (a === "--out") outPath = args[++i];
+  else fail(`unknown argument '${a}' (expected --only NAME, -D NAME=VALUE, --out PATH)`);
+}
+if ((defines.length > 0 || outPath) && !only) fail("-D and --out need --only NAME");
+
+// ---- tools -----------------------------------------------------------------------------------------
+const TOOLS = { clang: "clang", "ld.lld": "lld" };
+for (const [cmd, pkg] of Object.entries(TOOLS)) {
+  const r = spawnSync(cmd, ["--version"], { stdio: "ignore" });
+  if (r.error) fail(`'${cmd}' not found: install the Debian package ${pkg} (apt-get install ${pkg})`);
+}
+
+function fail(message) {
+  console.error(`build-guest: ${message}`);
+  process.exit(1);
+}
+
+function run(cmd, argv, what) {
+  const r = spawnSync(cmd, argv, { cwd: root, encoding: "utf8" });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr ?? "");
+    fail(`${what} failed (${cmd} exited with ${r.status ?? r.signal})`);
+  }
+}
+
+// ---- incremental rule ------------------------------------------------------------------------------
+const mtime = (p) => statSync(p).mtimeMs;
+const listDir = (dir, ext) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(ext))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
+
+let built = 0;
+/** Runs `make` when `target` is missing or older than any of `inputs`; returns the target. */
+function update(target, inputs, make) {
+  const newest = Math.max(...inputs.map(mtime));
+  if (existsSync(target) && mtime(target) >= newest) return target;
+  mkdirSync(dirname(target), { recursive: true });
+  make();
+  console.log(`guest: built ${relative(root, target)}`);
+  built++;
+  return target;
+}
+
+const rel = (p) => relative(root, p);
+const sdkHeaders = [...listDir(join(sdk, "include"), ".h")];
+
+function compile(src, obj, extra, headers) {
+  return update(obj, [src, ...headers, self], () =>
+    run("clang", [...CFLAGS, ...extra, "-c", rel(src), "-o", rel(obj)], `compiling ${rel(src)}`),
+  );
+}
+
+function link(elf, script, objects, libdir) {
+  return update(elf, [script, ...listDir(sdk, ".ld"), ...objects, self], () =>
+    run(
+      "ld.lld",
+      [
+        "-m",
+        "elf32lriscv",
+        "--gc-sections",
+        "-L",
+        rel(libdir),
+        "-T",
+        rel(script),
+        ...objects.map(rel),
+        "-o",
+        rel(elf),
+      ],
+      `linking ${rel(elf)}`,
+    ),
+  );
+}
+
+// ---- SDK: one object set per mode ------------------------------------------------------------------
+const include = ["-I", rel(join(sdk, "include"))];
+const common = ["printf.c", "stdio.c", "string.c", "malloc.c", "divdi3.c"];
+const modeSources = {
+  m: ["crt0.S", ...common, "uart.c", "platform-m.c", "trap-m.c"],
+  s: ["crt0-s.S", ...common, "sbi.c", "platform-s.c", "trap-s.c"],
+};
+const sdkObjects = {};
+for (const [mode, files] of Object.entries(modeSources)) {
+  sdkObjects[mode] = files.map((f) => {
+    const src = f.endsWith(".S") ? join(sdk, f) : join(sdk, "lib", f);
+    return compile(src, join(out, "sdk", mode, basename(f).replace(/\.[cS]$/, ".o")), include, sdkHeaders);
+  });
+}
+
+// ---- the boot shim ---------------------------------------------------------------------------------
+if (!only) {
+  const shimDir = join(sdk, "shim");
+  const shimHeaders = [...sdkHeaders, ...listDir(shimDir, ".h")];
+  const shimObjects = [...listDir(shimDir, ".S"), ...listDir(shimDir, ".c")].map((src) =>
+    compile(src, join(out, "sdk", "shim", basename(src).replace(/\.[cS]$/, ".o")), include, shimHeaders),
+  );
+  // crt0 is not the shim's start-up: take the M-mode library objects without it.
+  link(
+    join(out, "sdk", "shim.elf"),
+    join(shimDir, "shim.ld"),
+    [...shimObjects, ...sdkObjects.m.slice(1)],
+    sdk,
+  );
+}
+
+// ---- programs --------------------------------------------------------------------------------------
+const programsDir = join(root, "guest", "programs");
+let programs = listDir(programsDir, ".c");
+if (only) {
+  programs = programs.filter((p) => basename(p, ".c") === only);
+  if (programs.length === 0) fail(`no program guest/programs/${only}.c`);
+}
+const variant = defines.length > 0 ? `-${defines.join("-").replace(/[^A-Za-z0-9_=.-]/g, "_")}` : "";
+for (const src of programs) {
+  const name = basename(src, ".c");
+  const mode = readFileSync(src, "utf8").startsWith("// rvisor: s-mode") ? "s" : "m";
+  const obj = join(out, "programs", "obj", `${name}${variant}.o`);
+  const extra = [...include, ...defines.map((d) => `-D${d}`)];
+  compile(src, obj, extra, sdkHeaders);
+  const elf = outPath ? join(root, outPath) : join(out, "programs", `${name}${variant}.elf`);
+  link(elf, join(sdk, `${mode}-mode.ld`), [sdkObjects[mode][0], obj, ...sdkObjects[mode].slice(1)], sdk);
+}
+
+// ---- ISA conformance tests (guest/isa, written separately) ----------------------------------------
+const isaDir = join(root, "guest", "isa");
+if (!only && existsSync(isaDir)) {
+  const script = join(isaDir, "link.ld");
+  const isaInputs = [...listDir(isaDir, ".h"), ...listDir(isaDir, ".inc")];
+  for (const src of listDir(isaDir, ".S")) {
+    const name = basename(src, ".S");
+    const obj = join(out, "isa", "obj", `${name}.o`);
+    compile(src, obj, ["-I", rel(isaDir)], isaInputs);
+    if (!existsSync(script)) fail(`${rel(script)} is missing: the ISA tests cannot be linked`);
+    update(join(out, "isa", `${name}.elf`), [script, obj, self], () =>
+      run(
+        "ld.lld",
+        ["-m", "elf32lriscv", "-T", rel(script), rel(obj), "-o", rel(join(out, "isa", `${name}.elf`))],
+        `linking ${name}`,
+      ),
+    );
+  }
+}
+
+if (built === 0) console.log("guest: up to date");
