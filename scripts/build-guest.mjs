@@ -16,9 +16,10 @@
 // Options, for building one program with other compile-time settings (benchmarks, tests):
 //   --only <name>        build only guest/programs/<name>.c (and the SDK it needs)
 //   -D NAME=VALUE        extra preprocessor definition (repeatable)
-//   --out <path>         where to write that program's ELF
+//   --out <path>         where to write that program's ELF (default with -D:
+//                        build/guest/variants/<name>-<NAME=VALUE...>.elf)
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -72,11 +73,14 @@ function fail(message) {
   process.exit(1);
 }
 
+/** A build step that failed: reported with the tool's own messages, the build goes on with the rest. */
+class StepFailed extends Error {}
+
 function run(cmd, argv, what) {
   const r = spawnSync(cmd, argv, { cwd: root, encoding: "utf8" });
   if (r.status !== 0) {
     process.stderr.write(r.stderr ?? "");
-    fail(`${what} failed (${cmd} exited with ${r.status ?? r.signal})`);
+    throw new StepFailed(`${what} failed (${cmd} exited with ${r.status ?? r.signal})`);
   }
 }
 
@@ -91,12 +95,25 @@ const listDir = (dir, ext) =>
     : [];
 
 let built = 0;
-/** Runs `make` when `target` is missing or older than any of `inputs`; returns the target. */
+const failed = [];
+/**
+ * Runs `make` when `target` is missing or older than any of `inputs`; returns the target. A failed
+ * step is reported and remembered; whatever needs its output is skipped (its input is missing).
+ */
 function update(target, inputs, make) {
+  if (inputs.some((p) => !existsSync(p))) return target;
   const newest = Math.max(...inputs.map(mtime));
   if (existsSync(target) && mtime(target) >= newest) return target;
   mkdirSync(dirname(target), { recursive: true });
-  make();
+  try {
+    make();
+  } catch (e) {
+    if (!(e instanceof StepFailed)) throw e;
+    console.error(`build-guest: ${e.message}`);
+    failed.push(relative(root, target));
+    rmSync(target, { force: true });
+    return target;
+  }
   console.log(`guest: built ${relative(root, target)}`);
   built++;
   return target;
@@ -174,10 +191,12 @@ const variant = defines.length > 0 ? `-${defines.join("-").replace(/[^A-Za-z0-9_
 for (const src of programs) {
   const name = basename(src, ".c");
   const mode = readFileSync(src, "utf8").startsWith("// rvisor: s-mode") ? "s" : "m";
-  const obj = join(out, "programs", "obj", `${name}${variant}.o`);
+  // Builds with extra definitions are variants: they go beside, not among, the programs' standard ELFs.
+  const dir = variant ? join(out, "variants") : join(out, "programs");
+  const obj = join(dir, "obj", `${name}${variant}.o`);
   const extra = [...include, ...defines.map((d) => `-D${d}`)];
   compile(src, obj, extra, sdkHeaders);
-  const elf = outPath ? join(root, outPath) : join(out, "programs", `${name}${variant}.elf`);
+  const elf = outPath ? join(root, outPath) : join(dir, `${name}${variant}.elf`);
   link(elf, join(sdk, `${mode}-mode.ld`), [sdkObjects[mode][0], obj, ...sdkObjects[mode].slice(1)], sdk);
 }
 
@@ -201,4 +220,5 @@ if (!only && existsSync(isaDir)) {
   }
 }
 
+if (failed.length > 0) fail(`${failed.length} file(s) not built: ${failed.join(", ")}`);
 if (built === 0) console.log("guest: up to date");
