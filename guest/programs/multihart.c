@@ -11,7 +11,7 @@
 #define HARTS 2
 #endif
 #define ADDS 10000
-#define ARRIVAL_TIMEOUT (TIMEBASE_HZ * 5) /* mtime ticks hart 0 waits for the others */
+#define ARRIVAL_TIMEOUT (TIMEBASE_HZ / 2) /* mtime ticks hart 0 waits for the others */
 
 static volatile uint32_t arrived, finished, amo_total, lrsc_total;
 static volatile uint32_t go;

@@ -60,6 +60,10 @@ int main(unsigned long hartid, void *dtb) {
   printf("supervisor timer interrupt taken: %d\n", ticks);
 
   printf("%s; shutting down through SRST\n", failures == 0 ? "PASS" : "FAIL");
-  sbi_system_reset(SBI_SRST_TYPE_SHUTDOWN, failures == 0 ? SBI_SRST_REASON_NONE : SBI_SRST_REASON_SYSTEM_FAILURE);
+  uint32_t reason = failures == 0 ? SBI_SRST_REASON_NONE : SBI_SRST_REASON_SYSTEM_FAILURE;
+#ifdef SHUTDOWN_REASON /* set by a test of how the firmware maps reset reasons to exit statuses */
+  reason = SHUTDOWN_REASON;
+#endif
+  sbi_system_reset(SBI_SRST_TYPE_SHUTDOWN, reason);
   return 1; /* SRST does not return */
 }

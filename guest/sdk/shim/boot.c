@@ -57,6 +57,14 @@ static void setup_hart(void) {
   csr_write(mie, MIP_MSIP);
 }
 
+/* Waits (at most a second of mtime) until every hart the device tree names has reached the shim. */
+static void wait_for_harts(unsigned long mask) {
+  uint64_t give_up = clint_mtime() + TIMEBASE_HZ;
+  for (unsigned long h = 0; h < SHIM_MAX_HARTS; h++)
+    while ((mask & (1ul << h)) && hart_state[h] == HART_ABSENT && clint_mtime() < give_up) {
+    }
+}
+
 void shim_main(unsigned long hart, unsigned long dtb, const struct fw_dynamic_info *info) {
   setup_hart();
   if (info->magic != FW_DYNAMIC_INFO_MAGIC) shim_fail("no fw_dynamic_info in a2 (magic ", info->magic);
@@ -67,6 +75,7 @@ void shim_main(unsigned long hart, unsigned long dtb, const struct fw_dynamic_in
   }
   next_mode = info->next_mode;
   hart_state[hart] = SBI_HSM_STATE_STARTED;
+  wait_for_harts(fdt_hart_mask((const void *)dtb));
   enter_next(hart, dtb, info->next_addr, next_mode);
 }
 

@@ -54,6 +54,9 @@ __attribute__((noreturn)) void enter_next(unsigned long a0, unsigned long a1, un
                                           unsigned long mode);
 __attribute__((noreturn)) void park_stopped(unsigned long hart);
 
+/* fdt.c: bit h set for every hart h (< SHIM_MAX_HARTS) under /cpus in the device tree */
+unsigned long fdt_hart_mask(const void *fdt);
+
 /* boot.c */
 __attribute__((noreturn)) void wait_for_start(unsigned long hart);
 void shim_puts(const char *s);
