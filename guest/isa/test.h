@@ -370,13 +370,22 @@ test_##testnum:                                                         \
         mret;                                                           \
 78:
 
-/* From S or U (no translation active): ecall back into M-mode, continuing after it. */
-#define BACK_TO_M                                                       \
+/* From S or U (no translation active): trap back into M-mode with `insn` (one that is not
+ * delegated), continuing after it. BACK_TO_M uses ecall. */
+#define BACK_TO_M_BY(insn)                                              \
         la t6, trap_record;                                             \
         la t5, 79f; sw t5, TR_RESUME(t6);                               \
         li t5, 1; sw t5, TR_TO_M(t6);                                   \
-        ecall;                                                          \
+        insn;                                                           \
         j fail;                                                         \
 79:
+#define BACK_TO_M BACK_TO_M_BY(ecall)
+
+/* From S: drop to U with sret, continuing at the next instruction. */
+#define S_GO_TO_U                                                       \
+        li t5, MSTATUS_SPP; csrc sstatus, t5;                           \
+        la t5, 80f; csrw sepc, t5;                                      \
+        sret;                                                           \
+80:
 
 #endif
