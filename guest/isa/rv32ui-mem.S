@@ -128,8 +128,11 @@ RVTEST_CODE_END
   .text
   /* patched at run time to 'li x14, 42' (addi x14, x0, 42), followed by ret */
   .balign 4
+  .option push
+  .option norvc     /* 4-byte instructions: the patch replaces exactly the first one */
 patch: addi x14, x0, 1
   ret
+  .option pop
 
 RVTEST_DATA_BEGIN
 
