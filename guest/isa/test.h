@@ -134,7 +134,6 @@ test_body:
 #define TRAP_HANDLER(name, p, rec, is_m)                                \
         .balign 4;                                                      \
 name:                                                                   \
-        csrw p##scratch, t6;                                            \
         la t5, rec;                                                     \
         csrr t6, p##cause;  sw t6, TR_CAUSE(t5);                        \
         csrr t6, p##epc;    sw t6, TR_EPC(t5);                          \
