@@ -42,6 +42,7 @@ const expectations: Record<string, Expectation> = {
     ],
   },
   "sbi-harts": { harts: 2, exitCode: 0, lines: ["start hart 1 again: -6", "sbi-harts: PASS"] },
+  "libc-selftest": { exitCode: 0, lines: [/^libc-selftest: \d+ checks, 0 failed$/] },
   timer: { exitCode: 0, lines: ["timer: 5 interrupts taken", "timer: mtime monotonic: yes"] },
   echo: { stdin: "Hello, guest 42\n", exitCode: 0, lines: ["HELLO, GUEST 42", "echo: 15 characters"] },
   multihart: {
