@@ -18,8 +18,9 @@
  *     +0x7000  upage_code           V R X A        (same code, supervisor only)
  *     +0x8000  dpage0 / dpage1      V R W A D      (changed at run time, then sfence.vma)
  *
- * All traps go to the M handler (nothing is delegated), which runs untranslated and resumes
- * at a virtual address of the same identity-mapped code. Checked: satp, 4 KiB pages and 4 MiB
+ * Traps go to the M handler (nothing is delegated), which runs untranslated and resumes
+ * at a virtual address of the same identity-mapped code — except in cases 47..51, where
+ * medeleg sends page faults to the S handler, running translated (scause/stval). Checked: satp, 4 KiB pages and 4 MiB
  * megapages, misaligned megapage, fetch/load/store page faults (12/13/15) with stval = the
  * virtual address, the U bit (S may not execute U pages; S reads U pages only with SUM; U may
  * not touch S pages), MXR, the reserved R=0/W=1 encoding, invalid PTEs, A and D set by the
@@ -64,6 +65,18 @@ test_##testnum:                                                         \
         j fail;                                                         \
 77:     CHECK_TRAP(trap_record, TR_CAUSE, cause);                       \
         CHECK_TRAP(trap_record, TR_TVAL, va)
+
+/* the same, with page faults delegated to S: checks scause/stval in strap_record */
+#define TEST_PF_S(testnum, cause, va, insn...)                          \
+test_##testnum:                                                         \
+        CHECK_NUM(testnum);                                             \
+        li TESTNUM, testnum;                                            \
+        li x11, va;                                                     \
+        ARM_TRAP_AT(strap_record, 77f);                                 \
+        insn;                                                           \
+        j fail;                                                         \
+77:     CHECK_TRAP(strap_record, TR_CAUSE, cause);                      \
+        CHECK_TRAP(strap_record, TR_TVAL, va)
 
 /* From M: run the user snippet `snippet` (in upage_code) at its VA_UCODE address with
  * a1 = arg; it ends in a trap that brings us back to M after this macro. */
@@ -244,6 +257,19 @@ test_45:
   CHECK_TRAP(trap_record, TR_TVAL, VA_USER)
   /* M's own fetches are never translated, whatever satp says */
   TEST_CASE(46, x14, 0x11111111, la x11, dpage0_word; lw x14, 0(x11))
+
+  /* ---- page faults delegated to S: scause, sepc and stval, handled under translation ---- */
+  li x11, (1 << CAUSE_FETCH_PAGE_FAULT) | (1 << CAUSE_LOAD_PAGE_FAULT) | (1 << CAUSE_STORE_PAGE_FAULT)
+  csrw medeleg, x11
+  GO_TO_MODE(PRV_S)
+  TEST_PF_S(47, CAUSE_LOAD_PAGE_FAULT, VA_INVALID + 8, lw x14, 0(x11))
+  TEST_PF_S(48, CAUSE_STORE_PAGE_FAULT, VA_RONLY + 12, sw x14, 0(x11))
+  TEST_PF_S(49, CAUSE_FETCH_PAGE_FAULT, VA_UCODE, jalr x0, x11, 0)
+  TEST_CASE(50, x14, 0, CHECK_TRAP(strap_record, TR_EPC, VA_UCODE); li x14, 0)
+  TEST_PF_S(51, CAUSE_LOAD_PAGE_FAULT, VA_MISMEGA + 0x123, lw x14, 0(x11))
+  BACK_TO_M
+  CHECK_TRAP(trap_record, TR_CAUSE, CAUSE_ECALL_S)
+  csrw medeleg, zero
 
   csrw satp, zero
   sfence.vma
