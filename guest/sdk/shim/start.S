@@ -6,7 +6,7 @@
  *                 PMP open for S/U, mtvec = trap_entry, then shim_main(hartid, dtb, info) in boot.c
  *   trap_entry    traps only come from S/U: swap sp with mscratch, save x1..x31, shim_trap(frame),
  *                 restore, mret
- *   enter_next    mret into the next stage: mepc = addr, mstatus.MPP = mode, MPIE = 0
+ *   enter_next    mret into the next stage: mepc = addr, mstatus.MPP = mode, MPIE = SIE = 0, satp = 0
  *   park_stopped  an HSM-stopped hart drops its trap frame, resets its stack and waits for hart_start
  */
 #define STACK_SHIFT 11
@@ -119,8 +119,10 @@ trap_entry:
 
   .globl enter_next
 enter_next:
+  /* As the SBI spec starts a hart: satp = 0 and sstatus.SIE = 0, also when a stopped hart restarts. */
+  csrw satp, zero
   csrw mepc, a2
-  li t0, (3 << 11) | (1 << 7) /* MPP, MPIE */
+  li t0, (3 << 11) | (1 << 7) | (1 << 1) /* MPP, MPIE, SIE */
   csrc mstatus, t0
   slli a3, a3, 11
   csrs mstatus, a3
