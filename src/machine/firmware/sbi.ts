@@ -90,7 +90,6 @@ import {
   SRST_REASON_NONE,
   SRST_REASON_SYSTEM_FAILURE,
   SRST_SYSTEM_RESET,
-  SRST_TYPE_COLD_REBOOT,
   SRST_TYPE_SHUTDOWN,
   SRST_TYPE_WARM_REBOOT,
   TIME_SET_TIMER,
@@ -376,18 +375,14 @@ export class SbiFirmware {
     if (type > SRST_TYPE_WARM_REBOOT || reason > SRST_REASON_SYSTEM_FAILURE)
       return fail(SBI_ERR_INVALID_PARAM);
     const code = reason === SRST_REASON_NONE ? 0 : 1;
-    const what =
-      type === SRST_TYPE_SHUTDOWN
-        ? "shutdown"
-        : type === SRST_TYPE_COLD_REBOOT
-          ? "cold reboot"
-          : "warm reboot";
     const kind = type === SRST_TYPE_SHUTDOWN ? "poweroff" : "reset";
-    const message =
-      code === 0 && kind === "poweroff"
-        ? undefined
-        : `sbi: ${what} (${code === 0 ? "no reason" : "system failure"})`;
-    this.machine.requestExit({ kind, code, message });
+    if (kind === "poweroff" && code === 0) {
+      this.machine.requestExit({ kind, code });
+    } else {
+      const what = ["shutdown", "cold reboot", "warm reboot"][type];
+      const why = code === 0 ? "no reason" : "system failure";
+      this.machine.requestExit({ kind, code, message: `sbi: ${what} (${why})` });
+    }
     return NO_RETURN;
   }
 
