@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/**
+ * The `rvisor` command. Verbs so far:
+ *
+ *   rvisor run <elf>   boot a guest ELF with stdio as its console; exit with the guest's exit code
+ *   rvisor demo        hello.elf, then coremark-lite.elf, explained
+ *   rvisor info        the board: ISA, harts, RAM, memory map, engines, firmware
+ *
+ * Exit status: the guest's own for `run`; 2 for bad input (a missing or non-RV32 file, a bad number, an
+ * unknown name), with a one-line message on stderr; 1 for a fault inside rvisor itself.
+ */
+import { createRequire } from "node:module";
+import { Command, type CommanderError } from "commander";
+import { ElfError } from "../machine/elf.js";
+import { MAX_HARTS } from "../machine/params.js";
+import { demoCommand } from "./demo.js";
+import { infoCommand, type RawInfoOptions } from "./info.js";
+import { CLOCK_NAMES, UsageError } from "./options.js";
+import { ENGINE_NAMES, FIRMWARE_NAMES } from "./registry.js";
+import { parseRunOptions, type RawRunOptions, runCommand } from "./run.js";
+
+/** Exit status for bad command-line input, as most Unix tools use it. */
+const EXIT_USAGE = 2;
+/** Exit status when rvisor itself fails. */
+const EXIT_INTERNAL = 1;
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+function fail(message: string, status: number): never {
+  process.stderr.write(`rvisor: ${message}\n`);
+  process.exit(status);
+}
+
+/** Runs a command's action, turning its errors into a message and an exit status. */
+function action<A extends unknown[]>(
+  body: (...args: A) => Promise<number> | number,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      process.exitCode = await body(...args);
+    } catch (e) {
+      if (e instanceof UsageError || e instanceof ElfError) fail(e.message, EXIT_USAGE);
+      const err = e as Error;
+      fail(`internal error: ${err.stack ?? err.message}`, EXIT_INTERNAL);
+    }
+  };
+}
+
+const program = new Command("rvisor")
+  .description("rvisor: an emulated RV32IMAC host (QEMU virt-compatible) and, later, a hypervisor on it")
+  .version(version)
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, "rvisor: ")) })
+  .exitOverride((err: CommanderError) => {
+    const ok = err.code === "commander.helpDisplayed" || err.code === "commander.version";
+    process.exit(ok ? 0 : EXIT_USAGE);
+  });
+
+program
+  .command("run")
+  .description("boot a guest ELF; its console is stdin/stdout, its exit code is rvisor's")
+  .argument("<elf>", "a statically linked RV32 ELF executable")
+  .option("--harts <n>", `number of harts, 1..${MAX_HARTS}`, "1")
+  .option("--memory <size>", "RAM size, with a K, M or G suffix (a bare number is MiB)", "128M")
+  .option("--firmware <name>", `M-mode firmware: ${FIRMWARE_NAMES.join(", ")}`, "none")
+  .option("--max-insns <n>", "stop after this many instructions (exit code 124)")
+  .option("--clock <kind>", `time source: ${CLOCK_NAMES.join(", ")}`, "icount")
+  .option("--engine <name>", `execution engine: ${ENGINE_NAMES.join(", ")}`, "interp")
+  .option("--stats", "print instructions, host time, MIPS, virtual time and the exit reason on stderr")
+  .option("--bootargs <text>", "kernel command line, put in the device tree's /chosen/bootargs")
+  .action(action((elf: string, raw: RawRunOptions) => runCommand(parseRunOptions(elf, raw))));
+
+program
+  .command("demo")
+  .description("run the built guest programs hello and coremark-lite, and explain what happens")
+  .action(action(() => demoCommand()));
+
+program
+  .command("info")
+  .description("describe the board: ISA, harts, RAM, memory map, engines and firmware")
+  .option("--harts <n>", `number of harts, 1..${MAX_HARTS}`, "1")
+  .option("--memory <size>", "RAM size, with a K, M or G suffix (a bare number is MiB)", "128M")
+  .option("--json", "print the description as JSON")
+  .action(action((raw: RawInfoOptions) => infoCommand(raw)));
+
+await program.parseAsync(process.argv);
