@@ -65,7 +65,8 @@ export class Bus {
     const ram = this.ram;
     const off = paddr - ram.base;
     if (off >= 0 && off + size <= ram.size) {
-      if (size === 4) return ram.u8[off] | (ram.u8[off + 1] << 8) | (ram.u8[off + 2] << 16) | (ram.u8[off + 3] << 24);
+      if (size === 4)
+        return ram.u8[off] | (ram.u8[off + 1] << 8) | (ram.u8[off + 2] << 16) | (ram.u8[off + 3] << 24);
       if (size === 2) return ram.u8[off] | (ram.u8[off + 1] << 8);
       return ram.u8[off];
     }

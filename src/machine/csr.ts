@@ -59,7 +59,7 @@ const MIE_WRITABLE = 0xaaa;
 const MIP_WRITABLE = 0x222;
 
 const TWO32 = 2 ** 32;
-const lo32 = (v: number): number => v % TWO32 | 0;
+const lo32 = (v: number): number => (v % TWO32) | 0;
 const hi32 = (v: number): number => Math.floor(v / TWO32) | 0;
 
 function checkAccess(h: Hart, csr: number, insn: number, write: boolean): void {
@@ -297,7 +297,8 @@ function isHpm(csr: number): boolean {
 
 function writeMstatus(h: Hart, next: number): void {
   // MPP is WARL over {U, S, M}: the reserved value 2 leaves the field as it was.
-  if (((next & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT) === 2) next = (next & ~MSTATUS_MPP) | (h.mstatus & MSTATUS_MPP);
+  if ((next & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT === 2)
+    next = (next & ~MSTATUS_MPP) | (h.mstatus & MSTATUS_MPP);
   const changed = h.mstatus ^ next;
   h.mstatus = next;
   // Enabling interrupts may make a pending one takeable: the engine checks before every instruction.

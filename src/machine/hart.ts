@@ -255,7 +255,7 @@ export class Hart {
     const sEnabled = this.priv < PRIV_S || (this.priv === PRIV_S && (this.mstatus & MSTATUS_SIE) !== 0);
     const set = mEnabled && m !== 0 ? m : sEnabled && s !== 0 ? s : 0;
     if (set === 0) return 0;
-    for (const irq of IRQ_PRIORITY) if ((set >>> irq) & 1) return (CAUSE_INTERRUPT | irq) | 0;
+    for (const irq of IRQ_PRIORITY) if ((set >>> irq) & 1) return CAUSE_INTERRUPT | irq | 0;
     return 0;
   }
 
@@ -300,7 +300,8 @@ export class Hart {
   }
 
   sret(insn: number): number {
-    if (this.priv < PRIV_S || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TSR) !== 0)) this.illegal(insn);
+    if (this.priv < PRIV_S || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TSR) !== 0))
+      this.illegal(insn);
     const s = this.mstatus;
     const spp: Priv = (s & MSTATUS_SPP) !== 0 ? PRIV_S : PRIV_U;
     let n = s & ~(MSTATUS_SPP | MSTATUS_SIE | MSTATUS_MPRV);
@@ -314,14 +315,16 @@ export class Hart {
 
   wfi(insn: number): void {
     // U-mode WFI is illegal when S-mode exists; S-mode WFI is illegal with TW (no bounded wait here).
-    if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TW) !== 0)) this.illegal(insn);
+    if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TW) !== 0))
+      this.illegal(insn);
     if ((this.mip & this.mie) !== 0) return; // an interrupt is already pending: WFI completes at once
     this.waiting = true;
     this.remaining = 0;
   }
 
   sfenceVma(vaddr: number, _asid: number, insn: number): void {
-    if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TVM) !== 0)) this.illegal(insn);
+    if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TVM) !== 0))
+      this.illegal(insn);
     // Entries are not tagged by ASID: flushing by address, or everything, is exact or conservative.
     if (vaddr === -1) this.flushTlb();
     else this.flushTlbPage(vaddr);
@@ -348,7 +351,8 @@ export class Hart {
   flushTlbPage(vaddr: number): void {
     const vpn = vaddr >>> PAGE_SHIFT;
     const i = vpn & TLB_MASK;
-    for (const base of [TLB_FETCH, TLB_LOAD, TLB_STORE]) if (this.tlbTag[base + i] === vpn) this.tlbTag[base + i] = -1;
+    for (const base of [TLB_FETCH, TLB_LOAD, TLB_STORE])
+      if (this.tlbTag[base + i] === vpn) this.tlbTag[base + i] = -1;
   }
 
   /** Translates `va` for `access` under the current context; raises page/access faults (tval = va). */

@@ -95,7 +95,8 @@ export class Machine {
 
   constructor(opts: MachineOptions = {}) {
     const n = opts.harts ?? 1;
-    if (!Number.isInteger(n) || n < 1 || n > MAX_HARTS) throw new Error(`harts must be 1..${MAX_HARTS}, not ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_HARTS)
+      throw new Error(`harts must be 1..${MAX_HARTS}, not ${n}`);
     this.clock = opts.clock ?? "icount";
     this.console = opts.console ?? new BufferConsole();
     this.engine = opts.engine ?? interpret;
@@ -143,7 +144,8 @@ export class Machine {
 
   /** mtime of the clock (the CLINT adds any offset the guest wrote). */
   private clockMtime(): number {
-    if (this.clock === "realtime") return Math.floor((performance.now() - this.startMs) * (TIMEBASE_HZ / 1000));
+    if (this.clock === "realtime")
+      return Math.floor((performance.now() - this.startMs) * (TIMEBASE_HZ / 1000));
     const local = this.current === undefined ? 0 : this.current.retired - this.sliceStart;
     return Math.floor((this.time + local) / INSNS_PER_MTIME_TICK);
   }
@@ -190,7 +192,8 @@ export class Machine {
       if (deadline === Number.POSITIVE_INFINITY) sleepMs = -1;
       else this.time = Math.max(this.time, Math.ceil(deadline * INSNS_PER_MTIME_TICK));
     } else {
-      const ms = deadline === Number.POSITIVE_INFINITY ? 10 : (deadline - this.clockMtime()) / (TIMEBASE_HZ / 1000);
+      const ms =
+        deadline === Number.POSITIVE_INFINITY ? 10 : (deadline - this.clockMtime()) / (TIMEBASE_HZ / 1000);
       sleepMs = Math.max(0, Math.min(10, ms));
     }
     this.clint.update();
@@ -236,7 +239,12 @@ export class Machine {
   }
 
   private deadlock(): MachineExit {
-    const states = this.harts.map((h) => `hart ${h.hartId}: ${h.stopped ? "stopped" : `wfi at 0x${h.pc.toString(16)}`}`);
-    return this.stop("deadlock", `every hart waits for an interrupt and no timer is armed (${states.join(", ")})`);
+    const states = this.harts.map(
+      (h) => `hart ${h.hartId}: ${h.stopped ? "stopped" : `wfi at 0x${h.pc.toString(16)}`}`,
+    );
+    return this.stop(
+      "deadlock",
+      `every hart waits for an interrupt and no timer is armed (${states.join(", ")})`,
+    );
   }
 }

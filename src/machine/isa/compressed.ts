@@ -28,7 +28,12 @@ const encB = (f3: number, rs1: number, rs2: number, imm: number): number =>
   (bit(imm, 11) << 7) |
   0x63;
 const encJ = (rd: number, imm: number): number =>
-  (bit(imm, 20) << 31) | (bits(imm, 10, 1) << 21) | (bit(imm, 11) << 20) | (bits(imm, 19, 12) << 12) | (rd << 7) | 0x6f;
+  (bit(imm, 20) << 31) |
+  (bits(imm, 10, 1) << 21) |
+  (bit(imm, 11) << 20) |
+  (bits(imm, 19, 12) << 12) |
+  (rd << 7) |
+  0x6f;
 
 const OP_IMM = 0x13;
 const OP = 0x33;
@@ -55,7 +60,11 @@ function cjOffset(c: number): number {
 /** CB-format branch offset: offset[8|4:3] in bits 12..10, offset[7:6|2:1|5] in bits 6..2. */
 function cbOffset(c: number): number {
   const imm =
-    (bit(c, 12) << 8) | (bits(c, 11, 10) << 3) | (bits(c, 6, 5) << 6) | (bits(c, 4, 3) << 1) | (bit(c, 2) << 5);
+    (bit(c, 12) << 8) |
+    (bits(c, 11, 10) << 3) |
+    (bits(c, 6, 5) << 6) |
+    (bits(c, 4, 3) << 1) |
+    (bit(c, 2) << 5);
   return sext(imm, 9);
 }
 

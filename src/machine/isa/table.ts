@@ -196,7 +196,14 @@ export const INSNS: readonly InsnDef[] = [
   r("sret", 0x1020_0073, ALL, "NONE", "npc = h.sret(insn);", true),
   r("mret", 0x3020_0073, ALL, "NONE", "npc = h.mret(insn);", true),
   r("wfi", 0x1050_0073, ALL, "NONE", "h.wfi(insn);", true),
-  r("sfence.vma", 0x1200_0073, 0xfe007fff, "NONE", "h.sfenceVma(rs1 === 0 ? -1 : x[rs1], rs2 === 0 ? -1 : x[rs2], insn);", true),
+  r(
+    "sfence.vma",
+    0x1200_0073,
+    0xfe007fff,
+    "NONE",
+    "h.sfenceVma(rs1 === 0 ? -1 : x[rs1], rs2 === 0 ? -1 : x[rs2], insn);",
+    true,
+  ),
   // ── Zicsr ──────────────────────────────────────────────────────────────────────────────────
   csrOp("csrrw", 1, "CSR", "w"),
   csrOp("csrrs", 2, "CSR", "s"),
@@ -211,9 +218,21 @@ export const INSNS: readonly InsnDef[] = [
   r("mulhu", rtype(0x01, 3, 0x33), F7, "R", "x[rd] = mulhu(x[rs1], x[rs2]);"),
   // Division by zero gives -1 (all ones) and keeps the dividend as remainder; INT_MIN / -1 = INT_MIN.
   r("div", rtype(0x01, 4, 0x33), F7, "R", "x[rd] = x[rs2] === 0 ? -1 : (x[rs1] / x[rs2]) | 0;"),
-  r("divu", rtype(0x01, 5, 0x33), F7, "R", "x[rd] = x[rs2] === 0 ? -1 : (x[rs1] >>> 0) / (x[rs2] >>> 0) | 0;"),
+  r(
+    "divu",
+    rtype(0x01, 5, 0x33),
+    F7,
+    "R",
+    "x[rd] = x[rs2] === 0 ? -1 : (x[rs1] >>> 0) / (x[rs2] >>> 0) | 0;",
+  ),
   r("rem", rtype(0x01, 6, 0x33), F7, "R", "x[rd] = x[rs2] === 0 ? x[rs1] : (x[rs1] % x[rs2]) | 0;"),
-  r("remu", rtype(0x01, 7, 0x33), F7, "R", "x[rd] = x[rs2] === 0 ? x[rs1] : (x[rs1] >>> 0) % (x[rs2] >>> 0) | 0;"),
+  r(
+    "remu",
+    rtype(0x01, 7, 0x33),
+    F7,
+    "R",
+    "x[rd] = x[rs2] === 0 ? x[rs1] : (x[rs1] >>> 0) % (x[rs2] >>> 0) | 0;",
+  ),
   // ── A ──────────────────────────────────────────────────────────────────────────────────────
   r("lr.w", amo(0x02), 0xf9f0707f, "R", "x[rd] = h.lr(x[rs1]);"),
   r("sc.w", amo(0x03), F5, "R", "x[rd] = h.sc(x[rs1], x[rs2]);"),
