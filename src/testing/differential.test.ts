@@ -1,0 +1,73 @@
+/**
+ * Differential tests: every guest program of ours runs on rvisor and on QEMU (the reference), and the
+ * two must print the same bytes and exit with the same code. The conformance suite (guest/isa) runs on
+ * QEMU's `spike` machine, which has HTIF; the programs run on `virt`, S-mode ones behind our boot shim on
+ * QEMU and behind rvisor's own SBI firmware here.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  buildGuestVariant,
+  guestProgramElf,
+  guestProgramMode,
+  isaTestElf,
+  listGuestPrograms,
+  listIsaTests,
+  qemuAvailable,
+  shimElf,
+} from "./guest-build.js";
+import { runQemu } from "./qemu.js";
+import { runRvisor } from "./rvisor.js";
+
+const noQemu = !qemuAvailable() && "qemu-system-riscv32 is not installed";
+
+/** Per-program settings both sides get: harts and console input. */
+const SETTINGS: Record<string, { harts?: number; stdin?: string }> = {
+  multihart: { harts: 2 },
+  "sbi-harts": { harts: 2 },
+  echo: { stdin: "Differential input, 123\n" },
+};
+
+describe("conformance suite (guest/isa): rvisor and QEMU both pass every program", () => {
+  for (const name of listIsaTests()) {
+    it(name, { skip: noQemu }, async () => {
+      const elf = isaTestElf(name);
+      const [ours, ref] = await Promise.all([
+        runRvisor(elf, { maxInsns: 50_000_000 }),
+        runQemu(elf, { machine: "spike", timeoutMs: 20_000 }),
+      ]);
+      assert.equal(ref.exitCode, 0, `QEMU fails ${name} at case ${ref.exitCode}`);
+      assert.equal(ours.exitCode, 0, `rvisor fails ${name} at case ${ours.exitCode} (${ours.exit.kind})`);
+      assert.equal(ours.stdout, ref.stdout);
+    });
+  }
+});
+
+describe("guest programs print the same bytes and exit codes on rvisor and QEMU", () => {
+  for (const name of listGuestPrograms()) {
+    it(name, { skip: noQemu }, async () => {
+      const elf = guestProgramElf(name);
+      const s = guestProgramMode(name) === "s";
+      const set = SETTINGS[name] ?? {};
+      const [ours, ref] = await Promise.all([
+        runRvisor(elf, { ...set, firmware: s ? "sbi" : "none", maxInsns: 500_000_000 }),
+        runQemu(elf, { ...set, machine: "virt", bios: s ? shimElf : "none", timeoutMs: 30_000 }),
+      ]);
+      assert.equal(ours.stdout, ref.stdout, `${name}: output differs`);
+      assert.equal(ours.exitCode, ref.exitCode, `${name}: exit code differs (rvisor ${ours.exit.kind})`);
+    });
+  }
+});
+
+describe("the -O2 CPU benchmark validates its results on rvisor exactly as on QEMU", () => {
+  it("coremark-lite with 200 iterations", { skip: noQemu }, async () => {
+    const elf = buildGuestVariant("coremark-lite", { ITERATIONS: 200 });
+    const [ours, ref] = await Promise.all([
+      runRvisor(elf, { maxInsns: 2_000_000_000 }),
+      runQemu(elf, { machine: "virt", timeoutMs: 60_000 }),
+    ]);
+    assert.match(ref.stdout, /VALID/);
+    assert.equal(ours.stdout, ref.stdout);
+    assert.equal(ours.exitCode, 0);
+  });
+});
