@@ -20,7 +20,7 @@
 //                        build/guest/variants/<name>-<NAME=VALUE...>.elf)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -196,7 +196,7 @@ for (const src of programs) {
   const obj = join(dir, "obj", `${name}${variant}.o`);
   const extra = [...include, ...defines.map((d) => `-D${d}`)];
   compile(src, obj, extra, sdkHeaders);
-  const elf = outPath ? join(root, outPath) : join(dir, `${name}${variant}.elf`);
+  const elf = outPath ? resolve(process.cwd(), outPath) : join(dir, `${name}${variant}.elf`);
   link(elf, join(sdk, `${mode}-mode.ld`), [sdkObjects[mode][0], obj, ...sdkObjects[mode].slice(1)], sdk);
 }
 
