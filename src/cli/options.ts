@@ -28,14 +28,14 @@ const SIZE_UNITS: Record<string, number> = { "": MiB, K: KiB, M: MiB, G: GiB };
 
 /**
  * A memory size: a number with a K, M or G suffix (binary units, case-insensitive, an optional
- * trailing B or iB). A bare number means MiB, as QEMU's `-m` does.
+ * B or iB after the unit). A bare number means MiB, as QEMU's `-m` does.
  */
 export function parseMemorySize(text: string, option = "--memory"): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(text);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?)?\s*$/i.exec(text);
   if (m === null) {
     throw new UsageError(`${option} must be a size such as 128M, 512K or 1G, got '${text}'`);
   }
-  const bytes = Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()];
+  const bytes = Number(m[1]) * SIZE_UNITS[(m[2] ?? "").toUpperCase()];
   if (!Number.isInteger(bytes) || bytes % PAGE_SIZE !== 0) {
     throw new UsageError(`${option} must be a whole number of 4 KiB pages, got '${text}'`);
   }

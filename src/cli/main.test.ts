@@ -1,0 +1,249 @@
+/**
+ * The `rvisor` command as a person meets it: each test starts `node dist/cli/main.js` as a child process
+ * and checks what it prints on stdout and stderr and the status it exits with.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { buildGuestVariant, guestProgramElf, qemuAvailable, repoRoot } from "../testing/guest-build.js";
+import { runQemu } from "../testing/qemu.js";
+import { runRvisor } from "../testing/rvisor.js";
+
+const distDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const mainJs = join(distDir, "cli", "main.js");
+
+interface Result {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
+
+function rvisor(args: string[], input = "", cwd = repoRoot, script = mainJs): Result {
+  const r = spawnSync(process.execPath, [script, ...args], { input, cwd, encoding: "utf8", timeout: 60_000 });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** Expects exit status 2 and exactly one line on stderr matching `message`, and nothing on stdout. */
+function assertUsageError(r: Result, message: RegExp): void {
+  assert.equal(r.status, 2, `exit status (stderr: ${r.stderr})`);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0], message);
+}
+
+const hasClang = spawnSync("sh", ["-c", "command -v clang && command -v ld.lld"]).status === 0;
+const noQemu = !qemuAvailable() && "qemu-system-riscv32 is not installed";
+const scratch = mkdtempSync(join(tmpdir(), "rvisor-cli-test-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** An M-mode program whose only hart waits for an interrupt forever: nothing is enabled, no timer armed. */
+function buildWfiForever(): string {
+  const src = join(scratch, "wfi.S");
+  const elf = join(scratch, "wfi.elf");
+  const script = join(scratch, "wfi.ld");
+  writeFileSync(src, ".globl _start\n_start:\n  wfi\n  j _start\n");
+  writeFileSync(script, "SECTIONS { . = 0x80000000; .text : { *(.text*) } }\n");
+  execFileSync("clang", [
+    "--target=riscv32-unknown-elf",
+    "-march=rv32imac",
+    "-mabi=ilp32",
+    "-nostdlib",
+    "-fuse-ld=lld",
+    `-Wl,-T,${script}`,
+    "-o",
+    elf,
+    src,
+  ]);
+  return elf;
+}
+
+describe("rvisor run", () => {
+  it("prints the guest's console output on stdout and exits with its code 0, stderr silent", () => {
+    const r = rvisor(["run", guestProgramElf("hello")]);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^Hello from rvisor's guest SDK!\nhart 0 \(mhartid 0\) running in M-mode\n/);
+    assert.equal(r.stderr, "");
+  });
+
+  it("prints what QEMU prints for the same ELF", { skip: noQemu }, async () => {
+    const elf = guestProgramElf("hello");
+    assert.equal(rvisor(["run", elf]).stdout, (await runQemu(elf)).stdout);
+  });
+
+  it("gives piped stdin to the guest's UART", () => {
+    const r = rvisor(["run", guestProgramElf("echo")], "through the pipe\n");
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^THROUGH THE PIPE$/m);
+  });
+
+  it("exits with the guest's failure code", () => {
+    const elf = buildGuestVariant("coremark-lite", { SEED_CRC: "0x1234u", ITERATIONS: 1 });
+    const r = rvisor(["run", elf]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /INVALID/);
+  });
+
+  it("boots an S-mode program on the SBI firmware with --firmware sbi", () => {
+    const r = rvisor([
+      "run",
+      "--firmware",
+      "sbi",
+      "--harts",
+      "2",
+      "--memory",
+      "64M",
+      guestProgramElf("sbi-hello"),
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /PASS; shutting down through SRST/);
+  });
+
+  it("stops at --max-insns with exit code 124 and says so on stderr", () => {
+    const r = rvisor(["run", "--max-insns", "5000", guestProgramElf("coremark-lite")]);
+    assert.equal(r.status, 124);
+    assert.match(r.stderr, /^rvisor: stopped after 5000 instructions$/m);
+  });
+
+  it("ends with 125 and a message when every hart waits and piped input has ended", {
+    skip: !hasClang,
+  }, () => {
+    const r = rvisor(["run", buildWfiForever()]);
+    assert.equal(r.status, 125);
+    assert.match(r.stderr, /^rvisor: every hart waits for an interrupt.*console input has ended$/m);
+  });
+
+  it("prints the run's figures on stderr with --stats, counting the instructions runRvisor counts", async () => {
+    const elf = guestProgramElf("coremark-lite");
+    const r = rvisor(["run", "--stats", elf]);
+    const expected = (await runRvisor(elf)).retired;
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /VALID/);
+    assert.doesNotMatch(r.stdout, /instructions retired/);
+    const retired = /^rvisor: instructions retired +([\d,]+)$/m.exec(r.stderr);
+    assert.ok(retired, r.stderr);
+    assert.equal(Number(retired[1].replaceAll(",", "")), expected);
+    assert.match(r.stderr, /^rvisor: host time +\d+\.\d{3} s$/m);
+    assert.match(r.stderr, /^rvisor: speed +\d+\.\d MIPS$/m);
+    assert.match(r.stderr, /^rvisor: virtual time +\d+\.\d{3} ms \(icount clock\)$/m);
+    assert.match(r.stderr, /^rvisor: exit +poweroff, exit code 0$/m);
+  });
+
+  it("runs on the realtime clock with --clock realtime", () => {
+    const r = rvisor(["run", "--clock", "realtime", "--stats", guestProgramElf("timer")]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /timer: 5 interrupts taken/);
+    assert.match(r.stderr, /\(realtime clock\)/);
+  });
+
+  it("rejects an x86-64 ELF such as /bin/true, naming the file and the reason", () => {
+    assertUsageError(
+      rvisor(["run", "/bin/true"]),
+      /^rvisor: \/bin\/true: is a 64-bit ELF .*rvisor runs RV32 programs$/,
+    );
+  });
+
+  it("rejects a file that is not an ELF", () => {
+    const path = join(scratch, "notes.txt");
+    writeFileSync(path, "not a program\n");
+    assertUsageError(rvisor(["run", path]), /^rvisor: .*notes\.txt: not an ELF file: bad magic at offset 0/);
+  });
+
+  it("says a missing file is missing", () => {
+    assertUsageError(rvisor(["run", "no/such/guest.elf"]), /^rvisor: no\/such\/guest\.elf: no such file$/);
+  });
+
+  it("rejects bad numbers with the option, the allowed range and the input", () => {
+    const hello = guestProgramElf("hello");
+    assertUsageError(
+      rvisor(["run", "--harts", "x", hello]),
+      /^rvisor: --harts must be an integer 1\.\.32, got 'x'$/,
+    );
+    assertUsageError(
+      rvisor(["run", "--harts", "0", hello]),
+      /^rvisor: --harts must be an integer 1\.\.32, got '0'$/,
+    );
+    assertUsageError(
+      rvisor(["run", "--memory", "huge", hello]),
+      /^rvisor: --memory must be a size .*got 'huge'$/,
+    );
+    assertUsageError(
+      rvisor(["run", "--max-insns", "-5", hello]),
+      /^rvisor: --max-insns must be an integer >= 1/,
+    );
+  });
+
+  it("rejects unknown firmware, engines and clocks, listing the known ones", () => {
+    const hello = guestProgramElf("hello");
+    assertUsageError(
+      rvisor(["run", "--firmware", "opensbi", hello]),
+      /^rvisor: --firmware must be one of none, sbi, got 'opensbi'$/,
+    );
+    assertUsageError(
+      rvisor(["run", "--engine", "dbt", hello]),
+      /^rvisor: --engine must be one of interp, got 'dbt'$/,
+    );
+    assertUsageError(
+      rvisor(["run", "--clock", "wall", hello]),
+      /^rvisor: --clock must be one of icount, realtime/,
+    );
+  });
+
+  it("rejects unknown options and a missing ELF argument with status 2", () => {
+    assertUsageError(
+      rvisor(["run", "--turbo", guestProgramElf("hello")]),
+      /^rvisor: unknown option '--turbo'/,
+    );
+    assertUsageError(rvisor(["run"]), /^rvisor: missing required argument 'elf'/);
+  });
+});
+
+describe("rvisor info", () => {
+  it("prints the board's memory map with the UART at QEMU virt's address", () => {
+    const r = rvisor(["info"]);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^isa +rv32imac_zicsr_zifencei/m);
+    assert.match(r.stdout, /^ {2}0x10000000\.\.0x100000ff +uart0 +irq 10 /m);
+    assert.match(r.stdout, /^ {2}0x80000000\.\.0x87ffffff +ram /m);
+  });
+
+  it("describes the board it would build for --harts and --memory, as JSON with --json", () => {
+    const r = rvisor(["info", "--json", "--harts", "4", "--memory", "1G"]);
+    assert.equal(r.status, 0);
+    const info = JSON.parse(r.stdout);
+    assert.equal(info.harts, 4);
+    assert.equal(info.ramBytes, 2 ** 30);
+    const ram = info.memoryMap.find((m: { name: string }) => m.name === "ram");
+    assert.deepEqual([ram.base, ram.size], [0x8000_0000, 2 ** 30]);
+    assert.deepEqual(Object.keys(info.engines), ["interp"]);
+  });
+});
+
+describe("rvisor demo", () => {
+  it("runs hello and coremark-lite, explains them and prints their figures", () => {
+    const r = rvisor(["demo"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\[1\/2\] hello\.elf/);
+    assert.match(r.stdout, /│ Hello from rvisor's guest SDK!/);
+    assert.match(r.stdout, /\[2\/2\] coremark-lite\.elf/);
+    assert.match(r.stdout, /│ VALID/);
+    assert.equal((r.stdout.match(/instructions retired/g) ?? []).length, 2);
+  });
+
+  it("says to run npm run build:guest when the guest programs are not built", () => {
+    // A copy of the compiled CLI in a tree without build/guest.
+    const tree = join(scratch, "unbuilt");
+    cpSync(distDir, join(tree, "dist"), { recursive: true });
+    cpSync(join(repoRoot, "package.json"), join(tree, "package.json"));
+    symlinkSync(join(repoRoot, "node_modules"), join(tree, "node_modules"));
+    const r = rvisor(["demo"], "", tree, join(tree, "dist", "cli", "main.js"));
+    assertUsageError(
+      r,
+      /^rvisor: build\/guest\/programs\/hello\.elf has not been built: run npm run build:guest/,
+    );
+  });
+});
