@@ -183,7 +183,10 @@ export class Machine {
       const reason = this.engine(h, Math.min(budget, left));
       this.current = undefined;
       ran ||= reason !== EXIT_STOPPED;
-      if (this.exit !== undefined) return 0;
+      if (this.exit !== undefined) {
+        this.time += h.retired - this.sliceStart; // the run ends inside this round
+        return 0;
+      }
     }
     let sleepMs = 0;
     if (ran) {
