@@ -1,0 +1,53 @@
+/**
+ * The benchmark's plumbing, run small: a few iterations, one run each, results to a scratch file. It
+ * checks what is reported and that wrong input is refused, never how fast anything is.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { qemuAvailable } from "../testing/guest-build.js";
+
+const mainJs = join(dirname(fileURLToPath(import.meta.url)), "main.js");
+const scratch = mkdtempSync(join(tmpdir(), "rvisor-bench-test-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+const bench = (args: string[]) =>
+  spawnSync(process.execPath, [mainJs, ...args], { encoding: "utf8", timeout: 120_000 });
+
+describe("npm run bench", () => {
+  it("runs the cpu suite on rvisor and QEMU and writes every figure with unit, goal and direction", {
+    skip: !qemuAvailable() && "qemu-system-riscv32 is not installed",
+  }, () => {
+    const out = join(scratch, "cpu.json");
+    const r = bench(["cpu", "--iterations", "2", "--runs", "1", "--out", out]);
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(readFileSync(out, "utf8"));
+    assert.equal(result.suite, "cpu");
+    for (const name of ["rvisor.interp.mips", "qemu.mips_derived", "ratio.rvisor_over_qemu"]) {
+      const f = result.figures[name];
+      assert.ok(f, `figure ${name}`);
+      assert.ok(Number.isFinite(f.value) && f.value > 0, `${name} value ${f.value}`);
+      assert.equal(f.better, "higher");
+      assert.ok(typeof f.unit === "string" && "goal" in f);
+    }
+    assert.equal(result.context.iterations, 2);
+    assert.match(r.stdout, /ratio\.rvisor_over_qemu/);
+    assert.match(r.stdout, /divided by QEMU's wall time/);
+  });
+
+  it("refuses an unknown suite with status 2, naming the known ones", () => {
+    const r = bench(["gpu"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^bench: unknown suite 'gpu'; suites: cpu$/m);
+  });
+
+  it("refuses a bad run count with status 2", () => {
+    const r = bench(["cpu", "--runs", "zero"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--runs must be an integer 1\.\.99, got 'zero'/);
+  });
+});
