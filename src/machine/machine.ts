@@ -6,7 +6,7 @@
  *   round:  deadline ← the CLINT's next mtimecmp      budget ← min(SLICE, instructions until deadline)
  *           for each hart that is started and not waiting (or waiting with an interrupt pending):
  *               engine(hart, budget)                    ← the interpreter (or, later, the translator)
- *           time += budget;  CLINT raises MTIP;  UART pulls input
+ *           time += the most any hart ran;  CLINT raises MTIP;  UART pulls input
  *           if every hart waits: jump time to the deadline (icount) or sleep until it (realtime)
  *
  * Time has two clocks (architecture contract):
@@ -167,6 +167,7 @@ export class Machine {
       budget = Math.max(1, Math.min(budget, until));
     }
     let ran = false;
+    let advance = 0; // time passes as far as the furthest hart got (harts run in parallel)
     for (const h of this.harts) {
       if (h.stopped) continue;
       if (h.waiting) {
@@ -183,6 +184,7 @@ export class Machine {
       const reason = this.engine(h, Math.min(budget, left));
       this.current = undefined;
       ran ||= reason !== EXIT_STOPPED;
+      advance = Math.max(advance, h.retired - this.sliceStart);
       if (this.exit !== undefined) {
         this.time += h.retired - this.sliceStart; // the run ends inside this round
         return 0;
@@ -190,7 +192,9 @@ export class Machine {
     }
     let sleepMs = 0;
     if (ran) {
-      this.time += budget;
+      // A slice cut short (WFI, a new mtimecmp) advances time only by what ran, so the next round's
+      // budget still lands exactly on the new deadline.
+      this.time += Math.max(1, advance);
     } else if (this.clock === "icount") {
       if (deadline === Number.POSITIVE_INFINITY) sleepMs = -1;
       else this.time = Math.max(this.time, Math.ceil(deadline * INSNS_PER_MTIME_TICK));
