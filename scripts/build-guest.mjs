@@ -8,6 +8,11 @@
 //                                  line is `// rvisor: s-mode`)
 //   guest/isa/<name>.S           → build/guest/isa/<name>.elf  (assembled with -I guest/isa, linked with
 //                                  guest/isa/link.ld; skipped while that directory does not exist)
+//   guest/kernel/user/<name>.c   → build/guest/kernel/user/<name>.elf (user programs, with crt.S, ulib.c
+//                                  and the SDK's libc, linked by user.ld at 0x0001_0000)
+//   guest/kernel/**              → build/guest/kernel/kernel.elf, and kernel-autotest.elf (built with
+//                                  -DKERNEL_AUTOTEST: runs its test suite at boot and powers off); the
+//                                  user programs are embedded by programs.S
 //
 // A file is rebuilt when any of its inputs — its source, the headers it may include, the linker scripts,
 // the objects it links, this script — is newer than it. Prints one line per built file or
@@ -218,6 +223,51 @@ if (!only && existsSync(isaDir)) {
       ),
     );
   }
+}
+
+// ---- the guest kernel (guest/kernel) and its user programs -----------------------------------------
+const kernelDir = join(root, "guest", "kernel");
+if (!only && existsSync(kernelDir)) {
+  const kernelOut = join(out, "kernel");
+  const userDir = join(kernelDir, "user");
+  const archDir = join(kernelDir, "arch");
+  const kernelHeaders = [...sdkHeaders, ...listDir(kernelDir, ".h"), ...listDir(archDir, ".h")];
+  const userHeaders = [...kernelHeaders, ...listDir(userDir, ".h")];
+  // The SDK's libc without its start-up or platform layer: kernel and user library bring their own.
+  const libc = ["printf", "stdio", "string", "divdi3"].map((n) => join(out, "sdk", "s", `${n}.o`));
+  const objectOf = (src, dir, suffix = "") =>
+    join(dir, "obj", basename(src).replace(/\.[cS]$/, `${suffix}.o`));
+
+  const userLib = [join(userDir, "crt.S"), join(userDir, "ulib.c")].map((src) =>
+    compile(src, objectOf(src, join(kernelOut, "user")), include, userHeaders),
+  );
+  const userElfs = listDir(userDir, ".c")
+    .filter((src) => basename(src) !== "ulib.c")
+    .map((src) => {
+      const obj = compile(src, objectOf(src, join(kernelOut, "user")), include, userHeaders);
+      const elf = join(kernelOut, "user", `${basename(src, ".c")}.elf`);
+      return link(elf, join(userDir, "user.ld"), [userLib[0], obj, userLib[1], ...libc], userDir);
+    });
+
+  const sources = [kernelDir, archDir].flatMap((d) => [...listDir(d, ".S"), ...listDir(d, ".c")]);
+  const objects = sources.map((src) =>
+    basename(src) === "programs.S"
+      ? compile(src, objectOf(src, kernelOut), ["-I", rel(join(kernelOut, "user"))], userElfs)
+      : compile(src, objectOf(src, kernelOut), include, kernelHeaders),
+  );
+  const kernelLibs = [...libc, join(out, "sdk", "s", "sbi.o")];
+  const script = join(kernelDir, "kernel.ld");
+  link(join(kernelOut, "kernel.elf"), script, [...objects, ...kernelLibs], kernelDir);
+  // The autotest kernel differs in the shell only.
+  const shell = join(kernelDir, "shell.c");
+  const autotestShell = compile(
+    shell,
+    objectOf(shell, kernelOut, "-autotest"),
+    [...include, "-DKERNEL_AUTOTEST"],
+    kernelHeaders,
+  );
+  const autotestObjects = objects.map((o) => (o === objectOf(shell, kernelOut) ? autotestShell : o));
+  link(join(kernelOut, "kernel-autotest.elf"), script, [...autotestObjects, ...kernelLibs], kernelDir);
 }
 
 if (failed.length > 0) fail(`${failed.length} file(s) not built: ${failed.join(", ")}`);

@@ -1,0 +1,90 @@
+/*
+ * The arch interface: every privileged operation the kernel performs, and nothing else, goes through
+ * these functions — CSR accesses, sfence.vma, wfi, sret, satp switches, page-table stores and the
+ * firmware (SBI) services. The rest of the kernel is plain C over memory, so a paravirtualized build
+ * replaces this one interface (as Linux's pv_ops does) and leaves every other file unchanged.
+ *
+ * arch/native.c and arch/entry.S implement it for the bare machine (or an unmodified-guest hypervisor):
+ * the real instructions and SBI calls.
+ *
+ * Interrupts: the kernel runs with sstatus.SIE = 0 except inside arch_idle(); user code is always
+ * interruptible (S-mode interrupts are taken from U-mode whatever SIE says).
+ */
+#ifndef KERNEL_ARCH_H
+#define KERNEL_ARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../riscv.h"
+
+/*
+ * The registers of an interrupted context, saved by the trap vector on the kernel stack. Offsets are
+ * fixed: arch/entry.S stores the fields at 4 * index.
+ */
+struct trapframe {
+  uint32_t regs[32]; /* x0..x31 by number; regs[0] is unused, regs[2] is the interrupted sp */
+  uint32_t epc;      /* sepc: where the context resumes */
+  uint32_t status;   /* sstatus at the trap: SPP tells whether it came from U-mode */
+  uint32_t cause;    /* scause */
+  uint32_t tval;     /* stval */
+};
+#define TF_RA 1
+#define TF_SP 2
+#define TF_A0 10
+#define TF_A1 11
+#define TF_A2 12
+#define TF_A7 17
+
+/* ---- start-up ---------------------------------------------------------------------------------- */
+/* Installs the trap vector, enables the supervisor timer interrupt, clears SUM. Called once. */
+void arch_init(void);
+
+/* ---- traps --------------------------------------------------------------------------------------- */
+/* Implemented by the kernel (trap.c): called by the trap vector with the saved context. */
+void trap_handler(struct trapframe *tf);
+/* Whether the trapped context was running in U-mode. */
+int arch_trap_from_user(const struct trapframe *tf);
+/* Fills a trap frame that enters U-mode at `pc` with stack `sp` and interrupts enabled. */
+void arch_trapframe_init_user(struct trapframe *tf, uint32_t pc, uint32_t sp);
+/* Restores `tf` and returns to the context it describes (sret); never returns. */
+__attribute__((noreturn)) void arch_trap_return(struct trapframe *tf);
+
+/* ---- interrupts -------------------------------------------------------------------------------- */
+void arch_irq_enable(void);
+void arch_irq_disable(void);
+/* Waits for an interrupt with interrupts enabled; the interrupt is handled before this returns. */
+void arch_idle(void);
+
+/* ---- address spaces ---------------------------------------------------------------------------- */
+/* Makes the page table rooted at physical `root` the current one (Sv32, ASID 0) and flushes the TLB. */
+void arch_set_satp(uintptr_t root);
+void arch_flush_tlb(void);
+void arch_flush_tlb_page(uintptr_t va);
+/* Stores a page-table entry: every write to a page table goes through here. */
+void arch_set_pte(pte_t *ptep, pte_t pte);
+/*
+ * A zeroed page becomes a page table (root or leaf level), or stops being one before it is freed.
+ * Natively nothing needs doing; a paravirtualized kernel tells the hypervisor (Xen's pin/unpin).
+ */
+void arch_pagetable_new(uintptr_t pa, int root);
+void arch_pagetable_release(uintptr_t pa, int root);
+/* Opens and closes the window in which the kernel may touch user pages (sstatus.SUM). */
+void arch_user_access_begin(void);
+void arch_user_access_end(void);
+
+/* ---- time -------------------------------------------------------------------------------------- */
+/* The `time` counter (ticks of the device tree's timebase-frequency). */
+uint64_t arch_time(void);
+/* Asks for a supervisor timer interrupt once arch_time() >= when (and clears a pending one). */
+void arch_set_timer(uint64_t when);
+
+/* ---- firmware services -------------------------------------------------------------------------- */
+/* Writes all `n` bytes to the console. */
+void arch_console_write(const char *buf, size_t n);
+/* Reads up to `n` bytes that are waiting on the console without blocking; returns how many. */
+size_t arch_console_read(char *buf, size_t n);
+/* Powers the machine off: exit status 0 when `failed` is 0, a system failure otherwise. */
+__attribute__((noreturn)) void arch_shutdown(int failed);
+
+#endif

@@ -1,0 +1,145 @@
+/* What the kernel's files offer each other, file by file. */
+#ifndef KERNEL_H
+#define KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/arch.h"
+#include "memlayout.h"
+#include "param.h"
+#include "riscv.h"
+
+typedef pte_t *pagetable_t;
+
+/* main.c */
+__attribute__((noreturn)) void panic(const char *what);
+#define ASSERT(cond) \
+  do {               \
+    if (!(cond)) panic("assertion failed: " #cond); \
+  } while (0)
+
+/* fdt.c: what the kernel learns from the device tree */
+struct boot_info {
+  uint64_t mem_base;
+  uint64_t mem_size;
+  uint32_t timebase_hz;
+  char bootargs[BOOTARGS_LEN];
+};
+extern struct boot_info boot_info; /* main.c */
+/* Returns 0, or -1 with a reason in *why when the blob is not a device tree the kernel can use. */
+int fdt_read(const void *dtb, struct boot_info *info, const char **why);
+
+/* kalloc.c: physical pages */
+void kalloc_init(uintptr_t start, uintptr_t end);
+/* A zeroed page, or 0 when none is left. */
+uintptr_t kalloc(void);
+void kfree(uintptr_t pa);
+size_t kalloc_free_pages(void);
+size_t kalloc_total_pages(void);
+
+/* vm.c: Sv32 page tables */
+extern pagetable_t kernel_pagetable;
+void vm_init(uint64_t mem_base, uint64_t mem_size);
+pagetable_t uvm_create(void);
+void uvm_free(pagetable_t pt);
+/* Maps one user page; returns 0 or -1 (out of memory, or already mapped). */
+int uvm_map(pagetable_t pt, uintptr_t va, uintptr_t pa, pte_t perm);
+/* Removes one user mapping and returns the page it mapped (0 if none). */
+uintptr_t uvm_unmap(pagetable_t pt, uintptr_t va);
+/* The leaf PTE for va, or 0 when it is not mapped. */
+pte_t uvm_lookup(pagetable_t pt, uintptr_t va);
+/* Allocates and maps zeroed pages over [start, end); undoes itself on failure. Returns 0 or -1. */
+int uvm_alloc_range(pagetable_t pt, uintptr_t start, uintptr_t end, pte_t perm);
+void uvm_free_range(pagetable_t pt, uintptr_t start, uintptr_t end);
+/* Copies every user mapping of `from` into fresh pages of `to`; returns 0 or -1. */
+int uvm_copy(pagetable_t from, pagetable_t to);
+/* Whether [va, va + n) is mapped for user access with all of `need` (PTE_R/PTE_W) right now. */
+int user_range_ok(uintptr_t va, size_t n, pte_t need);
+/* Copies between kernel memory and user addresses of the current address space; 0 or -1. */
+int copyout(uintptr_t dst_user, const void *src, size_t n);
+int copyin(void *dst, uintptr_t src_user, size_t n);
+/* Copies a NUL-terminated user string of at most max - 1 bytes; returns its length or -1. */
+int copyinstr(char *dst, uintptr_t src_user, size_t max);
+void vm_activate(pagetable_t pt);
+/* Copies kernel bytes to user addresses of any address space (through the physical pages); 0 or -1. */
+int uvm_write(pagetable_t pt, uintptr_t dst_user, const void *src, size_t n);
+
+/* proc.c: processes and the scheduler */
+enum proc_state { UNUSED, EMBRYO, RUNNABLE, RUNNING, SLEEPING, ZOMBIE };
+struct context {
+  uint32_t ra, sp, s[12];
+};
+struct proc {
+  enum proc_state state;
+  int pid;
+  char name[PROC_NAME_LEN];
+  struct proc *parent;
+  pagetable_t pagetable; /* 0 for kernel threads, which run on kernel_pagetable */
+  uintptr_t brk;         /* end of the heap: the program break */
+  uintptr_t heap_start;
+  struct trapframe *tf; /* at the top of kstack */
+  struct context context;
+  const void *chan; /* what a SLEEPING process waits for */
+  void (*kthread_fn)(void);
+  int killed;
+  int exit_status;
+  uint32_t ticks;    /* timer ticks it was running for */
+  uint32_t switches; /* times it gave up the CPU */
+  uint8_t kstack[KSTACK_SIZE] __attribute__((aligned(16)));
+};
+extern struct proc proc_table[NPROC];
+struct proc *current(void);
+__attribute__((noreturn)) void scheduler(void);
+/* A fresh process slot (EMBRYO) with its kernel stack, trap frame and pid; 0 if the table is full. */
+struct proc *proc_alloc(const char *name);
+void proc_free(struct proc *p);
+void proc_make_runnable(struct proc *p);
+int kthread_create(const char *name, void (*fn)(void));
+void yield(void);
+void sleep_on(const void *chan);
+void wakeup(const void *chan);
+__attribute__((noreturn)) void proc_exit(int status);
+/* Waits for a child (pid > 0: that one; -1: any) to exit; returns its pid or -1 if there is none. */
+int proc_wait(int pid, int *status);
+int proc_fork(void);
+int proc_kill(int pid);
+/* Frees zombies nobody will wait for (children of the shell it did not wait for). */
+void proc_reap_orphans(int parent_pid);
+int proc_count(void);
+
+/* exec.c: programs embedded in the kernel image */
+struct program {
+  const char *name;
+  const uint8_t *elf;
+  size_t size;
+};
+extern const struct program programs[], programs_end[]; /* programs.S */
+const struct program *program_find(const char *name);
+/* Starts `name` with the argument text `args` as a child of the current process; pid or -1. */
+int spawn(const char *name, const char *args);
+
+/* trap.c / syscall.c */
+void syscall(struct trapframe *tf);
+
+/* timer.c */
+void timer_init(uint32_t timebase_hz);
+void timer_tick(void);
+uint64_t uptime_ms(void);
+extern volatile uint32_t ticks;
+/* Sleeps the current process for at least `ms` milliseconds. */
+void sleep_ms(uint32_t ms);
+
+/* console.c */
+void console_flush(void);
+void console_write(const char *buf, size_t n);
+/* Blocks (sleeping, not spinning) until a byte arrives. */
+int console_read_byte(void);
+
+/* shell.c, ktest.c */
+void shell_main(void);
+/* Runs the tests named `which` ("all" for every one); returns how many failed, -1 for an unknown name. */
+int ktest_run(const char *which);
+void ktest_list(void);
+
+#endif

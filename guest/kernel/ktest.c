@@ -1,0 +1,247 @@
+/*
+ * The kernel's own test suite, run by name from the shell (`test <name>`, `test all`). Each test
+ * prints one line, `PASS <name>` or `FAIL <name>: <why>`, and `test all` ends with a summary. Tests of
+ * the kernel's parts call them directly; tests of processes run the embedded user programs, which
+ * check their side and report through their exit status. Every test must also give back every page
+ * it took: a test that leaks memory fails.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel.h"
+
+static char why[160];
+
+#define CHECK(cond, ...)                           \
+  do {                                             \
+    if (!(cond)) {                                 \
+      snprintf(why, sizeof why, __VA_ARGS__);      \
+      return -1;                                   \
+    }                                              \
+  } while (0)
+
+/* Runs a program as the shell's child and waits for it; returns its exit status (-1000: no start). */
+static int run(const char *name, const char *args) {
+  int pid = spawn(name, args);
+  if (pid < 0) return -1000;
+  int status = -2000;
+  proc_wait(pid, &status);
+  return status;
+}
+
+static int test_fdt(void) {
+  extern char _start[], _end[];
+  CHECK(boot_info.mem_base == 0x80000000u, "RAM at %08lx, expected 0x80000000", (unsigned long)boot_info.mem_base);
+  CHECK(boot_info.mem_size >= (16u << 20), "only %lu bytes of RAM", (unsigned long)boot_info.mem_size);
+  CHECK((uintptr_t)_end <= boot_info.mem_base + boot_info.mem_size, "kernel image beyond RAM");
+  CHECK((uintptr_t)_start == 0x80200000u, "kernel not at 0x80200000");
+  CHECK(boot_info.timebase_hz >= 1000, "timebase-frequency %u", (unsigned)boot_info.timebase_hz);
+  return 0;
+}
+
+static int test_kalloc(void) {
+  enum { N = 64 };
+  uintptr_t pages[N];
+  size_t before = kalloc_free_pages();
+  for (int i = 0; i < N; i++) {
+    pages[i] = kalloc();
+    CHECK(pages[i] != 0, "out of pages after %d", i);
+    CHECK(pages[i] % PAGE_SIZE == 0, "page %08lx not aligned", (unsigned long)pages[i]);
+    const uint32_t *w = (const uint32_t *)pages[i];
+    for (uint32_t k = 0; k < PAGE_SIZE / 4; k++) CHECK(w[k] == 0, "page %08lx not zeroed", (unsigned long)pages[i]);
+    for (int j = 0; j < i; j++) CHECK(pages[j] != pages[i], "page %08lx handed out twice", (unsigned long)pages[i]);
+    memset((void *)pages[i], 0xa5, PAGE_SIZE);
+  }
+  CHECK(kalloc_free_pages() == before - N, "free count did not drop by %d", N);
+  for (int i = 0; i < N; i++) kfree(pages[i]);
+  CHECK(kalloc_free_pages() == before, "free count not restored");
+  return 0;
+}
+
+static int test_vm(void) {
+  pagetable_t pt = uvm_create();
+  CHECK(pt != 0, "uvm_create failed");
+  for (uint32_t i = VPN1(USER_END); i < PT_ENTRIES; i++)
+    CHECK(pt[i] == kernel_pagetable[i], "kernel root entry %u differs", (unsigned)i);
+  uintptr_t va = 0x00400000u, pa = kalloc();
+  CHECK(uvm_map(pt, va, pa, PTE_R | PTE_W) == 0, "map failed");
+  CHECK(uvm_map(pt, va, pa, PTE_R) < 0, "mapping a mapped page succeeded");
+  pte_t pte = uvm_lookup(pt, va + 123);
+  CHECK((pte & (PTE_V | PTE_U | PTE_R | PTE_W | PTE_X)) == (PTE_V | PTE_U | PTE_R | PTE_W), "pte %08lx", (unsigned long)pte);
+  CHECK(PTE_TO_PA(pte) == pa, "pte maps %08lx, not %08lx", (unsigned long)PTE_TO_PA(pte), (unsigned long)pa);
+  CHECK(uvm_lookup(pt, va + PAGE_SIZE) == 0, "the next page is mapped");
+  CHECK(uvm_lookup(pt, 0x80200000u) == 0, "the kernel looks like a user page");
+  CHECK(uvm_unmap(pt, va) == pa, "unmap returned another page");
+  CHECK(uvm_lookup(pt, va) == 0, "still mapped after unmap");
+  kfree(pa);
+  uvm_free(pt);
+  return 0;
+}
+
+/* copyin/copyout in a scratch address space: they honour U, R and W and never fault. */
+static int test_copy(void) {
+  pagetable_t pt = uvm_create();
+  CHECK(pt != 0, "uvm_create failed");
+  uintptr_t rw = 0x00800000u, ro = rw + PAGE_SIZE;
+  int ok = uvm_alloc_range(pt, rw, rw + PAGE_SIZE, PTE_R | PTE_W) == 0 &&
+           uvm_alloc_range(pt, ro, ro + PAGE_SIZE, PTE_R) == 0;
+  char msg[] = "across a page boundary", back[sizeof msg] = {0}, str[32];
+  int out = -1, in = -1, to_ro = 0, from_kernel = 0, unmapped = 0, len = -1, overflow = 0;
+  if (ok) {
+    vm_activate(pt);
+    uintptr_t at = rw + PAGE_SIZE - 8; /* the copy straddles the R/W and read-only pages */
+    out = copyout(rw + 100, msg, sizeof msg);
+    in = copyin(back, rw + 100, sizeof msg);
+    to_ro = copyout(at, msg, sizeof msg);
+    from_kernel = copyin(back, 0x80200000u, 4);
+    unmapped = copyin(back, ro + PAGE_SIZE, 4);
+    len = copyinstr(str, rw + 100, sizeof str);
+    overflow = copyin(back, 0xfffffff0u, 0x20);
+    vm_activate(kernel_pagetable);
+  }
+  uvm_free(pt);
+  CHECK(ok, "could not map the scratch pages");
+  CHECK(out == 0 && in == 0 && memcmp(msg, back, sizeof msg) == 0, "copy out and back differs");
+  CHECK(to_ro == -1, "copyout into a read-only page succeeded");
+  CHECK(from_kernel == -1, "copyin from a kernel address succeeded");
+  CHECK(unmapped == -1, "copyin from an unmapped page succeeded");
+  CHECK(len == (int)strlen(msg) && strcmp(str, msg) == 0, "copyinstr returned %d", len);
+  CHECK(overflow == -1, "copyin across the top of the address space succeeded");
+  return 0;
+}
+
+static int test_spawn(void) {
+  CHECK(run("hello", "-q") == 0, "hello did not exit with 0");
+  CHECK(spawn("no-such-program", "") == -1, "spawning a missing program succeeded");
+  int status;
+  CHECK(proc_wait(-1, &status) == -1, "wait without children found one");
+  return 0;
+}
+
+static int test_exit_status(void) {
+  /* The program counts primes below 1000 (there are 168) and exits with the count. */
+  int status = run("cpu", "1000 -q");
+  CHECK(status == 168, "cpu 1000 exited with %d, expected 168", status);
+  return 0;
+}
+
+static int test_preempt(void) {
+  /* spin never makes a system call: cpu can only finish if the timer takes the CPU away from it. */
+  int spinner = spawn("spin", "");
+  CHECK(spinner > 0, "spawning spin failed");
+  int status = run("cpu", "3000 -q");
+  struct proc *s = 0;
+  for (int i = 0; i < NPROC; i++)
+    if (proc_table[i].pid == spinner) s = &proc_table[i];
+  uint32_t slices = s ? s->switches : 0;
+  proc_kill(spinner);
+  int spin_status = 0;
+  int reaped = proc_wait(spinner, &spin_status);
+  CHECK(status == 430, "cpu 3000 exited with %d, expected 430", status);
+  CHECK(slices > 0, "spin was never preempted");
+  CHECK(reaped == spinner && spin_status == -1, "killed spin: wait gave %d, status %d", reaped, spin_status);
+  return 0;
+}
+
+static int test_sleep(void) {
+  uint64_t t0 = uptime_ms();
+  uint32_t tick0 = ticks;
+  sleep_ms(30);
+  uint64_t slept = uptime_ms() - t0;
+  CHECK(slept >= 30, "slept %lu ms of 30", (unsigned long)slept);
+  CHECK(ticks - tick0 >= 2, "only %u ticks in 30 ms", (unsigned)(ticks - tick0));
+  int status = run("sleeper", "20 -q");
+  CHECK(status == 0, "sleeper exited with %d", status);
+  return 0;
+}
+
+static int test_sbrk(void) {
+  int status = run("mem", "512 -q");
+  CHECK(status == 0, "mem exited with %d", status);
+  return 0;
+}
+
+static int test_fork(void) {
+  int status = run("forks", "5 -q");
+  CHECK(status == 0, "forks exited with %d", status);
+  return 0;
+}
+
+static int test_syscalls(void) {
+  int status = run("syscalls", "300 -q");
+  CHECK(status == 0, "syscalls exited with %d", status);
+  return 0;
+}
+
+static int test_bad_args(void) {
+  int status = run("badargs", "");
+  CHECK(status == 0, "badargs exited with %d (the failing check's number)", status);
+  return 0;
+}
+
+static int test_faults(void) {
+  static const char *const kinds[] = {"null", "kernel-read", "kernel-write", "kernel-jump", "csr", "sret", "text-write"};
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    int status = run("fault", kinds[i]);
+    CHECK(status == -1, "fault %s exited with %d instead of being killed", kinds[i], status);
+  }
+  return 0;
+}
+
+static int test_proc_table(void) {
+  int pids[NPROC], n = 0, before = proc_count();
+  while (n < NPROC && (pids[n] = spawn("spin", "")) > 0) n++;
+  CHECK(n == NPROC - before, "started %d spinners with %d slots free", n, NPROC - before);
+  CHECK(spawn("hello", "-q") == -1, "spawn succeeded with a full table");
+  for (int i = 0; i < n; i++) proc_kill(pids[i]);
+  for (int i = 0; i < n; i++) {
+    int status = 0;
+    CHECK(proc_wait(pids[i], &status) == pids[i] && status == -1, "spinner %d not reaped as killed", pids[i]);
+  }
+  CHECK(proc_count() == before, "%d processes left, expected %d", proc_count(), before);
+  return 0;
+}
+
+struct ktest {
+  const char *name;
+  int (*run)(void);
+};
+
+static const struct ktest tests[] = {
+    {"fdt", test_fdt},           {"kalloc", test_kalloc},   {"vm", test_vm},
+    {"copy", test_copy},         {"spawn", test_spawn},     {"exit-status", test_exit_status},
+    {"preempt", test_preempt},   {"sleep", test_sleep},     {"sbrk", test_sbrk},
+    {"fork", test_fork},         {"syscalls", test_syscalls}, {"bad-args", test_bad_args},
+    {"faults", test_faults},     {"proc-table", test_proc_table},
+};
+#define NTESTS (sizeof tests / sizeof tests[0])
+
+static int run_one(const struct ktest *t) {
+  size_t pages = kalloc_free_pages();
+  why[0] = '\0';
+  int r = t->run();
+  proc_reap_orphans(current()->pid);
+  if (r == 0 && kalloc_free_pages() != pages)
+    snprintf(why, sizeof why, "%d pages leaked", (int)(pages - kalloc_free_pages())), r = -1;
+  if (r == 0) printf("PASS %s\n", t->name);
+  else printf("FAIL %s: %s\n", t->name, why);
+  return r == 0;
+}
+
+int ktest_run(const char *which) {
+  int all = strcmp(which, "all") == 0, passed = 0, failed = 0;
+  for (size_t i = 0; i < NTESTS; i++) {
+    if (!all && strcmp(which, tests[i].name) != 0) continue;
+    if (run_one(&tests[i])) passed++;
+    else failed++;
+  }
+  if (passed + failed == 0) return -1;
+  if (all) printf("tests: %d passed, %d failed\n", passed, failed);
+  return failed;
+}
+
+void ktest_list(void) {
+  printf("tests:");
+  for (size_t i = 0; i < NTESTS; i++) printf(" %s", tests[i].name);
+  printf("\nrun one with `test <name>`, or `test all`\n");
+}

@@ -1,0 +1,34 @@
+/*
+ * The guest kernel's boot, in order: the arch layer (trap vector, timer interrupt), what the device
+ * tree says (RAM, timebase, bootargs), the page allocator over the RAM after the image, the kernel
+ * page table, the periodic tick, the shell as the first process, then the scheduler forever.
+ */
+#include <stdio.h>
+
+#include "kernel.h"
+
+struct boot_info boot_info;
+extern char _start[], _end[];
+
+void panic(const char *what) {
+  printf("kernel panic: %s\n", what);
+  console_flush();
+  arch_shutdown(1);
+}
+
+void kmain(unsigned long hartid, const void *dtb) {
+  arch_init();
+  const char *why;
+  if (fdt_read(dtb, &boot_info, &why) < 0) panic(why);
+  uint64_t ram_end = boot_info.mem_base + boot_info.mem_size;
+  if ((uintptr_t)_end >= ram_end) panic("the kernel image does not fit in RAM");
+  /* The device tree was copied: its pages are free memory like the rest. */
+  kalloc_init((uintptr_t)_end, (uintptr_t)(ram_end > 0xfffff000u ? 0xfffff000u : ram_end));
+  vm_init(boot_info.mem_base, boot_info.mem_size);
+  timer_init(boot_info.timebase_hz);
+  printf("rvisor guest kernel on hart %lu: %lu MiB RAM at %08lx, %u free pages\n", hartid,
+         (unsigned long)(boot_info.mem_size >> 20), (unsigned long)boot_info.mem_base,
+         (unsigned)kalloc_free_pages());
+  if (kthread_create("shell", shell_main) < 0) panic("no process slot for the shell");
+  scheduler();
+}

@@ -1,0 +1,14 @@
+/* Every limit of the guest kernel, in one place. */
+#ifndef KERNEL_PARAM_H
+#define KERNEL_PARAM_H
+
+#define NPROC 16            /* process table slots, kernel threads included */
+#define KSTACK_SIZE 8192    /* per-process kernel stack (the trap frame sits at its top) */
+#define TICK_HZ 100         /* scheduler ticks per second: a 10 ms time slice */
+#define PROC_NAME_LEN 16
+#define MAX_ARGS 8          /* argv entries a spawned program receives */
+#define ARGS_LEN 128        /* bytes of argument text a spawned program receives */
+#define LINE_LEN 128        /* a shell command line */
+#define BOOTARGS_LEN 128
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * Processes and the round-robin scheduler, on one hart.
+ *
+ * The kernel is not preemptible: it runs with interrupts off (arch.h), so only user code is preempted
+ * — by the timer interrupt, whose handler yields — and no data structure here needs a lock. A process
+ * leaves the CPU by switching (swtch) from its kernel stack to the scheduler's, which picks the next
+ * RUNNABLE slot after the last one it ran, makes its address space current and switches to it:
+ *
+ *   EMBRYO --proc_make_runnable--> RUNNABLE <--yield/wakeup/kill-- RUNNING/SLEEPING
+ *   RUNNING --proc_exit--> ZOMBIE --proc_wait by the parent--> UNUSED
+ *
+ * Kernel threads (the shell) are processes without a user address space.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel.h"
+
+void swtch(struct context *old, struct context *new);
+
+struct proc proc_table[NPROC];
+static struct proc *running;
+static struct context scheduler_context;
+static int next_pid = 1;
+/* Orphans are handed to the first process (the shell), which reaps them. */
+static struct proc *init_proc;
+
+struct proc *current(void) { return running; }
+
+/* Where a new user process starts: its trap frame describes the first instruction in U-mode. */
+static void user_entry(void) {
+  if (running->killed) proc_exit(-1);
+  arch_trap_return(running->tf);
+}
+
+static void kthread_entry(void) {
+  running->kthread_fn();
+  proc_exit(0);
+}
+
+struct proc *proc_alloc(const char *name) {
+  struct proc *p = 0;
+  for (int i = 0; i < NPROC && !p; i++)
+    if (proc_table[i].state == UNUSED) p = &proc_table[i];
+  if (!p) return 0;
+  p->state = EMBRYO;
+  p->pid = next_pid++;
+  size_t n = strlen(name) < PROC_NAME_LEN - 1 ? strlen(name) : PROC_NAME_LEN - 1;
+  memcpy(p->name, name, n);
+  p->name[n] = '\0';
+  p->parent = running;
+  p->pagetable = 0;
+  p->brk = p->heap_start = 0;
+  p->chan = 0;
+  p->kthread_fn = 0;
+  p->killed = 0;
+  p->exit_status = 0;
+  p->ticks = p->switches = 0;
+  p->tf = (struct trapframe *)(p->kstack + KSTACK_SIZE - sizeof(struct trapframe));
+  memset(&p->context, 0, sizeof p->context);
+  p->context.ra = (uint32_t)user_entry;
+  p->context.sp = (uint32_t)p->tf;
+  if (!init_proc) init_proc = p;
+  return p;
+}
+
+void proc_free(struct proc *p) {
+  if (p->pagetable) uvm_free(p->pagetable);
+  p->pagetable = 0;
+  p->pid = 0;
+  p->parent = 0;
+  p->state = UNUSED;
+}
+
+void proc_make_runnable(struct proc *p) { p->state = RUNNABLE; }
+
+int kthread_create(const char *name, void (*fn)(void)) {
+  struct proc *p = proc_alloc(name);
+  if (!p) return -1;
+  p->kthread_fn = fn;
+  p->context.ra = (uint32_t)kthread_entry;
+  proc_make_runnable(p);
+  return p->pid;
+}
+
+/* Back to the scheduler; returns when this process is chosen again. */
+static void sched(void) {
+  running->switches++;
+  swtch(&running->context, &scheduler_context);
+}
+
+void yield(void) {
+  running->state = RUNNABLE;
+  sched();
+}
+
+void sleep_on(const void *chan) {
+  running->chan = chan;
+  running->state = SLEEPING;
+  sched();
+  running->chan = 0;
+}
+
+void wakeup(const void *chan) {
+  for (int i = 0; i < NPROC; i++)
+    if (proc_table[i].state == SLEEPING && proc_table[i].chan == chan) proc_table[i].state = RUNNABLE;
+}
+
+void scheduler(void) {
+  int last = NPROC - 1;
+  for (;;) {
+    struct proc *p = 0;
+    for (int k = 1; k <= NPROC && !p; k++) {
+      int i = (last + k) % NPROC;
+      if (proc_table[i].state == RUNNABLE) {
+        p = &proc_table[i];
+        last = i;
+      }
+    }
+    if (!p) {
+      /* Nothing to run: the previous process's table may be freed while we wait, so leave it. */
+      vm_activate(kernel_pagetable);
+      arch_idle();
+      continue;
+    }
+    p->state = RUNNING;
+    running = p;
+    vm_activate(p->pagetable ? p->pagetable : kernel_pagetable);
+    swtch(&scheduler_context, &p->context);
+    running = 0;
+  }
+}
+
+void proc_exit(int status) {
+  struct proc *p = running;
+  if (p == init_proc) panic("proc_exit: the shell exited");
+  for (int i = 0; i < NPROC; i++) {
+    struct proc *q = &proc_table[i];
+    if (q->state != UNUSED && q->parent == p) {
+      q->parent = init_proc;
+      if (q->state == ZOMBIE) wakeup(init_proc);
+    }
+  }
+  p->exit_status = status;
+  p->state = ZOMBIE;
+  if (p->parent) wakeup(p->parent);
+  sched();
+  panic("proc_exit: a zombie ran");
+}
+
+int proc_wait(int pid, int *status) {
+  for (;;) {
+    int children = 0;
+    for (int i = 0; i < NPROC; i++) {
+      struct proc *q = &proc_table[i];
+      if (q->state == UNUSED || q->parent != running || (pid > 0 && q->pid != pid)) continue;
+      children++;
+      if (q->state == ZOMBIE) {
+        int found = q->pid;
+        if (status) *status = q->exit_status;
+        proc_free(q);
+        return found;
+      }
+    }
+    if (children == 0 || running->killed) return -1;
+    sleep_on(running);
+  }
+}
+
+int proc_fork(void) {
+  struct proc *parent = running;
+  struct proc *child = proc_alloc(parent->name);
+  if (!child) return -1;
+  child->pagetable = uvm_create();
+  if (!child->pagetable || uvm_copy(parent->pagetable, child->pagetable) < 0) {
+    proc_free(child);
+    return -1;
+  }
+  *child->tf = *parent->tf;
+  child->tf->regs[TF_A0] = 0; /* fork returns 0 in the child */
+  child->brk = parent->brk;
+  child->heap_start = parent->heap_start;
+  proc_make_runnable(child);
+  return child->pid;
+}
+
+int proc_kill(int pid) {
+  for (int i = 0; i < NPROC; i++) {
+    struct proc *p = &proc_table[i];
+    if (p->pid != pid || p->state == UNUSED || p->state == EMBRYO) continue;
+    if (!p->pagetable) return -1; /* kernel threads are not killed */
+    p->killed = 1;
+    if (p->state == SLEEPING) p->state = RUNNABLE;
+    return 0;
+  }
+  return -1;
+}
+
+void proc_reap_orphans(int parent_pid) {
+  for (int i = 0; i < NPROC; i++) {
+    struct proc *q = &proc_table[i];
+    if (q->state == ZOMBIE && q->parent && q->parent->pid == parent_pid) proc_free(q);
+  }
+}
+
+int proc_count(void) {
+  int n = 0;
+  for (int i = 0; i < NPROC; i++) n += proc_table[i].state != UNUSED;
+  return n;
+}

@@ -1,0 +1,216 @@
+/*
+ * The console shell, a kernel thread (pid 1). It reads a line, echoing what it reads, and runs one
+ * command. With `autotest` in the boot arguments (or a kernel built with -DKERNEL_AUTOTEST) it runs
+ * `test all` instead and powers off: exit status 0 when every test passed, 1 otherwise.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel.h"
+
+struct command {
+  const char *name;
+  const char *usage;
+  void (*run)(char *args);
+};
+
+static void cmd_help(char *args);
+
+/* The first space in s, or 0 (the SDK's string.h has no strchr). */
+static char *find_space(char *s) {
+  for (; *s; s++)
+    if (*s == ' ') return s;
+  return 0;
+}
+
+static const char *state_name(enum proc_state s) {
+  switch (s) {
+    case EMBRYO: return "embryo";
+    case RUNNABLE: return "runnable";
+    case RUNNING: return "running";
+    case SLEEPING: return "sleeping";
+    case ZOMBIE: return "zombie";
+    default: return "unused";
+  }
+}
+
+static void cmd_ps(char *args) {
+  (void)args;
+  printf("  PID  PPID  STATE     TICKS  NAME\n");
+  for (int i = 0; i < NPROC; i++) {
+    struct proc *p = &proc_table[i];
+    if (p->state == UNUSED) continue;
+    printf("%5d %5d  %-8s %6u  %s%s\n", p->pid, p->parent ? p->parent->pid : 0, state_name(p->state),
+           (unsigned)p->ticks, p->name, p->pagetable ? "" : " [kernel]");
+  }
+}
+
+static void cmd_uptime(char *args) {
+  (void)args;
+  uint64_t ms = uptime_ms();
+  printf("up %lu.%03lu s, %u ticks, %d processes\n", (unsigned long)(ms / 1000), (unsigned long)(ms % 1000),
+         (unsigned)ticks, proc_count());
+}
+
+static void cmd_mem(char *args) {
+  (void)args;
+  extern char _start[], _end[];
+  size_t free_pages = kalloc_free_pages(), total = kalloc_total_pages();
+  printf("RAM %lu KiB at %08lx; kernel image %lu KiB\n", (unsigned long)(boot_info.mem_size >> 10),
+         (unsigned long)boot_info.mem_base, (unsigned long)((_end - _start) >> 10));
+  printf("pages: %u free, %u in use, %u total (4 KiB each)\n", (unsigned)free_pages,
+         (unsigned)(total - free_pages), (unsigned)total);
+}
+
+static void cmd_programs(char *args) {
+  (void)args;
+  for (const struct program *p = programs; p < programs_end; p++)
+    printf("%-10s %6u bytes\n", p->name, (unsigned)p->size);
+}
+
+static void cmd_run(char *args) {
+  char *name = args;
+  char *rest = find_space(args);
+  if (rest) *rest++ = '\0';
+  if (!*name) {
+    printf("usage: run <program> [args]\n");
+    return;
+  }
+  int pid = spawn(name, rest ? rest : "");
+  if (pid < 0) {
+    printf("run: cannot start '%s' (no such program, or no memory or process slot)\n", name);
+    return;
+  }
+  int status;
+  proc_wait(pid, &status);
+  if (status != 0) printf("[%s: pid %d exited with status %d]\n", name, pid, status);
+}
+
+static int parse_int(const char *s, int *out) {
+  int v = 0;
+  if (!*s) return -1;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return -1;
+    v = v * 10 + (*s - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+static void cmd_kill(char *args) {
+  int pid;
+  if (parse_int(args, &pid) < 0 || proc_kill(pid) < 0) printf("kill: no user process '%s'\n", args);
+}
+
+static void cmd_test(char *args) {
+  if (!*args) {
+    ktest_list();
+    return;
+  }
+  if (ktest_run(args) < 0) printf("test: no test '%s' (type `test` for the list)\n", args);
+}
+
+static void cmd_shutdown(char *args) {
+  (void)args;
+  printf("shutting down\n");
+  console_flush();
+  arch_shutdown(0);
+}
+
+static const struct command commands[] = {
+    {"help", "help                 this list", cmd_help},
+    {"ps", "ps                   the process table", cmd_ps},
+    {"uptime", "uptime               time since boot", cmd_uptime},
+    {"mem", "mem                  physical memory in use", cmd_mem},
+    {"programs", "programs             the user programs in the kernel image", cmd_programs},
+    {"run", "run <program> [args] start a program and wait for it", cmd_run},
+    {"kill", "kill <pid>           kill a user process", cmd_kill},
+    {"test", "test [name|all]      run the kernel's tests (no name: list them)", cmd_test},
+    {"shutdown", "shutdown             power off", cmd_shutdown},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void cmd_help(char *args) {
+  (void)args;
+  for (size_t i = 0; i < NCOMMANDS; i++) printf("  %s\n", commands[i].usage);
+}
+
+/* Reads a line into buf with echo and backspace; returns its length. */
+static int read_line(char *buf, int size) {
+  static int after_cr; /* a terminal's "\r\n" is one end of line */
+  int n = 0;
+  for (;;) {
+    int c = console_read_byte();
+    if (c == '\n' && after_cr) {
+      after_cr = 0;
+      continue;
+    }
+    after_cr = c == '\r';
+    if (c == '\r' || c == '\n') {
+      putchar('\n');
+      buf[n] = '\0';
+      return n;
+    }
+    if (c == 0x7f || c == '\b') {
+      if (n > 0) {
+        n--;
+        printf("\b \b");
+      }
+    } else if (c >= ' ' && n < size - 1) {
+      buf[n++] = (char)c;
+      putchar(c);
+    }
+  }
+}
+
+static void execute(char *line) {
+  while (*line == ' ') line++;
+  char *end = line + strlen(line);
+  while (end > line && end[-1] == ' ') *--end = '\0';
+  if (!*line) return;
+  char *args = find_space(line);
+  if (args) {
+    *args++ = '\0';
+    while (*args == ' ') args++;
+  } else {
+    args = end;
+  }
+  for (size_t i = 0; i < NCOMMANDS; i++) {
+    if (strcmp(commands[i].name, line) == 0) {
+      commands[i].run(args);
+      return;
+    }
+  }
+  printf("%s: unknown command (type help)\n", line);
+}
+
+static int has_word(const char *text, const char *word) {
+  size_t n = strlen(word);
+  for (const char *s = text; *s;) {
+    while (*s == ' ') s++;
+    if (strncmp(s, word, n) == 0 && (s[n] == ' ' || s[n] == '\0')) return 1;
+    while (*s && *s != ' ') s++;
+  }
+  return 0;
+}
+
+void shell_main(void) {
+#ifdef KERNEL_AUTOTEST
+  int autotest = 1;
+#else
+  int autotest = has_word(boot_info.bootargs, "autotest");
+#endif
+  if (autotest) {
+    int failed = ktest_run("all");
+    console_flush();
+    arch_shutdown(failed != 0);
+  }
+  printf("type help for the commands\n");
+  char line[LINE_LEN];
+  for (;;) {
+    printf("$ ");
+    read_line(line, sizeof line);
+    execute(line);
+    proc_reap_orphans(current()->pid);
+  }
+}

@@ -1,0 +1,52 @@
+/*
+ * What happens on a trap (arch/entry.S saved the context and calls trap_handler):
+ *
+ *   timer interrupt      a tick (timer.c); from user code also the end of its time slice
+ *   ecall from U-mode    a system call (syscall.c)
+ *   any other exception  from U-mode: the process is killed, with a line saying why;
+ *                        from the kernel: a bug, so panic
+ *
+ * Before returning to user code a killed process exits instead.
+ */
+#include <stdio.h>
+
+#include "kernel.h"
+
+static const char *exception_name(uint32_t cause) {
+  switch (cause) {
+    case EXC_INSTRUCTION_MISALIGNED: return "instruction address misaligned";
+    case EXC_INSTRUCTION_ACCESS: return "instruction access fault";
+    case EXC_ILLEGAL_INSTRUCTION: return "illegal instruction";
+    case EXC_BREAKPOINT: return "breakpoint";
+    case EXC_LOAD_MISALIGNED: return "load address misaligned";
+    case EXC_LOAD_ACCESS: return "load access fault";
+    case EXC_STORE_MISALIGNED: return "store address misaligned";
+    case EXC_STORE_ACCESS: return "store access fault";
+    case EXC_INSTRUCTION_PAGE_FAULT: return "instruction page fault";
+    case EXC_LOAD_PAGE_FAULT: return "load page fault";
+    case EXC_STORE_PAGE_FAULT: return "store page fault";
+    default: return "exception";
+  }
+}
+
+void trap_handler(struct trapframe *tf) {
+  int from_user = arch_trap_from_user(tf);
+  if (tf->cause & CAUSE_INTERRUPT_BIT) {
+    if ((tf->cause & ~CAUSE_INTERRUPT_BIT) != IRQ_S_TIMER) panic("trap: unexpected interrupt");
+    timer_tick();
+    if (from_user) yield(); /* preemption: the time slice is over */
+  } else if (!from_user) {
+    printf("kernel trap: %s (scause %lx) at pc %08lx, stval %08lx\n", exception_name(tf->cause),
+           (unsigned long)tf->cause, (unsigned long)tf->epc, (unsigned long)tf->tval);
+    panic("trap in the kernel");
+  } else if (tf->cause == EXC_USER_ECALL) {
+    tf->epc += 4; /* past the ecall */
+    syscall(tf);
+  } else {
+    struct proc *p = current();
+    printf("kernel: pid %d (%s) killed: %s at pc %08lx, stval %08lx\n", p->pid, p->name,
+           exception_name(tf->cause), (unsigned long)tf->epc, (unsigned long)tf->tval);
+    p->killed = 1;
+  }
+  if (from_user && current()->killed) proc_exit(-1);
+}
