@@ -22,7 +22,9 @@
  * C reports failures before exec on an error pipe that is close-on-exec: EOF means exec succeeded, 'E'
  * and a message mean it failed, 'R' means it is set up and waits on the start fifo (OCI create/start).
  *
- * The status fd (--status-fd, usually 3) carries one line to the engine: "pid <n>" or "error <message>".
+ * The status fd (--status-fd, usually 3) carries one line to the engine: "pid <container> <monitor>" or
+ * "error <message>". The engine takes a container as exited once its monitor is gone too, so the exit
+ * file is complete and the overlay unmounted by then.
  * With --detach the monitor forks away, starts its own session and the first process exits at once.
  */
 #define _GNU_SOURCE
@@ -47,6 +49,7 @@
 
 struct opts {
   const char *rootfs, *hostname, *netns, *usermap, *log, *exit_file, *start_fifo, *cwd, *criu_pidfile;
+  const char *overlay, *criu_netns;
   const char *cgroups[MAX_LIST];
   int ncgroups;
   const char *env[MAX_LIST];
@@ -254,6 +257,26 @@ static int wait_for(pid_t pid) {
   }
 }
 
+/* --overlay LOWER:UPPER:WORK mounts an overlay at --rootfs in the host's mount namespace, so the lower
+ * directory (the image) is never written and the upper one is the container's rootfs diff (what migration
+ * sends). The monitor unmounts it once the container is gone. */
+static void mount_overlay(const struct opts *o) {
+  if (!o->overlay) return;
+  char copy[4096], data[8400];
+  snprintf(copy, sizeof copy, "%s", o->overlay);
+  char *upper = strchr(copy, ':');
+  char *work = upper ? strchr(upper + 1, ':') : NULL;
+  if (!upper || !work) die("--overlay wants LOWER:UPPER:WORK, got '%s'", o->overlay);
+  *upper++ = 0;
+  *work++ = 0;
+  snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", copy, upper, work);
+  if (mount("overlay", o->rootfs, "overlay", 0, data) < 0) die("mount overlay on %s: %s", o->rootfs, strerror(errno));
+}
+
+static void unmount_overlay(const struct opts *o) {
+  if (o->overlay) umount2(o->rootfs, MNT_DETACH);
+}
+
 static int do_run(struct opts *o) {
   if (!o->rootfs) die("run: --rootfs is required");
   if (!o->argv || !o->argv[0]) die("run: no command given");
@@ -263,6 +286,7 @@ static int do_run(struct opts *o) {
   int out[2] = {-1, -1};
   if (o->log && pipe2(out, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
   if (o->detach) detach_monitor();
+  mount_overlay(o);
   if (o->netns) {
     int fd = open(o->netns, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) die("join network namespace %s: %s", o->netns, strerror(errno));
@@ -305,13 +329,15 @@ static int do_run(struct opts *o) {
   if (n > 0 && msg[0] == 'E') {
     msg[n] = 0;
     waitpid(pid, NULL, 0);
+    unmount_overlay(o);
     die("%s", msg + 1);
   }
-  report("pid %d", (int)pid);
+  report("pid %d %d", (int)pid, (int)getpid());
   if (status_fd >= 0) close(status_fd);
   status_fd = -1;
   if (out[0] >= 0) pump_log(out[0], o->log);
   int status = wait_for(pid);
+  unmount_overlay(o);
   write_exit(o->exit_file, status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
@@ -325,12 +351,17 @@ static int do_restore(struct opts *o) {
   int out[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
   if (o->detach) detach_monitor();
+  mount_overlay(o);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) die("become a subreaper: %s", strerror(errno));
   pid_t criu = fork();
   if (criu < 0) die("fork: %s", strerror(errno));
   if (criu == 0) {
     join_cgroups(o, getpid());
     dup2(out[1], 3); /* dup2 clears close-on-exec on fd 3 */
+    if (o->criu_netns) {
+      int ns = open(o->criu_netns, O_RDONLY);
+      if (ns < 0 || dup2(ns, 4) < 0) _exit(126);
+    }
     execvp(o->argv[0], o->argv);
     _exit(127);
   }
@@ -338,17 +369,19 @@ static int do_restore(struct opts *o) {
   int status = 0;
   while (waitpid(criu, &status, 0) < 0 && errno == EINTR) {
   }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) unmount_overlay(o);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("criu restore failed (status %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
   char buf[32] = {0};
   int fd = open(o->criu_pidfile, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || read(fd, buf, sizeof buf - 1) <= 0) die("read criu pidfile %s: %s", o->criu_pidfile, strerror(errno));
   close(fd);
   pid_t pid = (pid_t)atoi(buf);
-  report("pid %d", (int)pid);
+  report("pid %d %d", (int)pid, (int)getpid());
   if (status_fd >= 0) close(status_fd);
   status_fd = -1;
   if (o->log) pump_log(out[0], o->log);
   status = wait_for(pid);
+  unmount_overlay(o);
   write_exit(o->exit_file, status);
   return 0;
 }
@@ -366,10 +399,11 @@ static int do_exec(struct opts *o) {
     if (fds[i] < 0) die("open %s: %s", path, strerror(errno));
   }
   join_cgroups(o, getpid());
+  /* Joining our own user namespace is EINVAL (looked up now: after setns mnt, /proc is the container's). */
   struct stat mine, theirs;
+  int same_user = stat("/proc/self/ns/user", &mine) == 0 && fstat(fds[5], &theirs) == 0 && mine.st_ino == theirs.st_ino;
   for (int i = 0; i < 6; i++) {
-    /* Joining our own user namespace is EINVAL; any other namespace is joined as root of the host. */
-    if (order[i].type == CLONE_NEWUSER && fstat(fds[i], &theirs) == 0 && stat("/proc/self/ns/user", &mine) == 0 && mine.st_ino == theirs.st_ino) continue;
+    if (order[i].type == CLONE_NEWUSER && same_user) continue;
     if (setns(fds[i], order[i].type) < 0) die("join %s namespace of %d: %s", order[i].name, o->pid, strerror(errno));
     if (order[i].type == CLONE_NEWUSER && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become root in the user namespace: %s", strerror(errno));
   }
@@ -397,7 +431,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: rvisor-ctr-helper run|restore|exec [--rootfs DIR] [--hostname H] [--netns PATH] [--userns 'IN OUT N']\n"
           "       [--cgroup PROCS_FILE]... [--log FILE] [--exit-file FILE] [--start-fifo FIFO] [--env K=V]...\n"
-          "       [--cwd DIR] [--status-fd N] [--detach] [--pid P] [--criu-pidfile F] -- cmd [args]\n");
+          "       [--cwd DIR] [--status-fd N] [--detach] [--pid P] [--overlay LOWER:UPPER:WORK]\n"
+          "       [--criu-pidfile F] [--criu-netns PATH] -- cmd [args]\n");
   exit(2);
 }
 
@@ -427,6 +462,8 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--start-fifo") == 0) o.start_fifo = v;
     else if (strcmp(a, "--cwd") == 0) o.cwd = v;
     else if (strcmp(a, "--criu-pidfile") == 0) o.criu_pidfile = v;
+    else if (strcmp(a, "--overlay") == 0) o.overlay = v;
+    else if (strcmp(a, "--criu-netns") == 0) o.criu_netns = v;
     else if (strcmp(a, "--status-fd") == 0) o.status_fd = atoi(v);
     else if (strcmp(a, "--pid") == 0) o.pid = atoi(v);
     else if (strcmp(a, "--cgroup") == 0 && o.ncgroups < MAX_LIST) o.cgroups[o.ncgroups++] = v;
