@@ -338,6 +338,9 @@ export class CreditScheduler implements Scheduler {
         u.processor = this.cpuPick(u);
         u.migrating = true;
         if (queued) this.unitWake(u, now);
+      } else if (u.onRunq) {
+        // Still queued where it was, but it may now use pCPUs it could not before.
+        this.runqTickle(u);
       }
     }
     return this.takeKicks();

@@ -318,3 +318,30 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank];
 }
+
+/** CPU time each domain got within [from, to), from the Gantt trace. */
+export function cpuTimeInWindow(
+  trace: readonly TraceSegment[],
+  from: number,
+  to: number,
+): Map<DomainId, number> {
+  const out = new Map<DomainId, number>();
+  for (const s of trace) {
+    const overlap = Math.min(s.end, to) - Math.max(s.start, from);
+    if (overlap > 0) out.set(s.dom, (out.get(s.dom) ?? 0) + overlap);
+  }
+  return out;
+}
+
+/**
+ * Domains 1, 2, … with the given weights, each with `vcpusEach` CPU-bound vCPUs numbered from 1 across
+ * the host — the fairness scenario of the tests and the benchmark.
+ */
+export function cpuBoundDomains(weights: readonly number[], vcpusEach: number): SimDomain[] {
+  let id = 0;
+  return weights.map((weight, i) => ({
+    id: i + 1,
+    weight,
+    vcpus: Array.from({ length: vcpusEach }, () => ({ id: ++id, workload: { kind: "cpu" } as const })),
+  }));
+}
