@@ -1,6 +1,6 @@
 /*
  * The console shell, a kernel thread (pid 1). It reads a line, echoing what it reads, and runs one
- * command. With `autotest` in the boot arguments (or a kernel built with -DKERNEL_AUTOTEST) it runs
+ * command; Ctrl-D on an empty line powers off, like `shutdown`. With `autotest` in the boot arguments (or a kernel built with -DKERNEL_AUTOTEST) it runs
  * `test all` instead and powers off: exit status 0 when every test passed, 1 otherwise.
  */
 #include <stdio.h>
@@ -48,8 +48,9 @@ static void cmd_ps(char *args) {
 static void cmd_uptime(char *args) {
   (void)args;
   uint64_t ms = uptime_ms();
-  printf("up %lu.%03lu s, %u ticks, %d processes\n", (unsigned long)(ms / 1000), (unsigned long)(ms % 1000),
-         (unsigned)ticks, proc_count());
+  int n = proc_count();
+  printf("up %lu.%03lu s, %u ticks, %d process%s\n", (unsigned long)(ms / 1000), (unsigned long)(ms % 1000),
+         (unsigned)ticks, n, n == 1 ? "" : "es");
 }
 
 static void cmd_mem(char *args) {
@@ -135,7 +136,9 @@ static void cmd_help(char *args) {
   for (size_t i = 0; i < NCOMMANDS; i++) printf("  %s\n", commands[i].usage);
 }
 
-/* Reads a line into buf with echo and backspace; returns its length. */
+#define END_OF_INPUT 0x04 /* Ctrl-D */
+
+/* Reads a line into buf with echo and backspace; returns its length, or -1 at Ctrl-D on an empty line. */
 static int read_line(char *buf, int size) {
   static int after_cr; /* a terminal's "\r\n" is one end of line */
   int n = 0;
@@ -146,6 +149,11 @@ static int read_line(char *buf, int size) {
       continue;
     }
     after_cr = c == '\r';
+    if (c == END_OF_INPUT && n == 0) {
+      /* As a terminal's Ctrl-D: there will be no more commands. */
+      printf("shutdown\n");
+      return -1;
+    }
     if (c == '\r' || c == '\n') {
       putchar('\n');
       buf[n] = '\0';
@@ -209,7 +217,7 @@ void shell_main(void) {
   char line[LINE_LEN];
   for (;;) {
     printf("$ ");
-    read_line(line, sizeof line);
+    if (read_line(line, sizeof line) < 0) cmd_shutdown(line);
     execute(line);
     proc_reap_orphans(current()->pid);
   }

@@ -111,7 +111,7 @@ describe("the guest kernel's test suite", () => {
 
 describe("the guest kernel's shell", () => {
   // Nothing in this session depends on timing, so both machines must print exactly the same bytes.
-  const SESSION = [
+  const COMMANDS = [
     "help",
     "run hello one two",
     "run echo",
@@ -125,9 +125,10 @@ describe("the guest kernel's shell", () => {
     "test",
     "run fault kernel-read",
     "ps",
-    "shutdown",
-    "",
-  ].join("\n");
+  ];
+  const SESSION = [...COMMANDS, "shutdown", ""].join("\n");
+  /** The same commands, then one whose output is timing, and Ctrl-D (end of input) at the prompt. */
+  const SESSION_WITH_UPTIME = `${[...COMMANDS, "uptime"].join("\n")}\n\x04`;
 
   it("answers a scripted session on rvisor exactly as on QEMU", { skip: noQemu }, async () => {
     const elf = kernelElf();
@@ -138,8 +139,12 @@ describe("the guest kernel's shell", () => {
     assert.equal(ref.exitCode, 0);
   });
 
-  it("runs programs, passes their arguments and input, and survives one that faults", async () => {
-    const ours = await runRvisor(kernelElf(), { firmware: "sbi", stdin: SESSION, maxInsns: MAX_INSNS });
+  it("runs programs, passes their arguments and input, survives one that faults, and stops at Ctrl-D", async () => {
+    const ours = await runRvisor(kernelElf(), {
+      firmware: "sbi",
+      stdin: SESSION_WITH_UPTIME,
+      maxInsns: MAX_INSNS,
+    });
     const out = ours.stdout;
     assert.match(out, /^\$ run hello one two\nhello from pid \d+: hello one two$/m);
     assert.match(out, /^echo: type a line\nA LINE FOR ECHO$/m);
@@ -155,7 +160,8 @@ describe("the guest kernel's shell", () => {
       /^kernel: pid \d+ \(fault\) killed: load page fault at pc [0-9a-f]{8}, stval 80200000$/m,
     );
     assert.match(out, /^\s+1\s+0\s+running\s+\d+\s+shell \[kernel\]$/m, "ps lists the shell");
-    assert.match(out, /\$ shutdown\nshutting down\n$/);
+    assert.match(out, /^\$ uptime\nup \d+\.\d{3} s, \d+ ticks, 1 process$/m);
+    assert.match(out, /\$ shutdown\nshutting down\n$/, "Ctrl-D at the prompt powers off");
     assert.equal(ours.exitCode, 0);
   });
 });

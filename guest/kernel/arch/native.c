@@ -41,9 +41,9 @@ void arch_idle(void) {
    * wfi with SIE = 0 would wake but not trap; enabling SIE around it lets the pending interrupt be
    * taken (and handled by trap_handler) before we turn interrupts off again.
    */
-  csr_set(sstatus, SSTATUS_SIE);
+  arch_irq_enable();
   wfi();
-  csr_clear(sstatus, SSTATUS_SIE);
+  arch_irq_disable();
 }
 
 void arch_set_satp(uintptr_t root) {
