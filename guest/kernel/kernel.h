@@ -121,6 +121,9 @@ int spawn(const char *name, const char *args);
 
 /* trap.c / syscall.c */
 void syscall(struct trapframe *tf);
+/* probe.S: a word load that may fault; probe_faulted (trap.c) is set when it did. */
+uint32_t probe_load_word(uintptr_t addr);
+extern volatile int probe_faulted;
 
 /* timer.c */
 void timer_init(uint32_t timebase_hz);

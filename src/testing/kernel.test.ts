@@ -29,6 +29,7 @@ const TEST_NAMES = [
   "kalloc",
   "vm",
   "copy",
+  "sum",
   "spawn",
   "exit-status",
   "preempt",
