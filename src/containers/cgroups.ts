@@ -34,6 +34,8 @@ export interface CgroupStats {
   cpuNs: number;
   pids: number;
   pidsLimit: number | null;
+  /** Forks refused because pids.max was reached (pids.events "max"). */
+  pidsLimitHits: number;
   oomKills: number;
 }
 
@@ -198,6 +200,7 @@ class CgroupV1 implements Cgroup {
       cpuNs: readNumber(this.file("cpuacct", "cpuacct.usage")),
       pids: readNumber(this.file("pids", "pids.current")),
       pidsLimit: pidsMax === "max" ? null : Number(pidsMax),
+      pidsLimitHits: kv(read(this.file("pids", "pids.events"))).get("max") ?? 0,
       oomKills: oom.get("oom_kill") ?? 0,
     };
   }
@@ -302,6 +305,7 @@ class CgroupV2 implements Cgroup {
       cpuNs: (kv(read(join(this.dir, "cpu.stat"))).get("usage_usec") ?? 0) * 1000,
       pids: readNumber(join(this.dir, "pids.current")),
       pidsLimit: pidsMax === "max" ? null : Number(pidsMax),
+      pidsLimitHits: kv(read(join(this.dir, "pids.events"))).get("max") ?? 0,
       oomKills: kv(read(join(this.dir, "memory.events"))).get("oom_kill") ?? 0,
     };
   }

@@ -299,7 +299,7 @@ export function registerContainerCommands(program: Command): void {
           const lim = s.memoryLimit === null ? "unlimited" : `${(s.memoryLimit / 1048576).toFixed(1)} MiB`;
           process.stdout.write(
             `memory ${(s.memoryBytes / 1048576).toFixed(1)} MiB / ${lim}  cpu ${(s.cpuNs / 1e9).toFixed(3)} s  ` +
-              `pids ${s.pids} / ${s.pidsLimit ?? "unlimited"}  oom-kills ${s.oomKills}\n`,
+              `pids ${s.pids} / ${s.pidsLimit ?? "unlimited"} (refused forks ${s.pidsLimitHits})  oom-kills ${s.oomKills}\n`,
           );
         }
         return 0;
