@@ -31,9 +31,35 @@
  * Ratelimit: a vCPU that started running less than 1 ms ago is not preempted (it keeps the pCPU until
  * it has run 1 ms), which bounds the context-switch rate that boosting could otherwise cause.
  *
- * Time: no timers of its own. The caller ticks every pCPU each TICK_PERIOD and calls pickNext when a
- * decision's runFor ends; the accounting pass runs inside whichever call first reaches its deadline.
+ * Time: no timers of its own. The caller ticks every pCPU every tickPeriodNs (10 ms) and calls
+ * pickNext when a decision's runFor ends; the accounting pass runs inside whichever call first
+ * reaches its deadline.
+ *
+ * Files: credit-defs.ts holds Xen's header blocks (constants, priorities, the pCPU/unit/domain
+ * structures); credit-acct.ts earns and burns credits (csched_acct, burn_credits); this file is the
+ * policy — events, the decision (csched_schedule), run queues, tickling and load balancing.
  */
+import { accountSlice, acctStart, acctStop, burnCredits, type CreditPool } from "./credit-acct.js";
+import {
+  type CreditOptions,
+  CSCHED_CREDITS_PER_MSEC,
+  CSCHED_DEFAULT_TSLICE_MS,
+  CSCHED_MIN_TIMER_US,
+  CSCHED_PRI_IDLE,
+  CSCHED_PRI_TS_BOOST,
+  CSCHED_PRI_TS_OVER,
+  CSCHED_PRI_TS_UNDER,
+  CSCHED_TICKS_PER_TSLICE,
+  CSCHED_TSLICE_MAX_MS,
+  CSCHED_TSLICE_MIN_MS,
+  type Dom,
+  NS_PER_MS,
+  NS_PER_US,
+  type Pcpu,
+  PRIORITY_NAMES,
+  SCHED_DEFAULT_RATELIMIT_US,
+  type Unit,
+} from "./credit-defs.js";
 import type {
   Decision,
   DomainId,
@@ -42,105 +68,14 @@ import type {
   PcpuId,
   SchedStats,
   Scheduler,
-  SchedulerOptions,
   TraceSegment,
   VcpuId,
   VcpuParams,
   VcpuState,
 } from "./interface.js";
-import { type DomainEntry, Ledger, type VcpuEntry } from "./ledger.js";
+import { Ledger } from "./ledger.js";
 
-/*
- * Basic constants (Xen's names and values)
- */
-export const CSCHED_DEFAULT_WEIGHT = 256;
-export const CSCHED_TICKS_PER_TSLICE = 3;
-/** Default time slice: 30 ms. */
-export const CSCHED_DEFAULT_TSLICE_MS = 30;
-export const CSCHED_CREDITS_PER_MSEC = 10;
-/** Xen's sched_ratelimit_us default (SCHED_DEFAULT_RATELIMIT_US). */
-export const SCHED_DEFAULT_RATELIMIT_US = 1000;
-/** XEN_SYSCTL_SCHED_RATELIMIT_MIN: never set a timer shorter than this (CSCHED_MIN_TIMER). */
-export const CSCHED_MIN_TIMER_US = 100;
-/** XEN_SYSCTL_CSCHED_TSLICE_MIN / _MAX, in ms. */
-export const CSCHED_TSLICE_MIN_MS = 1;
-export const CSCHED_TSLICE_MAX_MS = 1000;
-
-/*
- * Priorities (higher runs first)
- */
-export const CSCHED_PRI_TS_BOOST = 0; /* time-share waking up */
-export const CSCHED_PRI_TS_UNDER = -1; /* time-share w/ credits */
-export const CSCHED_PRI_TS_OVER = -2; /* time-share w/o credits */
-export const CSCHED_PRI_IDLE = -64; /* idle */
-
-const PRIORITY_NAMES: Record<number, string> = {
-  [CSCHED_PRI_TS_BOOST]: "BOOST",
-  [CSCHED_PRI_TS_UNDER]: "UNDER",
-  [CSCHED_PRI_TS_OVER]: "OVER",
-  [CSCHED_PRI_IDLE]: "IDLE",
-};
-
-const NS_PER_MS = 1_000_000;
-const NS_PER_US = 1_000;
-
-export interface CreditOptions extends SchedulerOptions {
-  /** sched_credit_tslice_ms, 1..1000. */
-  tsliceMs?: number;
-  /** sched_ratelimit_us; 0 disables rate limiting. At most one slice. */
-  ratelimitUs?: number;
-  /** vcpu_migration_delay_us: a vCPU that ran this recently is cache-hot and not stolen. */
-  migrationDelayUs?: number;
-  /** rvisor: false turns BOOST off, to measure what it buys (Xen always boosts). */
-  boost?: boolean;
-}
-
-/** csched_unit: the policy's view of one vCPU. */
-interface Unit {
-  readonly v: VcpuEntry;
-  readonly sdom: Dom;
-  credit: number;
-  /** Sub-credit remainder of burnCredits, in credit·ns/ms units as Xen keeps it. */
-  residual: number;
-  /** When we were scheduled (used for credit); an offset from "now" while descheduled, as in Xen. */
-  startTime: number;
-  /** When it last began running on its pCPU (the ratelimit's reference). */
-  stateEntry: number;
-  lastSchedTime: number;
-  pri: number;
-  /** CSCHED_FLAG_UNIT_PARKED: over its cap, not runnable until credit ≥ 0. */
-  parked: boolean;
-  /** CSCHED_FLAG_UNIT_YIELD. */
-  yielding: boolean;
-  /** CSCHED_FLAG_UNIT_MIGRATING: the next wake is a move, not a wake-up, so no boost. */
-  migrating: boolean;
-  /** CSCHED_FLAG_UNIT_PINNED: hard affinity is one pCPU. */
-  pinned: boolean;
-  /** Xen's _VPF_migrating: deschedule at the next decision and re-place on another pCPU. */
-  moveAway: boolean;
-  /** On its domain's active list (takes part in accounting). */
-  active: boolean;
-  /** The caller's view: not blocked. Runnable = awake && !parked. */
-  awake: boolean;
-  onRunq: boolean;
-  /** The pCPU whose queue it joins (sched_unit_master). */
-  processor: PcpuId;
-}
-
-/** csched_dom. */
-interface Dom {
-  readonly d: DomainEntry;
-  /** Active units, most recently activated first (Xen's list_add). */
-  activeUnits: Unit[];
-}
-
-/** csched_pcpu. */
-interface Pcpu {
-  runq: Unit[];
-  runqSortLast: number;
-  tick: number;
-  curr: Unit | null;
-}
+export * from "./credit-defs.js";
 
 export class CreditScheduler implements Scheduler {
   readonly name = "credit";
@@ -159,14 +94,7 @@ export class CreditScheduler implements Scheduler {
   private readonly pcpu: Pcpu[];
   /** prv->idlers. */
   private readonly idlers: Uint8Array;
-  /** Active domains, Xen's prv->active_sdom order. */
-  private activeDoms: Dom[] = [];
-  /** prv->weight: Σ weight over active units. */
-  private weight = 0;
-  /** prv->credit: credits all pCPUs deliver in one slice. */
-  private readonly credit: number;
-  private creditBalance = 0;
-  private runqSort = 0;
+  private readonly pool: CreditPool;
   private nextAcct: number;
   private balanceBias = 0;
   private lastTickleCpu = 0;
@@ -185,7 +113,14 @@ export class CreditScheduler implements Scheduler {
     const ticksPerTslice = tsliceMs < CSCHED_TICKS_PER_TSLICE ? 1 : CSCHED_TICKS_PER_TSLICE;
     this.tickPeriodNs = Math.floor((tsliceMs * 1000) / ticksPerTslice) * NS_PER_US;
     this.creditsPerTslice = CSCHED_CREDITS_PER_MSEC * tsliceMs;
-    this.credit = this.creditsPerTslice * this.pcpus;
+    this.pool = {
+      activeDoms: [],
+      weight: 0,
+      creditBalance: 0,
+      credit: this.creditsPerTslice * this.pcpus,
+      creditsPerTslice: this.creditsPerTslice,
+      runqSort: 0,
+    };
     const ratelimitUs = options.ratelimitUs ?? SCHED_DEFAULT_RATELIMIT_US;
     if (!Number.isInteger(ratelimitUs) || ratelimitUs < 0)
       throw new Error(`credit: ratelimitUs ${ratelimitUs} is not a non-negative integer`);
@@ -247,7 +182,7 @@ export class CreditScheduler implements Scheduler {
     const u = this.unit(vcpu, "removeVcpu");
     this.ledger.removeVcpu(vcpu); // refuses a running vCPU
     if (u.onRunq) this.runqRemove(u);
-    if (u.active) this.acctStop(u);
+    if (u.active) acctStop(this.pool, u);
     this.units.delete(vcpu);
   }
 
@@ -309,7 +244,7 @@ export class CreditScheduler implements Scheduler {
     // csched_dom_cntl (putinfo)
     if (params.weight !== undefined) {
       const n = sdom.activeUnits.length;
-      this.weight += (params.weight - sdom.d.weight) * n;
+      this.pool.weight += (params.weight - sdom.d.weight) * n;
       sdom.d.weight = params.weight;
     }
     if (params.cap !== undefined) sdom.d.cap = params.cap;
@@ -356,7 +291,7 @@ export class CreditScheduler implements Scheduler {
     const runtime = scurr === null ? 0 : Math.max(0, now - scurr.stateEntry);
 
     if (scurr !== null) {
-      this.burnCredits(scurr, now);
+      burnCredits(scurr, now);
       scurr.startTime -= now;
       scurr.lastSchedTime = now;
     }
@@ -416,24 +351,13 @@ export class CreditScheduler implements Scheduler {
 
   // ---- credits -----------------------------------------------------------------------------------
 
-  /** burn_credits: 10 credits per ms run, carrying the sub-credit remainder like Xen's do_div. */
-  private burnCredits(u: Unit, now: number): void {
-    const delta = now - u.startTime;
-    if (delta <= 0) return;
-    const val = delta * CSCHED_CREDITS_PER_MSEC + u.residual;
-    u.residual = val % NS_PER_MS;
-    const credits = Math.floor(val / NS_PER_MS);
-    u.credit -= credits;
-    u.startTime += (credits * NS_PER_MS) / CSCHED_CREDITS_PER_MSEC;
-  }
-
   /** csched_unit_acct: the tick's accounting for the unit running on `cpu`. */
   private unitAcct(u: Unit, cpu: PcpuId, now: number): void {
     // A boosted unit found running is consuming real CPU: it stops being boosted.
     if (u.pri === CSCHED_PRI_TS_BOOST) u.pri = CSCHED_PRI_TS_UNDER;
-    this.burnCredits(u, now);
+    burnCredits(u, now);
     if (!u.active) {
-      this.acctStart(u);
+      acctStart(this.pool, u);
       return;
     }
     // If it has been active a while, check whether it would be better off on another pCPU.
@@ -443,109 +367,17 @@ export class CreditScheduler implements Scheduler {
     }
   }
 
-  private acctStart(u: Unit): void {
-    u.active = true;
-    u.sdom.activeUnits.unshift(u);
-    this.weight += u.sdom.d.weight;
-    if (!this.activeDoms.includes(u.sdom)) this.activeDoms.unshift(u.sdom);
-  }
-
-  private acctStop(u: Unit): void {
-    u.active = false;
-    const units = u.sdom.activeUnits;
-    units.splice(units.indexOf(u), 1);
-    this.weight -= u.sdom.d.weight;
-    if (units.length === 0) this.activeDoms.splice(this.activeDoms.indexOf(u.sdom), 1);
-  }
-
   /** Runs the accounting passes that fell due by `now` (Xen's master_ticker). */
   private advance(now: number, where: string): void {
     this.ledger.clock(now, where);
     if (now < this.nextAcct) return;
-    this.acct(now);
+    accountSlice(this.pool, {
+      park: (u) => this.park(u, now),
+      unpark: (u) => this.unpark(u, now),
+    });
     // Xen re-arms the timer one slice after it fired; a caller that was away long gets one pass.
     this.nextAcct += this.tslice;
     if (this.nextAcct <= now) this.nextAcct = now + this.tslice;
-  }
-
-  /**
-   * csched_acct: share out one slice's credits among active domains by weight, capped domains no more
-   * than their cap, then set each active unit's priority from its balance and park/unpark capped ones.
-   */
-  private acct(now: number): void {
-    const weightTotal = this.weight;
-    let creditTotal = this.credit;
-    // Converge the balance towards 0 when it drops negative.
-    if (this.creditBalance < 0) creditTotal -= this.creditBalance;
-    if (weightTotal === 0) {
-      this.creditBalance = 0;
-      return;
-    }
-    let weightLeft = weightTotal;
-    let creditBalance = 0;
-    let creditXtra = false;
-
-    for (const sdom of [...this.activeDoms]) {
-      const n = sdom.activeUnits.length;
-      const w = sdom.d.weight;
-      weightLeft -= w * n;
-      // At most, a domain can use credits to run all its active units for one full period; more only
-      // when the system-wide balance is negative.
-      let creditPeak = n * this.creditsPerTslice;
-      if (this.creditBalance < 0)
-        creditPeak += Math.floor((-this.creditBalance * w * n + (weightTotal - 1)) / weightTotal);
-      let creditCap = 0;
-      if (sdom.d.cap !== 0) {
-        creditCap = Math.floor((sdom.d.cap * this.creditsPerTslice + 99) / 100);
-        if (creditCap < creditPeak) creditPeak = creditCap;
-        creditCap = Math.floor((creditCap + (n - 1)) / n);
-      }
-      let creditFair = Math.floor((creditTotal * w * n + (weightTotal - 1)) / weightTotal);
-      if (creditFair < creditPeak) {
-        creditXtra = true;
-      } else {
-        // Give other domains a chance at the credits this one cannot use.
-        if (weightLeft !== 0)
-          creditTotal += Math.floor(
-            ((creditFair - creditPeak) * weightTotal + (weightLeft - 1)) / weightLeft,
-          );
-        if (creditXtra) {
-          // Keep domains with extra credits at the head, to give others a chance at them next time.
-          this.activeDoms.splice(this.activeDoms.indexOf(sdom), 1);
-          this.activeDoms.unshift(sdom);
-        }
-        creditFair = creditPeak;
-      }
-      // Fair share per unit.
-      creditFair = Math.floor((creditFair + (n - 1)) / n);
-
-      for (const u of [...sdom.activeUnits]) {
-        u.credit += creditFair;
-        let credit = u.credit;
-        if (credit < 0) {
-          u.pri = CSCHED_PRI_TS_OVER;
-          if (sdom.d.cap !== 0 && credit < -creditCap && !u.parked) this.park(u, now);
-          // Lower bound on credits: old debts are forgiven.
-          if (credit < -this.creditsPerTslice) {
-            credit = -this.creditsPerTslice;
-            u.credit = credit;
-          }
-        } else {
-          u.pri = CSCHED_PRI_TS_UNDER;
-          if (u.parked) this.unpark(u, now);
-          // Upper bound: a unit that does not use its credit stops earning, and keeps half.
-          if (credit > this.creditsPerTslice) {
-            this.acctStop(u);
-            credit = Math.trunc(credit / 2);
-            u.credit = credit;
-          }
-        }
-        creditBalance += credit;
-      }
-    }
-    this.creditBalance = creditBalance;
-    // Inform each pCPU that its runq needs to be sorted.
-    this.runqSort++;
   }
 
   /** sched_unit_pause_nosync for a capped-out unit. */
@@ -617,8 +449,8 @@ export class CreditScheduler implements Scheduler {
   /** csched_runq_sort: after an accounting pass, UNDER (and BOOST) units move ahead of OVER ones. */
   private runqSortCpu(p: PcpuId): void {
     const pc = this.pcpu[p];
-    if (pc.runqSortLast === this.runqSort) return;
-    pc.runqSortLast = this.runqSort;
+    if (pc.runqSortLast === this.pool.runqSort) return;
+    pc.runqSortLast = this.pool.runqSort;
     const under = pc.runq.filter((u) => u.pri >= CSCHED_PRI_TS_UNDER);
     const over = pc.runq.filter((u) => u.pri < CSCHED_PRI_TS_UNDER);
     pc.runq = [...under, ...over];
