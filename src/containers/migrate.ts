@@ -7,8 +7,9 @@
  *   t0  criu dump (the container stops)
  *       connect ───────────────────────────────────► accept
  *       {"v":1,"name","spec","limits","ip"}\n ─────► a new record and directory (state checkpointed)
- *       tar of checkpoint/ and the rootfs diff ────► untar into the new directory
+ *       tar of checkpoint/, the rootfs diff ───────► untar into the new directory
  *       (upper/, or rootfs/ with a user namespace)
+ *       and the log
  *       end of stream ─────────────────────────────► restore: new cgroups with the recorded limits,
  *                                                    a new network namespace, criu restore
  *       ◄──────────── {"ok":true,"id","pid","restoreMs"}\n  (or {"ok":false,"error"})
@@ -115,7 +116,8 @@ export async function migrate(engine: Engine, ref: string, target: string): Prom
   const replyP = readLine(socket);
   let bytes: number;
   try {
-    bytes = await sendTar(engine.dir(c.id), ["checkpoint", diff], socket);
+    const entries = ["checkpoint", diff, ...(existsSync(join(engine.dir(c.id), "log")) ? ["log"] : [])];
+    bytes = await sendTar(engine.dir(c.id), entries, socket);
     socket.end();
   } catch (e) {
     socket.destroy();
