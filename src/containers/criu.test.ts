@@ -12,7 +12,7 @@ const COUNTER = ["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; slee
 /** The counter's output as numbers; asserts they run 1, 2, 3, ... with nothing lost or repeated. */
 function assertCountsOn(log: string): number {
   const n = log.trim().split("\n").map(Number);
-  n.forEach((v, i) => assert.equal(v, i + 1, `line ${i + 1} of the log reads ${v}`));
+  for (const [i, v] of n.entries()) assert.equal(v, i + 1, `line ${i + 1} of the log reads ${v}`);
   return n.length;
 }
 
