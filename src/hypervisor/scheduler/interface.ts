@@ -19,7 +19,8 @@
  *                                                ←  { vcpu | null, runFor, kick }
  *
  * 1. A kick is a pCPU number: the caller calls pickNext(p, now) for it before running more guest code on
- *    p (the softirq / IPI of a real hypervisor). Kicks can arrive from any call, pickNext included.
+ *    p (the softirq / IPI of a real hypervisor). Kicks can arrive from any call, pickNext included
+ *    (even naming the pCPU that just decided: decide again, the policy will not loop).
  * 2. pickNext decides for p, charging the vCPU that ran there since the last decision up to `now`. The
  *    answer runs for at most `runFor` ns; then the caller calls pickNext(p) again. `vcpu: null` means
  *    idle until kicked (runFor is Infinity).
