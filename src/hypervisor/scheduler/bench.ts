@@ -78,7 +78,7 @@ function capError(p: Policy, seconds: number): number {
   return Math.abs(domainShares(r, 1).get(1)! - 0.25) * 100;
 }
 
-function mixedHost(pcpus: number, hogs: number, ios: number, seconds: number): SimConfig {
+function mixedHost(hogs: number, ios: number, seconds: number): SimConfig {
   const domains: SimDomain[] = [];
   let id = 0;
   for (let i = 0; i < hogs; i++) domains.push({ id: ++id, vcpus: [{ id, workload: { kind: "cpu" } }] });
@@ -88,7 +88,6 @@ function mixedHost(pcpus: number, hogs: number, ios: number, seconds: number): S
       // Staggered so the I/O vCPUs do not all wake on the same instant.
       vcpus: [{ id, startNs: i * 0.37 * MS, workload: { kind: "io", burstNs: 0.5 * MS, sleepNs: 5 * MS } }],
     });
-  void pcpus;
   return { domains, durationNs: seconds * S };
 }
 
@@ -141,8 +140,8 @@ function overhead(p: Policy, config: SimConfig, pcpus: number) {
 export async function runSchedBench(options: SchedBenchOptions = {}): Promise<SchedBenchResult> {
   const seconds = options.seconds ?? 10;
   const print = options.print === undefined ? (t: string) => process.stdout.write(`${t}\n`) : options.print;
-  const latencyHost = mixedHost(2, 4, 2, seconds);
-  const bigHost = mixedHost(8, 24, 16, Math.min(seconds, 5));
+  const latencyHost = mixedHost(4, 2, seconds);
+  const bigHost = mixedHost(24, 16, Math.min(seconds, 5));
 
   const rows = POLICIES.map((p) => {
     const lat = latencies(p, latencyHost, 2);

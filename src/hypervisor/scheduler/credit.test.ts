@@ -176,6 +176,21 @@ describe("Credit scheduler", () => {
     assertShare(unchanged.get(1)! / (3 * S), 0.5, 0.015, "domain 1 when the weight stays");
   });
 
+  it("applies a cap set on a running domain, and lifts it when the cap is removed", () => {
+    const r = simulate(new CreditScheduler({ pcpus: 1 }), {
+      domains: [{ id: 1, vcpus: [{ id: 1, workload: { kind: "cpu" } }] }],
+      durationNs: 9 * S,
+      actions: [
+        { at: 3 * S, kind: "params", dom: 1, cap: 25 },
+        { at: 6 * S, kind: "params", dom: 1, cap: 0 },
+      ],
+    });
+    const share = (from: number, to: number) => cpuTimeInWindow(r.trace, from, to).get(1)! / (to - from);
+    assertShare(share(0, 3 * S), 1, 0.001, "uncapped");
+    assertShare(share(3.1 * S, 6 * S), 0.25, 0.01, "capped at 25 %");
+    assertShare(share(6.1 * S, 9 * S), 1, 0.001, "uncapped again");
+  });
+
   it("makes the same decisions for the same inputs", () => {
     const config = {
       domains: [...cpuBoundDomains([256, 512], 2), ...hogAndIo.map((d) => ({ ...d, id: d.id + 10 }))].map(

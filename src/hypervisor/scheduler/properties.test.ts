@@ -68,14 +68,14 @@ function hostArb(): fc.Arbitrary<{ pcpus: number; config: SimConfig }> {
         domains: fc.array(domain, { minLength: 1, maxLength: 3 }),
         actions: fc.array(action, { maxLength: 10 }),
       })
-      .map(({ domains, actions }) => ({ pcpus, config: sanitize(pcpus, domains, actions) }));
+      .map(({ domains, actions }) => ({ pcpus, config: sanitize(domains, actions) }));
   });
 }
 
 type RawDomain = Omit<SimDomain, "id" | "vcpus"> & { vcpus: Omit<SimDomain["vcpus"][number], "id">[] };
 
 /** Numbers domains and vCPUs, and drops pins and actions that would leave a vCPU with no pCPU. */
-function sanitize(pcpus: number, raw: RawDomain[], actions: SimAction[]): SimConfig {
+function sanitize(raw: RawDomain[], actions: SimAction[]): SimConfig {
   const meet = (a: PcpuId[] | null | undefined, b: PcpuId[] | null | undefined) =>
     a == null || b == null || a.some((p) => b.includes(p));
   let id = 0;
@@ -106,7 +106,6 @@ function sanitize(pcpus: number, raw: RawDomain[], actions: SimAction[]): SimCon
     } else if (!owner.has(a.vcpu)) continue;
     kept.push(a);
   }
-  void pcpus;
   return { domains, actions: kept, durationNs: DURATION, checkWorkConservation: true };
 }
 
