@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CreditScheduler } from "./credit.js";
+import { domainShares, simulate } from "./sim.js";
 
 const MS = 1_000_000;
 
@@ -62,6 +63,32 @@ describe("Credit placement", () => {
     assert.deepEqual(d.kick, [1]);
     assert.equal(s.pickNext(1, 5 * MS).vcpu, 1);
     assert.deepEqual(where(s, 1, 5 * MS), { state: "running", pcpu: 1 });
+  });
+
+  it("steals UNDER work for a pCPU whose own best vCPU is OVER, so a pinned light domain cannot hold a pCPU", () => {
+    // Domain 1 (weight 256, one hog pinned to pCPU 0) and domain 2 (weight 768, two hogs). Weight counts
+    // per active vCPU, so domain 1 is owed 256 / (256 + 2 × 768) = 1/7 of the host. Only stealing by
+    // pCPU 0 when its pinned hog is OVER can give domain 2 the rest.
+    const r = simulate(new CreditScheduler({ pcpus: 2 }), {
+      domains: [
+        { id: 1, weight: 256, vcpus: [{ id: 1, pinned: [0], workload: { kind: "cpu" } }] },
+        {
+          id: 2,
+          weight: 768,
+          vcpus: [
+            { id: 2, workload: { kind: "cpu" } },
+            { id: 3, workload: { kind: "cpu" } },
+          ],
+        },
+      ],
+      durationNs: 10 * 1000 * MS,
+    });
+    const share = domainShares(r, 2).get(1)!;
+    assert.ok(Math.abs(share - 1 / 7) <= 0.01, `domain 1: ${(share * 100).toFixed(2)} %`);
+    const onPcpu0 = r.trace
+      .filter((x) => x.pcpu === 0 && x.dom === 2)
+      .reduce((a, x) => a + x.end - x.start, 0);
+    assert.ok(onPcpu0 > 6000 * MS, `domain 2 ran ${onPcpu0 / MS} ms on pCPU 0`);
   });
 
   it("lets a yielding vCPU give its pCPU to an equal-priority one, even inside the ratelimit", () => {
