@@ -30,6 +30,9 @@
  * 5. removeVcpu needs the vCPU off every pCPU (sleep it, let its pCPU reschedule); removeDomain needs
  *    its vCPUs removed.
  *
+ * driver.ts keeps this protocol for a host loop (ticks, slice ends, kicks, in a fixed order); the
+ * simulator uses it, and so should the hypervisor.
+ *
  * Affinity: a domain's `cpus` (its cpupool-like hard set) intersected with a vCPU's `pinned` set is the
  * only set of pCPUs a vCPU may run on; every decision respects it, stealing included.
  */

@@ -13,7 +13,8 @@
  * actions, ticks, slice ends — then every kicked pCPU decides, until no kick is left. The run then checks
  * the host's invariants at that instant (see `Violation`): the policy gets to answer before it is judged.
  */
-import type { DomainId, Kick, PcpuId, SchedStats, Scheduler, TraceSegment, VcpuId } from "./interface.js";
+import { type DriverCalls, SchedulerDriver } from "./driver.js";
+import type { DomainId, PcpuId, SchedStats, Scheduler, TraceSegment, VcpuId } from "./interface.js";
 
 export type Workload = { kind: "cpu" } | { kind: "io"; burstNs: number; sleepNs: number };
 
@@ -54,13 +55,12 @@ export interface SimResult {
   /** Per vCPU: time from each wake() to the pickNext that ran it. */
   wakeLatencyNs: Map<VcpuId, number[]>;
   /** Scheduler calls made, by kind. */
-  calls: { pickNext: number; tick: number; wake: number; sleep: number; other: number };
+  calls: DriverCalls;
   /** Broken invariants, in order; empty when the policy behaved. */
   violations: string[];
 }
 
 export const DEFAULT_WEIGHT = 256;
-const MAX_PICKS_PER_INSTANT = 10_000;
 const MAX_VIOLATIONS = 50;
 
 interface VcpuSim {
@@ -86,23 +86,17 @@ export function simulate(sched: Scheduler, config: SimConfig): SimResult {
 class Simulation {
   private now = 0;
   private readonly vcpus = new Map<VcpuId, VcpuSim>();
-  private readonly cur: (VcpuId | null)[];
-  private readonly sliceEnd: number[];
+  private readonly driver: SchedulerDriver;
   private readonly actions: SimAction[];
-  private nextTick: number;
   private readonly latency = new Map<VcpuId, number[]>();
-  private readonly calls = { pickNext: 0, tick: 0, wake: 0, sleep: 0, other: 0 };
   private readonly violations: string[] = [];
-  private readonly pending: PcpuId[] = [];
 
   constructor(
     private readonly s: Scheduler,
     private readonly config: SimConfig,
   ) {
-    this.cur = new Array<VcpuId | null>(s.pcpus).fill(null);
-    this.sliceEnd = new Array<number>(s.pcpus).fill(Number.POSITIVE_INFINITY);
+    this.driver = new SchedulerDriver(s);
     this.actions = [...(config.actions ?? [])].sort((a, b) => a.at - b.at);
-    this.nextTick = s.tickPeriodNs;
     for (const d of config.domains) {
       s.addDomain(d.id, { weight: d.weight ?? DEFAULT_WEIGHT, cap: d.cap ?? 0, cpus: d.cpus });
       for (const v of d.vcpus) {
@@ -137,14 +131,13 @@ class Simulation {
       stats: this.s.stats(end),
       trace: this.s.trace(end),
       wakeLatencyNs: this.latency,
-      calls: this.calls,
+      calls: this.driver.calls,
       violations: this.violations,
     };
   }
 
   private nextEventTime(): number {
-    let t = this.nextTick;
-    for (const e of this.sliceEnd) t = Math.min(t, e);
+    let t = this.driver.nextDeadline();
     for (const v of this.vcpus.values()) {
       if (!v.wants) t = Math.min(t, v.wakeAt);
       if (v.cfg.workload.kind === "io" && this.isRunning(v.cfg.id)) t = Math.min(t, this.now + v.burstLeft);
@@ -154,12 +147,12 @@ class Simulation {
   }
 
   private isRunning(id: VcpuId): boolean {
-    return this.cur.includes(id);
+    return this.driver.runningOn(id) !== null;
   }
 
   private advanceTo(t: number): void {
     const ran = t - this.now;
-    for (const id of this.cur) {
+    for (const id of this.driver.current) {
       if (id === null) continue;
       const v = this.vcpus.get(id)!;
       if (v.cfg.workload.kind === "io") v.burstLeft -= ran;
@@ -189,17 +182,12 @@ class Simulation {
     }
     // 3. Scripted actions.
     while (this.actions.length > 0 && this.actions[0].at <= now) this.act(this.actions.shift()!);
-    // 4. Ticks.
-    if (this.nextTick <= now) {
-      for (let p = 0; p < this.s.pcpus; p++) {
-        this.calls.tick++;
-        this.queue(this.s.tick(p, now));
-      }
-      this.nextTick += this.s.tickPeriodNs;
+    // 4. Ticks, slice ends and kicks, as the hypervisor's loop runs them.
+    const running = [...this.driver.current];
+    for (const d of this.driver.run(now)) {
+      this.placed(d.pcpu, d.vcpu, running);
+      running[d.pcpu] = d.vcpu;
     }
-    // 5. Slice ends.
-    for (let p = 0; p < this.s.pcpus; p++) if (this.sliceEnd[p] <= now) this.queue([p]);
-    this.drain();
     if (this.config.checkWorkConservation) this.checkWorkConservation();
   }
 
@@ -209,24 +197,21 @@ class Simulation {
     if (awake === v.awake) return;
     v.awake = awake;
     if (awake) {
-      this.calls.wake++;
       v.wokeAt = this.now;
-      this.queue(this.s.wake(v.cfg.id, this.now));
+      this.driver.wake(v.cfg.id, this.now);
     } else {
-      this.calls.sleep++;
       v.wokeAt = null;
-      this.queue(this.s.sleep(v.cfg.id, this.now));
+      this.driver.sleep(v.cfg.id, this.now);
     }
   }
 
   private act(a: SimAction): void {
-    this.calls.other++;
     switch (a.kind) {
       case "params":
-        this.queue(this.s.setParams(a.dom, { weight: a.weight, cap: a.cap }, this.now));
+        this.driver.setParams(a.dom, { weight: a.weight, cap: a.cap }, this.now);
         return;
       case "affinity": {
-        this.queue(this.s.setAffinity(a.target, a.cpus, this.now));
+        this.driver.setAffinity(a.target, a.cpus, this.now);
         for (const v of this.vcpus.values()) {
           if ("dom" in a.target && v.dom.id === a.target.dom) v.domCpus = a.cpus;
           if ("vcpu" in a.target && v.cfg.id === a.target.vcpu) v.pinned = a.cpus;
@@ -244,29 +229,17 @@ class Simulation {
     }
   }
 
-  private queue(kick: Kick): void {
-    for (const p of kick) if (!this.pending.includes(p)) this.pending.push(p);
-  }
-
-  private drain(): void {
-    let picks = 0;
-    while (this.pending.length > 0) {
-      const p = this.pending.shift()!;
-      if (++picks > MAX_PICKS_PER_INSTANT)
-        throw new Error(`sim: more than ${MAX_PICKS_PER_INSTANT} decisions at ${this.now} ns (a kick loop)`);
-      this.calls.pickNext++;
-      const d = this.s.pickNext(p, this.now);
-      this.checkDecision(p, d.vcpu);
-      this.cur[p] = d.vcpu;
-      this.sliceEnd[p] = this.now + d.runFor;
-      if (d.vcpu !== null) {
-        const v = this.vcpus.get(d.vcpu)!;
-        if (v.wokeAt !== null) {
-          this.latency.get(d.vcpu)!.push(this.now - v.wokeAt);
-          v.wokeAt = null;
-        }
-      }
-      this.queue(d.kick);
+  /**
+   * pCPU p now runs `id`: check the decision against what the pCPUs ran just before it (`running`),
+   * and note the wake-up latency it ended.
+   */
+  private placed(p: PcpuId, id: VcpuId | null, running: readonly (VcpuId | null)[]): void {
+    this.checkDecision(p, id, running);
+    if (id === null) return;
+    const v = this.vcpus.get(id);
+    if (v?.wokeAt != null) {
+      this.latency.get(id)!.push(this.now - v.wokeAt);
+      v.wokeAt = null;
     }
   }
 
@@ -279,7 +252,7 @@ class Simulation {
   }
 
   /** Every decision: the vCPU is runnable, runs on one pCPU only, and on one it may use. */
-  private checkDecision(p: PcpuId, id: VcpuId | null): void {
+  private checkDecision(p: PcpuId, id: VcpuId | null, running: readonly (VcpuId | null)[]): void {
     if (id === null) return;
     const v = this.vcpus.get(id);
     if (v === undefined) {
@@ -288,7 +261,7 @@ class Simulation {
     }
     if (!v.awake) this.violation(`pCPU ${p} was given vCPU ${id}, which is blocked`);
     if (!this.allowed(v, p)) this.violation(`vCPU ${id} placed on pCPU ${p}, outside its affinity`);
-    const other = this.cur.findIndex((c, q) => c === id && q !== p);
+    const other = running.findIndex((c, q) => c === id && q !== p);
     if (other >= 0) this.violation(`vCPU ${id} given to pCPU ${p} while running on pCPU ${other}`);
   }
 
@@ -299,7 +272,7 @@ class Simulation {
       if (vs.state !== "runnable") continue;
       const v = this.vcpus.get(vs.vcpu)!;
       for (let p = 0; p < this.s.pcpus; p++)
-        if (this.cur[p] === null && this.allowed(v, p))
+        if (this.driver.current[p] === null && this.allowed(v, p))
           this.violation(`pCPU ${p} idles while vCPU ${vs.vcpu}, which may run there, waits`);
     }
   }
