@@ -1,9 +1,9 @@
 /**
  * A host in miniature for testing and benchmarking a scheduler: N pCPUs, a virtual clock, and vCPUs
- * that run synthetic workloads. It calls the policy exactly as the hypervisor will (interface.ts's
- * protocol): wake/sleep when a workload blocks or its timer fires, tick on every pCPU each tick period,
- * pickNext when a decision's runFor ends or a pCPU is kicked. Nothing here reads a real clock, so a run
- * is a pure function of its configuration.
+ * that run synthetic workloads. It calls the policy through the same driver (driver.ts) the hypervisor
+ * is meant to use: wake/sleep when a workload blocks or its timer fires, ticks on every pCPU each tick
+ * period, pickNext when a decision's runFor ends or a pCPU is kicked. Nothing here reads a real clock,
+ * so a run is a pure function of its configuration.
  *
  * Workloads:
  *   cpu   always runnable (a CPU hog; in a capped domain, the cap decides)
@@ -11,7 +11,8 @@
  *
  * Events that fall on the same instant are handled in a fixed order — wake-ups, blocks, scripted
  * actions, ticks, slice ends — then every kicked pCPU decides, until no kick is left. The run then checks
- * the host's invariants at that instant (see `Violation`): the policy gets to answer before it is judged.
+ * the host's invariants at that instant (SimResult.violations): the policy gets to answer before it is
+ * judged. Every decision is checked too: the vCPU is runnable, on a pCPU it may use, and nowhere else.
  */
 import { type DriverCalls, SchedulerDriver } from "./driver.js";
 import type { DomainId, PcpuId, SchedStats, Scheduler, TraceSegment, VcpuId } from "./interface.js";
