@@ -184,8 +184,8 @@ describe("rvisor run", () => {
       /^rvisor: --firmware must be one of none, sbi, got 'opensbi'$/,
     );
     assertUsageError(
-      rvisor(["run", "--engine", "dbt", hello]),
-      /^rvisor: --engine must be one of interp, got 'dbt'$/,
+      rvisor(["run", "--engine", "jit", hello]),
+      /^rvisor: --engine must be one of dbt, interp, got 'jit'$/,
     );
     assertUsageError(
       rvisor(["run", "--clock", "wall", hello]),
@@ -219,7 +219,7 @@ describe("rvisor info", () => {
     assert.equal(info.ramBytes, 2 ** 30);
     const ram = info.memoryMap.find((m: { name: string }) => m.name === "ram");
     assert.deepEqual([ram.base, ram.size], [0x8000_0000, 2 ** 30]);
-    assert.deepEqual(Object.keys(info.engines), ["interp"]);
+    assert.deepEqual(Object.keys(info.engines), ["dbt", "interp"]);
   });
 });
 

@@ -16,7 +16,7 @@ import { MAX_HARTS } from "../machine/params.js";
 import { demoCommand } from "./demo.js";
 import { infoCommand, type RawInfoOptions } from "./info.js";
 import { CLOCK_NAMES, UsageError } from "./options.js";
-import { ENGINE_NAMES, FIRMWARE_NAMES } from "./registry.js";
+import { DEFAULT_ENGINE, ENGINE_NAMES, FIRMWARE_NAMES } from "./registry.js";
 import { parseRunOptions, type RawRunOptions, runCommand } from "./run.js";
 
 /** Exit status for bad command-line input, as most Unix tools use it. */
@@ -64,7 +64,7 @@ program
   .option("--firmware <name>", `M-mode firmware: ${FIRMWARE_NAMES.join(", ")}`, "none")
   .option("--max-insns <n>", "stop after this many instructions (exit code 124)")
   .option("--clock <kind>", `time source: ${CLOCK_NAMES.join(", ")}`, "icount")
-  .option("--engine <name>", `execution engine: ${ENGINE_NAMES.join(", ")}`, "interp")
+  .option("--engine <name>", `execution engine: ${ENGINE_NAMES.join(", ")}`, DEFAULT_ENGINE)
   .option("--stats", "print instructions, host time, MIPS, virtual time and the exit reason on stderr")
   .option("--bootargs <text>", "kernel command line, put in the device tree's /chosen/bootargs")
   .action(action((elf: string, raw: RawRunOptions) => runCommand(parseRunOptions(elf, raw))));

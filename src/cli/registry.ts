@@ -3,6 +3,7 @@
  * translator) or a firmware is one line here; the CLI's checks, help and `rvisor info` read these tables.
  */
 import type { Firmware } from "../machine/boot.js";
+import { run as translate } from "../machine/dbt/engine.js";
 import { sbiFirmware } from "../machine/firmware/sbi.js";
 import { run as interpret } from "../machine/interpreter.js";
 import type { Engine } from "../machine/machine.js";
@@ -13,8 +14,12 @@ export interface EngineEntry {
 }
 
 export const ENGINES = {
+  dbt: { engine: translate, description: "the binary translator: guest blocks compiled to JavaScript" },
   interp: { engine: interpret, description: "the reference interpreter: fetch, decode, execute" },
 } satisfies Record<string, EngineEntry>;
+
+/** The engine used when none is named. */
+export const DEFAULT_ENGINE: EngineName = "dbt";
 
 export type EngineName = keyof typeof ENGINES;
 export const ENGINE_NAMES = Object.keys(ENGINES) as EngineName[];

@@ -25,6 +25,7 @@ import {
   UsageError,
 } from "./options.js";
 import {
+  DEFAULT_ENGINE,
   ENGINE_NAMES,
   ENGINES,
   type EngineName,
@@ -66,7 +67,7 @@ export function parseRunOptions(elf: string, raw: RawRunOptions): RunSettings {
     firmware: parseChoice(raw.firmware ?? "none", "--firmware", FIRMWARE_NAMES),
     maxInsns: raw.maxInsns === undefined ? undefined : parseInsnCount(raw.maxInsns),
     clock: parseChoice(raw.clock ?? "icount", "--clock", CLOCK_NAMES),
-    engine: parseChoice(raw.engine ?? "interp", "--engine", ENGINE_NAMES),
+    engine: parseChoice(raw.engine ?? DEFAULT_ENGINE, "--engine", ENGINE_NAMES),
     stats: raw.stats === true,
     bootargs: raw.bootargs,
   };

@@ -57,6 +57,11 @@ import type { Ram } from "./ram.js";
 
 /** Thrown (never as an Error: it is cheap) when an instruction traps; see Hart.raise. */
 export const TRAP = Symbol("trap");
+/** What the hart needs to know about the translated block it is running. */
+export interface RunningBlock {
+  /** Address of each instruction of the block, in order. */
+  readonly pcs: readonly number[];
+}
 
 /** Why `step` returned. */
 export const EXIT_BUDGET = 0; // ran its budget, or was asked to stop the slice early
@@ -126,6 +131,16 @@ export class Hart {
   remaining = 0;
   /** Set by WFI; cleared when an interrupt becomes pending. */
   waiting = false;
+  /** The translated block running now (undefined in the interpreter); see exitBlock. */
+  curBlock: RunningBlock | undefined;
+  /** `retired` when the running block was entered. */
+  blockBase = 0;
+  /**
+   * Something happened in a slow path that a translated block must not run past: a device ended the
+   * slice, an interrupt became pending, or a store hit translated code. Blocks test it after every
+   * memory access and leave; the interpreter needs no such thing (it re-checks before each instruction).
+   */
+  exitBlock = false;
   /** Stopped by SBI HSM (or not yet started); the board skips it. */
   stopped = false;
   /** Firmware for traps into M-mode (undefined: M-mode code handles them, as on bare metal). */
@@ -186,12 +201,20 @@ export class Hart {
   setInterruptLevel(mask: number, level: boolean): void {
     this.mipHw = level ? this.mipHw | mask : this.mipHw & ~mask;
     if (level && (this.mip & this.mie) !== 0) this.waiting = false;
+    if (level) this.exitBlock = true;
   }
 
   /** Software side of mip (what M-mode firmware writes: SSIP, STIP, SEIP). */
   setSoftwareInterrupt(mask: number, level: boolean): void {
     this.mipSw = level ? this.mipSw | mask : this.mipSw & ~mask;
     if (level && (this.mip & this.mie) !== 0) this.waiting = false;
+    if (level) this.exitBlock = true;
+  }
+
+  /** Inside a translated block, brings `retired` up to the instruction at `pc` (for counters and mtime). */
+  syncProgress(): void {
+    const b = this.curBlock;
+    if (b !== undefined) this.retired = this.blockBase + b.pcs.indexOf(this.pc);
   }
 
   // ── traps ──────────────────────────────────────────────────────────────────────────────────
@@ -464,6 +487,7 @@ export class Hart {
       if (size === 4) return this.mem32[off >> 2];
       return size === 2 ? this.mem16[off >> 1] : this.mem8[off];
     }
+    this.syncProgress(); // a device may read the clock
     const v = this.bus.read(this.translate(va, ACCESS_LOAD), size);
     if (v === undefined) this.raise(CAUSE_LOAD_ACCESS, va >>> 0);
     return v;
@@ -517,9 +541,13 @@ export class Hart {
       else if (size === 2) this.mem16[off >> 1] = v;
       else this.mem8[off] = v;
       const ram = this.bus.ram;
-      if (ram.watched[off >>> PAGE_SHIFT] !== 0) ram.notifyStore(off, size, v);
+      if (ram.watched[off >>> PAGE_SHIFT] !== 0) {
+        this.syncProgress();
+        ram.notifyStore(off, size, v);
+      }
       return;
     }
+    this.syncProgress(); // a device may read the clock
     if (!this.bus.write(this.translate(va, ACCESS_STORE), size, v)) this.raise(CAUSE_STORE_ACCESS, va >>> 0);
   }
 
@@ -561,7 +589,10 @@ export class Hart {
     this.mem32[index] = v;
     this.reservation = -1;
     const ram = this.bus.ram;
-    if (ram.watched[index >>> (PAGE_SHIFT - 2)] !== 0) ram.notifyStore(index << 2, 4, v);
+    if (ram.watched[index >>> (PAGE_SHIFT - 2)] !== 0) {
+      this.syncProgress();
+      ram.notifyStore(index << 2, 4, v);
+    }
   }
 }
 

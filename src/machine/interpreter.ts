@@ -61,6 +61,32 @@ export const execute: ExecuteFn = new Function(
   `return function execute(h, x, insn, pc, npc) {\n${generateExecuteSource()}\n};`,
 )(mulh, mulhu, mulhsu);
 
+/** Fetches, decodes and executes the instruction at `h.pc`, and retires it. Traps unwind as TRAP. */
+export function executeOne(h: Hart, x: Int32Array): void {
+  const pc = h.pc;
+  let insn = h.fetch(pc);
+  let npc: number;
+  if ((insn & 3) !== 3) {
+    const full = EXPANDED[insn];
+    if (full === 0) h.illegal(insn);
+    insn = full;
+    npc = (pc + 2) >>> 0;
+  } else {
+    npc = (pc + 4) >>> 0;
+  }
+  h.pc = execute(h, x, insn, pc, npc);
+  x[0] = 0;
+  h.retired++;
+  h.remaining--;
+}
+
+/** Enters the trap the hart raised; a trap costs a slot of the budget, so a trap storm still ends a slice. */
+export function enterTrap(h: Hart): void {
+  h.x[0] = 0;
+  h.takeTrap(h.trapCause, h.trapTval);
+  h.remaining--;
+}
+
 /**
  * Runs `hart` for at most `budget` instructions (fewer if it waits, stops, or something sets
  * `hart.remaining = 0`). Interrupts are checked before every instruction.
@@ -73,29 +99,13 @@ export function run(h: Hart, budget: number): ExitReason {
     try {
       while (h.remaining > 0) {
         if ((h.mip & h.mie) !== 0 && h.checkInterrupts()) continue;
-        const pc = h.pc;
-        let insn = h.fetch(pc);
-        let npc: number;
-        if ((insn & 3) !== 3) {
-          const full = EXPANDED[insn];
-          if (full === 0) h.illegal(insn);
-          insn = full;
-          npc = (pc + 2) >>> 0;
-        } else {
-          npc = (pc + 4) >>> 0;
-        }
-        h.pc = execute(h, x, insn, pc, npc);
-        x[0] = 0;
-        h.retired++;
-        h.remaining--;
+        executeOne(h, x);
       }
       if (h.stopped) return EXIT_STOPPED;
       return h.waiting ? EXIT_WFI : EXIT_BUDGET;
     } catch (e) {
       if (e !== TRAP) throw e;
-      x[0] = 0;
-      h.takeTrap(h.trapCause, h.trapTval);
-      h.remaining--; // a trap costs a slot of the budget, so a trap storm still ends the slice
+      enterTrap(h);
     }
   }
 }

@@ -5,7 +5,7 @@
  *
  *   round:  deadline ← the CLINT's next mtimecmp      budget ← min(SLICE, instructions until deadline)
  *           for each hart that is started and not waiting (or waiting with an interrupt pending):
- *               engine(hart, budget)                    ← the interpreter (or, later, the translator)
+ *               engine(hart, budget)                    ← the translator (dbt/) or the interpreter
  *           time += the most any hart ran;  CLINT raises MTIP;  UART pulls input
  *           if every hart waits: jump time to the deadline (icount) or sleep until it (realtime)
  *
@@ -17,6 +17,7 @@
  * never goes backwards and a timer interrupt arrives at the exact instruction its deadline names.
  */
 import { Bus } from "./bus.js";
+import { run as translate } from "./dbt/engine.js";
 import { Clint } from "./devices/clint.js";
 import type { ConsoleBackend } from "./devices/console.js";
 import { BufferConsole } from "./devices/console.js";
@@ -25,7 +26,6 @@ import { Plic } from "./devices/plic.js";
 import { SifiveTest } from "./devices/sifive-test.js";
 import { Uart16550 } from "./devices/uart16550.js";
 import { EXIT_STOPPED, type ExitReason, Hart } from "./hart.js";
-import { run as interpret } from "./interpreter.js";
 import {
   CLINT_BASE,
   CLINT_SIZE,
@@ -99,7 +99,7 @@ export class Machine {
       throw new Error(`harts must be 1..${MAX_HARTS}, not ${n}`);
     this.clock = opts.clock ?? "icount";
     this.console = opts.console ?? new BufferConsole();
-    this.engine = opts.engine ?? interpret;
+    this.engine = opts.engine ?? translate;
     this.onIdle = opts.onIdle ?? "exit";
     this.ram = new Ram(DRAM_BASE, opts.ramBytes ?? DEFAULT_RAM_BYTES);
     this.bus = new Bus(this.ram);
@@ -111,7 +111,10 @@ export class Machine {
     }
     this.clint = new Clint(this.harts, { mtime: () => this.clockMtime() }, () => {
       // A new mtimecmp: end the running hart's slice so the next round's budget sees the deadline.
-      if (this.current !== undefined) this.current.remaining = 0;
+      if (this.current !== undefined) {
+        this.current.remaining = 0;
+        this.current.exitBlock = true;
+      }
     });
     this.plic = new Plic(this.harts);
     this.uart = new Uart16550(this.plic.line(UART0_IRQ), this.console);
@@ -132,7 +135,10 @@ export class Machine {
   /** Ends the run after the current instruction (poweroff, HTIF exit, reset). First request wins. */
   requestExit(e: MachineExit): void {
     this.exit ??= e;
-    for (const h of this.harts) h.remaining = 0;
+    for (const h of this.harts) {
+      h.remaining = 0;
+      h.exitBlock = true;
+    }
   }
 
   /** Instructions retired by all harts. */

@@ -11,6 +11,10 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   throw new Error("rvisor needs a little-endian host: RAM is accessed through native typed arrays");
 }
 
+/** Bits of Ram.watched. */
+export const WATCH_STORE = 1;
+export const WATCH_CODE = 2;
+
 export type StoreWatcher = (paddr: number, size: number, value: number) => void;
 
 export class Ram {
@@ -21,8 +25,10 @@ export class Ram {
   readonly frames: number;
   /** One bit per frame, set when the frame may have been written since the last clear. */
   readonly dirty: Uint32Array;
-  /** Per frame: 1 when stores to it must be reported (HTIF tohost, translated code). */
+  /** Per frame: WATCH_STORE when stores go to watchers (HTIF), WATCH_CODE when it holds translated code. */
   readonly watched: Uint8Array;
+  /** Called with (offset, size) when a store touches a WATCH_CODE frame (the translator invalidates). */
+  codeWriteHook: ((off: number, size: number) => void) | undefined;
   private readonly watchers = new Map<number, StoreWatcher[]>();
   /** Called when a frame becomes watched or the dirty log is cleared: harts flush their store TLBs. */
   private readonly storeTlbListeners: (() => void)[] = [];
@@ -54,12 +60,27 @@ export class Ram {
     const list = this.watchers.get(frame) ?? [];
     list.push(fn);
     this.watchers.set(frame, list);
-    this.watched[frame] = 1;
+    this.watched[frame] |= WATCH_STORE;
     for (const l of this.storeTlbListeners) l();
   }
 
-  /** Calls the watchers of the frame holding RAM offset `off` (only when it is watched). */
+  /** Marks a frame as holding translated code: stores to it leave the fast path and reach codeWriteHook. */
+  markCode(frame: number): void {
+    if ((this.watched[frame] & WATCH_CODE) !== 0) return;
+    this.watched[frame] |= WATCH_CODE;
+    for (const l of this.storeTlbListeners) l();
+  }
+
+  /** The frame holds no translated code any more. */
+  unmarkCode(frame: number): void {
+    this.watched[frame] &= ~WATCH_CODE;
+  }
+
+  /** Reports a store into a watched frame (RAM offset `off`) to its watchers and the translator. */
   notifyStore(off: number, size: number, value: number): void {
+    const w = this.watched[off >>> PAGE_SHIFT];
+    if ((w & WATCH_CODE) !== 0) this.codeWriteHook?.(off, size);
+    if ((w & WATCH_STORE) === 0) return;
     const list = this.watchers.get(off >>> PAGE_SHIFT);
     if (list === undefined) return;
     for (const fn of list) fn(this.base + off, size, value);
@@ -106,6 +127,7 @@ export class Ram {
     this.u8.set(bytes, off);
     for (let f = off >>> PAGE_SHIFT; f <= (off + bytes.length - 1) >>> PAGE_SHIFT; f++) {
       this.dirty[f >>> 5] |= 1 << (f & 31);
+      if ((this.watched[f] & WATCH_CODE) !== 0) this.codeWriteHook?.(off, bytes.length);
     }
   }
 }

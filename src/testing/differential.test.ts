@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ENGINE_NAMES } from "../cli/registry.js";
 import {
   buildGuestVariant,
   guestProgramElf,
@@ -33,10 +34,22 @@ describe("conformance suite (guest/isa): rvisor and QEMU both pass every program
     it(name, { skip: noQemu }, async () => {
       const elf = isaTestElf(name);
       const ref = await runQemu(elf, { machine: "spike", timeoutMs: 20_000 });
-      const ours = await runRvisor(elf, { maxInsns: 50_000_000 });
       assert.equal(ref.exitCode, 0, `QEMU fails ${name} at case ${ref.exitCode}`);
-      assert.equal(ours.exitCode, 0, `rvisor fails ${name} at case ${ours.exitCode} (${ours.exit.kind})`);
-      assert.equal(ours.stdout, ref.stdout);
+      const runs: number[] = [];
+      for (const engine of ENGINE_NAMES) {
+        const ours = await runRvisor(elf, { engine, maxInsns: 50_000_000 });
+        assert.equal(
+          ours.exitCode,
+          0,
+          `rvisor (${engine}) fails ${name} at case ${ours.exitCode} (${ours.exit.kind})`,
+        );
+        assert.equal(ours.stdout, ref.stdout);
+        runs.push(ours.retired);
+      }
+      assert.ok(
+        runs.every((n) => n === runs[0]),
+        `engines retired different counts: ${runs.join(", ")}`,
+      );
     });
   }
 });
@@ -47,10 +60,32 @@ describe("guest programs print the same bytes and exit codes on rvisor and QEMU"
       const elf = guestProgramElf(name);
       const s = guestProgramMode(name) === "s";
       const set = SETTINGS[name] ?? {};
-      const ref = await runQemu(elf, { ...set, machine: "virt", bios: s ? shimElf : "none", timeoutMs: 30_000 });
-      const ours = await runRvisor(elf, { ...set, firmware: s ? "sbi" : "none", maxInsns: 500_000_000 });
-      assert.equal(ours.stdout, ref.stdout, `${name}: output differs`);
-      assert.equal(ours.exitCode, ref.exitCode, `${name}: exit code differs (rvisor ${ours.exit.kind})`);
+      const ref = await runQemu(elf, {
+        ...set,
+        machine: "virt",
+        bios: s ? shimElf : "none",
+        timeoutMs: 30_000,
+      });
+      const runs: number[] = [];
+      for (const engine of ENGINE_NAMES) {
+        const ours = await runRvisor(elf, {
+          ...set,
+          engine,
+          firmware: s ? "sbi" : "none",
+          maxInsns: 500_000_000,
+        });
+        assert.equal(ours.stdout, ref.stdout, `${name} (${engine}): output differs`);
+        assert.equal(
+          ours.exitCode,
+          ref.exitCode,
+          `${name} (${engine}): exit code differs (${ours.exit.kind})`,
+        );
+        runs.push(ours.retired);
+      }
+      assert.ok(
+        runs.every((n) => n === runs[0]),
+        `engines retired different counts: ${runs.join(", ")}`,
+      );
     });
   }
 });
@@ -59,9 +94,11 @@ describe("the -O2 CPU benchmark validates its results on rvisor exactly as on QE
   it("coremark-lite with 200 iterations", { skip: noQemu }, async () => {
     const elf = buildGuestVariant("coremark-lite", { ITERATIONS: 200 });
     const ref = await runQemu(elf, { machine: "virt", timeoutMs: 60_000 });
-    const ours = await runRvisor(elf, { maxInsns: 2_000_000_000 });
     assert.match(ref.stdout, /VALID/);
-    assert.equal(ours.stdout, ref.stdout);
-    assert.equal(ours.exitCode, 0);
+    for (const engine of ENGINE_NAMES) {
+      const ours = await runRvisor(elf, { engine, maxInsns: 2_000_000_000 });
+      assert.equal(ours.stdout, ref.stdout, engine);
+      assert.equal(ours.exitCode, 0, engine);
+    }
   });
 });

@@ -5,7 +5,7 @@
  *
  * Output is decoded one character per byte (latin1), as runQemu does, so the two compare byte for byte.
  */
-import { FIRMWARES, type FirmwareName } from "../cli/registry.js";
+import { DEFAULT_ENGINE, ENGINES, type EngineName, FIRMWARES, type FirmwareName } from "../cli/registry.js";
 import { boot } from "../machine/boot.js";
 import { BufferConsole } from "../machine/devices/console.js";
 import { readElfFile } from "../machine/elf.js";
@@ -21,6 +21,8 @@ export interface RvisorOptions {
   maxInsns?: number;
   /** `icount` (default): deterministic virtual time. */
   clock?: ClockKind;
+  /** Execution engine (default: the translator). */
+  engine?: EngineName;
 }
 
 export interface RvisorResult {
@@ -41,6 +43,7 @@ export async function runRvisor(elf: string, opts: RvisorOptions = {}): Promise<
     harts: opts.harts,
     ramBytes: opts.memoryMiB === undefined ? undefined : opts.memoryMiB * MiB,
     clock: opts.clock,
+    engine: ENGINES[opts.engine ?? DEFAULT_ENGINE].engine,
     console,
     onIdle: "exit",
   });

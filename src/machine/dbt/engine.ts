@@ -1,0 +1,98 @@
+/**
+ * The translating engine: the dispatch loop that runs guest code block by block.
+ *
+ *   while budget remains:
+ *     interrupt pending and enabled?  → take it (as the interpreter does, before the next instruction)
+ *     pc ──fetch TLB──► RAM offset ──translator──► block
+ *     no block here (illegal or page-straddling instruction)  → interpret one instruction
+ *     fewer instructions left in the budget than the block has → interpret the rest of the slice (so
+ *                                        slices end on the same instruction as in the interpreter and
+ *                                        icount timing is identical)
+ *     run the block: it returns the next pc, or LEFT_EARLY after the instruction at h.pc
+ *
+ * Accounting is exact at every observable point: `retired` is brought up to date before anything can
+ * observe it (CSR instructions, device accesses, traps), and a trap in the middle of a block retires
+ * exactly the instructions before it. The loop never returns to the board between blocks, which is the
+ * "chaining" that matters here: a block costs one fast-map lookup, not a trip through the board.
+ */
+import { EXIT_BUDGET, EXIT_STOPPED, EXIT_WFI, type ExitReason, type Hart, TRAP } from "../hart.js";
+import { enterTrap, executeOne } from "../interpreter.js";
+import { TLB_ENTRIES } from "../params.js";
+import type { Ram } from "../ram.js";
+import { LEFT_EARLY } from "./codegen.js";
+import { Translator } from "./translator.js";
+
+const TLB_MASK = TLB_ENTRIES - 1;
+const translators = new WeakMap<Ram, Translator>();
+
+/** The translation cache of a machine (one per RAM: blocks are shared by its harts). */
+export function translatorFor(ram: Ram): Translator {
+  let t = translators.get(ram);
+  if (t === undefined) {
+    t = new Translator(ram);
+    translators.set(ram, t);
+  }
+  return t;
+}
+
+export function run(h: Hart, budget: number): ExitReason {
+  if (h.stopped) return EXIT_STOPPED;
+  const t = translatorFor(h.bus.ram);
+  t.onInvalidate = () => {
+    h.exitBlock = true; // a store rewrote translated code: leave the block, retranslate
+  };
+  h.remaining = budget;
+  const x = h.x;
+  const tlbTag = h.tlbTag; // fetch TLB: the first TLB_ENTRIES slots
+  const tlbOff = h.tlbOff;
+  for (;;) {
+    try {
+      while (h.remaining > 0) {
+        if ((h.mip & h.mie) !== 0 && h.checkInterrupts()) continue;
+        const pc = h.pc;
+        const vpn = pc >>> 12;
+        const i = vpn & TLB_MASK;
+        if (tlbTag[i] !== vpn) h.fetch(pc); // fills the fetch TLB, or raises the fetch fault
+        const b = tlbTag[i] === vpn ? t.get(tlbOff[i] + (pc & 0xfff), pc) : undefined;
+        if (b === undefined) {
+          executeOne(h, x);
+          continue;
+        }
+        if (b.n > h.remaining) {
+          while (h.remaining > 0) {
+            if ((h.mip & h.mie) !== 0 && h.checkInterrupts()) continue;
+            executeOne(h, x);
+          }
+          break;
+        }
+        h.exitBlock = false;
+        h.blockBase = h.retired;
+        h.curBlock = b;
+        const next = b.fn(h, x);
+        h.curBlock = undefined;
+        if (next !== LEFT_EARLY) {
+          h.pc = next >>> 0;
+          h.retired = h.blockBase + b.n;
+          h.remaining -= b.n;
+        } else {
+          const k = b.pcs.indexOf(h.pc);
+          h.pc = (h.pc + b.lens[k]) >>> 0;
+          h.retired = h.blockBase + k + 1;
+          h.remaining -= k + 1;
+        }
+      }
+      if (h.stopped) return EXIT_STOPPED;
+      return h.waiting ? EXIT_WFI : EXIT_BUDGET;
+    } catch (e) {
+      if (e !== TRAP) throw e;
+      const b = h.curBlock;
+      if (b !== undefined) {
+        h.curBlock = undefined;
+        const k = b.pcs.indexOf(h.pc);
+        h.retired = h.blockBase + k;
+        h.remaining -= k;
+      }
+      enterTrap(h);
+    }
+  }
+}
