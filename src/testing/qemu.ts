@@ -6,6 +6,9 @@
  * HTIF tohost), whose code becomes QEMU's exit status.
  */
 import { spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface QemuOptions {
   machine?: "virt" | "spike";
@@ -58,34 +61,37 @@ export function qemuArgs(elf: string, opts: QemuOptions = {}): string[] {
 export function runQemu(elf: string, opts: QemuOptions = {}): Promise<QemuResult> {
   const args = qemuArgs(elf, opts);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // The console goes to a file, not a pipe: when QEMU's write to a pipe would block (a busy reader),
+  // its 16550 model retries four times and then drops the byte, so piped output can come back short.
+  const dir = mkdtempSync(join(tmpdir(), "rvisor-qemu-"));
+  const outPath = join(dir, "console");
+  const outFd = openSync(outPath, "w");
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(QEMU_BINARY, args, { stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
+    const child = spawn(QEMU_BINARY, args, { stdio: ["pipe", outFd, "pipe"] });
+    closeSync(outFd);
     const err: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
     }, timeoutMs);
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.stderr!.on("data", (b: Buffer) => err.push(b));
     // QEMU may exit before it has read all input; that is the guest's business, not an error here.
-    child.stdin.on("error", () => {});
+    child.stdin!.on("error", () => {});
     child.on("error", (e) => {
       clearTimeout(timer);
+      cleanup();
       reject(
         new Error(`runQemu: cannot start ${QEMU_BINARY} (Debian package qemu-system-misc): ${e.message}`),
       );
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({
-        stdout: Buffer.concat(out).toString("latin1"),
-        stderr: Buffer.concat(err).toString("utf8"),
-        exitCode: code ?? -1,
-        timedOut,
-      });
+      const stdout = readFileSync(outPath).toString("latin1");
+      cleanup();
+      resolve({ stdout, stderr: Buffer.concat(err).toString("utf8"), exitCode: code ?? -1, timedOut });
     });
-    child.stdin.end(opts.stdin ?? "");
+    child.stdin!.end(opts.stdin ?? "");
   });
 }
