@@ -188,8 +188,18 @@ static void container_init(const struct opts *o, int sync_fd, int start_fd) {
   setenv("HOME", "/", 1);
   if (o->hostname) setenv("HOSTNAME", o->hostname, 1);
   for (int i = 0; i < o->nenv; i++) putenv((char *)o->env[i]);
-  /* Nothing the monitor or the engine had open may leak into the container (e.g. the status pipe). */
-  syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+  /* Nothing the monitor or the engine had open may leak into the container (e.g. the status pipe). While
+   * it waits on the start fifo it has not exec'd yet, so close-on-exec is not enough: the error pipe and
+   * the fifo move to fds 3 and 4 and everything above is closed outright. */
+  if (start_fd >= 0) {
+    int e = fcntl(err_fd, F_DUPFD_CLOEXEC, 64), f = fcntl(start_fd, F_DUPFD_CLOEXEC, 64);
+    if (e < 0 || f < 0 || dup3(e, 3, O_CLOEXEC) < 0 || dup3(f, 4, O_CLOEXEC) < 0) child_fail("move fds: %s", strerror(errno));
+    err_fd = 3;
+    start_fd = 4;
+    syscall(SYS_close_range, 5, ~0U, 0);
+  } else {
+    syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+  }
   if (start_fd >= 0) {
     if (write(err_fd, "R", 1) < 0) _exit(127);
     char fdpath[64];

@@ -8,7 +8,7 @@
  *   update [--memory] [--memory-swap] [--cpu-shares] [--cpus] [--pids-limit] <ctr>
  *   checkpoint <ctr>   restore <ctr>   migrate <ctr> <host:port>   daemon --listen <host:port>
  *
- * Every verb takes --root <dir> (the engine's state; RVISOR_CTR_ROOT or /var/lib/rvisor/ctr by default).
+ * `ctr --root <dir> <verb>` picks the engine's state (RVISOR_CTR_ROOT or /var/lib/rvisor/ctr by default).
  * Exit status: 2 for bad input (unknown container, missing rootfs, bad config.json, bad value) with one
  * line on stderr; 1 when the kernel or CRIU refuses (the message says what); the container's own status
  * for a foreground `run` and for `exec`.
@@ -116,7 +116,9 @@ export function registerContainerCommands(program: Command): void {
     .description(
       "Linux containers on this host: namespaces, cgroups, live update, checkpoint/restore, migration",
     )
-    .option("--root <dir>", "the engine's state directory", DEFAULT_ENGINE_ROOT);
+    .option("--root <dir>", "the engine's state directory (before the verb)", DEFAULT_ENGINE_ROOT)
+    // `ctr run img sh -c x` and `ctr exec c sh -c x`: options after the command belong to the command.
+    .enablePositionalOptions();
 
   limitOptions(
     ctr
@@ -133,7 +135,8 @@ export function registerContainerCommands(program: Command): void {
         "none",
       )
       .option("--user-ns", "map root in the container to an unprivileged host uid range")
-      .option("-e, --env <K=V>", "an environment variable (repeatable)", collect, []),
+      .option("-e, --env <K=V>", "an environment variable (repeatable)", collect, [])
+      .passThroughOptions(),
   ).action(
     withEngine(async (engine, target: string, cmd: string[], raw: RawRunOptions) => {
       const o = runOptionsFrom(target, cmd, raw);
@@ -216,6 +219,7 @@ export function registerContainerCommands(program: Command): void {
     .argument("<ctr>")
     .argument("<cmd...>")
     .option("-e, --env <K=V>", "an environment variable (repeatable)", collect, [])
+    .passThroughOptions()
     .action(
       withEngine((engine, ref: string, cmd: string[], raw: { env: string[] }) =>
         engine.exec(ref, cmd, raw.env),

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ctrCli, eventually, type Sandbox, SKIP_UNLESS_ROOT, sandbox } from "./test-support.js";
+
+describe("rvisor ctr", { skip: SKIP_UNLESS_ROOT }, () => {
+  let sb: Sandbox;
+  const ctr = (...args: string[]) => ctrCli(sb.engine.root, args);
+  before(() => {
+    sb = sandbox();
+  });
+  after(async () => {
+    await sb.cleanup();
+  });
+
+  test("run in the foreground passes the container's output and exit status through", () => {
+    const r = ctr("run", "--hostname", "fg", sb.image, "/bin/sh", "-c", "hostname; exit 5");
+    assert.equal(r.status, 5);
+    assert.equal(r.stdout, "fg\n");
+  });
+
+  test("run -d, ps, exec, logs, stats, update, inspect, stop and rm work together", async () => {
+    const run = ctr(
+      "run",
+      "-d",
+      "--name",
+      "c1",
+      "--memory",
+      "64M",
+      "--pids-limit",
+      "20",
+      sb.image,
+      "/bin/sh",
+      "-c",
+      "echo hi; exec sleep 1000",
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const id = run.stdout.trim();
+    assert.match(id, /^[0-9a-f]{12}$/);
+    assert.match(ctr("ps").stdout, new RegExp(`${id}\\s+c1\\s+running`));
+    const ex = ctr("exec", "c1", "/bin/sh", "-c", "echo inside $(hostname)");
+    assert.equal(ex.stdout, `inside ${id}\n`);
+    await eventually("the log", 3000, () => (ctr("logs", "c1").stdout === "hi\n" ? true : undefined));
+    assert.match(ctr("stats", "c1").stdout, /memory .* \/ 64\.0 MiB .* pids 1 \/ 20/);
+    const up = ctr("update", "--memory", "128M", "--cpus", "0.5", "c1");
+    assert.equal(up.status, 0, up.stderr);
+    assert.match(up.stdout, /^updated in \d+\.\d+ ms\n$/);
+    const info = JSON.parse(ctr("inspect", "c1").stdout);
+    assert.equal(info.record.limits.memory, 128 << 20);
+    assert.equal(info.record.limits.cpus, 0.5);
+    assert.equal(info.updates.length, 1);
+    assert.equal(ctr("stop", "-t", "0.2", "c1").status, 0);
+    assert.match(ctr("ps", "-a").stdout, /c1\s+exited \(137\)/);
+    assert.equal(ctr("rm", "c1").status, 0);
+    assert.doesNotMatch(ctr("ps", "-a").stdout, /c1/);
+  });
+
+  test("bad input gets one line on stderr and exit status 2", () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ["run", `${sb.dir}/missing`, "/bin/true"],
+        /^rvisor: rootfs .*missing does not exist or is not a directory\n$/,
+      ],
+      [["exec", "nobody", "/bin/true"], /^rvisor: no such container: nobody\n$/],
+      [["run", "--memory", "lots", sb.image, "/bin/true"], /^rvisor: --memory: 'lots' is not a size/],
+      [["run", "--net", "host", sb.image, "/bin/true"], /^rvisor: --net: 'host' is not none or bridge\n$/],
+      [["kill", "-s", "BOGUS", "nobody"], /^rvisor: (no such container: nobody|unknown signal 'BOGUS')\n$/],
+    ];
+    for (const [args, message] of cases) {
+      const r = ctr(...args);
+      assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  });
+
+  test("update below what a container uses is refused with exit status 1 and the usage", async () => {
+    const run = ctr(
+      "run",
+      "-d",
+      "--memory",
+      "64M",
+      sb.image,
+      "/bin/sh",
+      "-c",
+      "mount -t tmpfs t /tmp; dd if=/dev/zero of=/tmp/f bs=1M count=20; exec sleep 1000",
+    );
+    const id = run.stdout.trim();
+    await eventually("the fill", 5000, () => (sb.engine.stats(id).memoryBytes > 16 << 20 ? true : undefined));
+    const r = ctr("update", "--memory", "4M", id);
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /^rvisor: cannot lower the memory limit to 4\.0 MiB: the container uses \d+\.\d MiB/,
+    );
+    assert.equal(ctr("rm", "-f", id).status, 0);
+  });
+});
