@@ -129,15 +129,13 @@ static void populate_dev(const char *rootfs) {
   static const struct { const char *name; int major, minor; } devs[] = {
       {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
   char dev[4096], path[4200], host[64];
+  mode_t saved_umask = umask(0); /* the nodes are made 0666 as asked, without a chmod each */
   snprintf(dev, sizeof dev, "%s/dev", rootfs);
   mkdir(dev, 0755);
   mount_or_fail("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
   for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
     snprintf(path, sizeof path, "%s/%s", dev, devs[i].name);
-    if (mknod(path, S_IFCHR | 0666, makedev(devs[i].major, devs[i].minor)) == 0) {
-      chmod(path, 0666);
-      continue;
-    }
+    if (mknod(path, S_IFCHR | 0666, makedev(devs[i].major, devs[i].minor)) == 0) continue;
     int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
     if (fd >= 0) close(fd);
     snprintf(host, sizeof host, "/dev/%s", devs[i].name);
@@ -152,6 +150,7 @@ static void populate_dev(const char *rootfs) {
   }
   snprintf(path, sizeof path, "%s/shm", dev);
   mkdir(path, 01777);
+  umask(saved_umask);
 }
 
 static void container_init(const struct opts *o, int sync_fd, int start_fd) {

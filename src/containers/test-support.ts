@@ -6,7 +6,7 @@
  * as root, a missing prerequisite (the helper, busybox-static, CRIU) is a failure, not a skip: CI runs as
  * root and must not pass without having tested anything.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -20,6 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine } from "./engine.js";
+import { BUSYBOX, makeBusyboxRootfs } from "./image.js";
 import { removeEngineNetwork } from "./network.js";
 import { HELPER_PATH, REPO_ROOT } from "./params.js";
 
@@ -27,25 +28,13 @@ export const IS_ROOT = process.getuid?.() === 0;
 /** For `test(name, { skip: SKIP_UNLESS_ROOT }, ...)`. */
 export const SKIP_UNLESS_ROOT = IS_ROOT ? false : "needs root (namespaces, cgroups and mounts)";
 
-const BUSYBOX = "/bin/busybox";
+export { makeBusyboxRootfs } from "./image.js";
 
 /** Fails loudly when, as root, something the set-up should have installed is missing. */
 export function requirePrerequisites(): void {
   if (!existsSync(HELPER_PATH))
     throw new Error(`${HELPER_PATH} is missing: run 'node scripts/setup-containers.mjs'`);
   if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is missing: apt-get install busybox-static`);
-}
-
-/** A directory with busybox and a symlink per applet in /bin: enough of a distribution for the tests. */
-export function makeBusyboxRootfs(parent: string): string {
-  const root = join(parent, "image");
-  for (const d of ["bin", "proc", "dev", "tmp", "etc", "root"]) mkdirSync(join(root, d), { recursive: true });
-  chmodSync(join(root, "tmp"), 0o1777);
-  copyFileSync(BUSYBOX, join(root, "bin", "busybox"));
-  chmodSync(join(root, "bin", "busybox"), 0o755);
-  const applets = execFileSync(BUSYBOX, ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean);
-  for (const a of applets) if (a !== "busybox") symlinkSync("busybox", join(root, "bin", a));
-  return root;
 }
 
 export interface Sandbox {
