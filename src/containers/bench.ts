@@ -7,12 +7,13 @@
  *   cycle          create+start, the process (/bin/true) running to its end, and rm
  *   unshare        `unshare -fmpiun --mount-proc chroot <image> /bin/true`, spawn to exit
  *   runc           `runc run --bundle <b> <id>` of /bin/true (runc deletes it itself), spawn to exit
+ *   …_expedited_rcu  the same with /sys/kernel/rcu_expedited set for the duration (see benchEngine's caller)
  *   update         one cgroup change (alternating --cpus and --memory) of a running container
  *
  * Goals from issue 9: create+start ≤ 10 ms median, update ≤ 5 ms.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Table from "cli-table3";
@@ -70,32 +71,58 @@ async function benchRunc(dir: string, image: string): Promise<number[]> {
   return times;
 }
 
+async function benchEngine(
+  engine: Engine,
+  image: string,
+): Promise<{ createStart: number[]; cycle: number[] }> {
+  const createStart: number[] = [];
+  const cycle: number[] = [];
+  for (let i = 0; i < ITERATIONS + 3; i++) {
+    const t0 = performance.now();
+    const c = engine.prepare({
+      rootfs: image,
+      args: ["/bin/true"],
+      limits: { memory: 64 << 20, pidsLimit: 64 },
+    });
+    await engine.startDetached(c);
+    const t1 = performance.now();
+    await engine.waitExit(c.id, 5000);
+    await engine.remove(c.id, true);
+    const t2 = performance.now();
+    if (i >= 3) {
+      // The first few warm up Node's JIT and the kernel's caches.
+      createStart.push(t1 - t0);
+      cycle.push(t2 - t0);
+    }
+  }
+  return { createStart, cycle };
+}
+
+const RCU_EXPEDITED = "/sys/kernel/rcu_expedited";
+
+async function withExpeditedRcu<T>(body: () => Promise<T>): Promise<T | null> {
+  if (!existsSync(RCU_EXPEDITED)) return null;
+  const before = readFileSync(RCU_EXPEDITED, "utf8").trim();
+  writeFileSync(RCU_EXPEDITED, "1");
+  try {
+    return await body();
+  } finally {
+    writeFileSync(RCU_EXPEDITED, before);
+  }
+}
+
 export async function runContainerBench(): Promise<{ suite: "ctr"; figures: Record<string, Figure> }> {
   if (process.getuid?.() !== 0) throw new Error("the ctr benchmark needs root (namespaces, cgroups, mounts)");
   const dir = mkdtempSync(join(tmpdir(), "rvisor-ctr-bench-"));
   const image = makeBusyboxRootfs(dir);
   const engine = Engine.open(join(dir, "engine"));
   try {
-    const createStart: number[] = [];
-    const cycle: number[] = [];
-    for (let i = 0; i < ITERATIONS + 3; i++) {
-      const t0 = performance.now();
-      const c = engine.prepare({
-        rootfs: image,
-        args: ["/bin/true"],
-        limits: { memory: 64 << 20, pidsLimit: 64 },
-      });
-      await engine.startDetached(c);
-      const t1 = performance.now();
-      await engine.waitExit(c.id, 5000);
-      await engine.remove(c.id, true);
-      const t2 = performance.now();
-      if (i >= 3) {
-        // The first few warm up Node's JIT and the kernel's caches.
-        createStart.push(t1 - t0);
-        cycle.push(t2 - t0);
-      }
-    }
+    const { createStart, cycle } = await benchEngine(engine, image);
+    // Moving a task into a v1 cgroup takes cgroup_threadgroup_rwsem for writing, which waits for an RCU
+    // grace period unless one passed recently: that is most of the tail. With expedited grace periods
+    // (a host-wide knob we set only for this second pass, and put back) the same loop shows what is left.
+    const expedited = withExpeditedRcu(() => benchEngine(engine, image));
+    const fast = await expedited;
     const unshare: number[] = [];
     for (let i = 0; i < ITERATIONS; i++) {
       unshare.push(await timeSpawn("unshare", ["-fmpiun", "--mount-proc", "chroot", image, "/bin/true"]));
@@ -120,6 +147,22 @@ export async function runContainerBench(): Promise<{ suite: "ctr"; figures: Reco
       create_start_delete_p95: { value: quantile(cycle, 0.95), unit: "ms", goal: 50, better: "lower" },
       unshare_median: { value: quantile(unshare, 0.5), unit: "ms", goal: 10, better: "lower" },
       unshare_p95: { value: quantile(unshare, 0.95), unit: "ms", goal: 25, better: "lower" },
+      ...(fast
+        ? {
+            create_start_median_expedited_rcu: {
+              value: quantile(fast.createStart, 0.5),
+              unit: "ms",
+              goal: 10,
+              better: "lower" as const,
+            },
+            create_start_p95_expedited_rcu: {
+              value: quantile(fast.createStart, 0.95),
+              unit: "ms",
+              goal: 25,
+              better: "lower" as const,
+            },
+          }
+        : {}),
       update_median: { value: quantile(updates, 0.5), unit: "ms", goal: 5, better: "lower" },
       update_p95: { value: quantile(updates, 0.95), unit: "ms", goal: 5, better: "lower" },
     };
