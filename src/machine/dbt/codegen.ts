@@ -69,6 +69,7 @@ export function instructionSource(
     if (name === "rd") rd = value;
     sem = substitute(sem, name, String(value));
   }
+  sem = sem.replace(/x\[0\](?!\s*=[^=])/g, "0"); // x0 reads as zero
   sem = substitute(sem, "insn", String(d.insn | 0));
   sem = substitute(sem, "pc", hex(d.pc));
   const npc = (d.pc + d.len) >>> 0;
@@ -87,7 +88,7 @@ export function instructionSource(
       `if (npc !== ${hex(loop.start)} || h.remaining < ${2 * loop.n} || ((h.mipSw | h.mipHw) & h.mie) !== 0) return npc | 0;`,
       `h.blockBase += ${loop.n}; h.remaining -= ${loop.n};`,
     );
-  } else if (last) lines.push(`return ${jumps ? "npc | 0" : npc | 0};`);
+  } else if (last) lines.push(`return ${jumps ? "npc" : hex(npc)} | 0;`);
   else if (callsHart) lines.push(`if (h.exitBlock) return ${LEFT_EARLY};`);
   // Rows that declare names (`const t = …`) get a scope of their own.
   const scoped = jumps || /\b(const|let)\b/.test(sem);

@@ -79,7 +79,10 @@ export class Translator {
   /** Set when an invalidation happened (the engine tells the running hart to leave its block). */
   onInvalidate: (() => void) | undefined;
 
-  constructor(private readonly ram: Ram) {
+  constructor(
+    private readonly ram: Ram,
+    private readonly maxBlocks = MAX_BLOCKS,
+  ) {
     ram.codeWriteHook = (off, size) => this.invalidate(off, size);
   }
 
@@ -128,7 +131,7 @@ export class Translator {
       if (def.endsBlock) break;
     }
     if (insns.length === 0) return undefined;
-    if (this.count >= MAX_BLOCKS) this.flush();
+    if (this.count >= this.maxBlocks) this.flush();
     const source = blockSource(insns);
     const fn = new Function("mulh", "mulhu", "mulhsu", `return function block(h, x) {\n${source}\n};`)(
       mulh,
