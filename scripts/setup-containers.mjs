@@ -71,13 +71,22 @@ function dpkgInstalled(pkg) {
   return r.status === 0 && r.stdout.includes("install ok installed");
 }
 
+// Without root nothing here can be installed, and the container tests skip themselves; the helper is still
+// compiled so the engine's own errors (not a missing file) say what is wrong.
+const isRoot = process.getuid?.() === 0;
+
 // 1. Debian packages the engine and its tests use.
 const wanted = [
   ["busybox", "busybox-static", "/bin/busybox"],
   ["ip", "iproute2"],
   ["nft", "nftables"],
 ];
-aptInstall(wanted.filter(([cmd, , path]) => !(path ? existsSync(path) : have(cmd))).map(([, pkg]) => pkg));
+const missing = wanted
+  .filter(([cmd, , path]) => !(path ? existsSync(path) : have(cmd)))
+  .map(([, pkg]) => pkg);
+if (isRoot) aptInstall(missing);
+else if (missing.length > 0)
+  console.warn(`setup-containers: not root, so not installing ${missing.join(", ")}`);
 
 // 2. better-sqlite3's native binding (the engine's durable state): `npm ci --ignore-scripts` skips its
 //    build, so build it here from the Node headers installed with Node itself.
@@ -158,7 +167,10 @@ function buildCriu() {
   run("install", ["-m", "0755", join(srcDir, tree, "criu", "criu"), CRIU_BIN]);
 }
 
-if (!existsSync(CRIU_BIN) && !(have("criu") && criuWorks("criu"))) {
+if (!isRoot) {
+  if (!existsSync(CRIU_BIN))
+    console.warn("setup-containers: not root, so not building CRIU (checkpoint tests need root)");
+} else if (!existsSync(CRIU_BIN) && !(have("criu") && criuWorks("criu"))) {
   console.log("setup-containers: no working CRIU 4 here; building it from Debian trixie's source package");
   buildCriu();
   if (!criuWorks(CRIU_BIN)) fail(`${CRIU_BIN} was built but 'criu check' fails on this kernel`);
