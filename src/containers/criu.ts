@@ -14,7 +14,11 @@
  *   a child subreaper, adopts the restored init and monitors it like any container.
  *
  * Pre-copy (iterative dumps) needs soft-dirty page tracking, which this kernel does not offer (`criu check
- * --feature mem_dirty_track` fails), so migration is stop-and-copy.
+ * --feature mem_dirty_track` fails), so migration is stop-and-copy. Post-copy ("lazy pages") was tried:
+ * userfaultfd is there (`criu check --feature uffd-noncoop` passes), but CRIU 4.1.1's lazy dump of a
+ * container fails here as the target's lazy-pages daemon connects ("page-pipe: splice: -1: Bad file
+ * descriptor" on the source, "Remote side closed connection" on the target, and the target's `criu
+ * restore` then hangs), so it is not offered.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
