@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { checkpoint, restore } from "./criu.js";
 import { Engine } from "./engine.js";
@@ -64,6 +65,18 @@ describe("checkpoint and restore with CRIU", { skip: SKIP_UNLESS_ROOT }, () => {
     assertCountsOn(e.logs(c.id));
     await e.remove(c.id, true);
     await e.remove(peer.id, true);
+  });
+
+  test("a user-namespaced container is checkpointed and restored with its /dev bind mounts", async () => {
+    const e = sb.engine;
+    const c = await e.runDetached({ rootfs: sb.image, userns: true, args: COUNTER });
+    await eventually("some counting", 3000, () => (e.logs(c.id).split("\n").length > 3 ? true : undefined));
+    await checkpoint(e, c.id);
+    const r = await restore(e, c.id);
+    await eventually("more counting", 3000, () => (e.logs(c.id).split("\n").length > 8 ? true : undefined));
+    assertCountsOn(e.logs(c.id));
+    assert.match(readFileSync(`/proc/${r.pid}/uid_map`, "utf8"), /^\s*0\s+100000\s+65536/);
+    await e.remove(c.id, true);
   });
 
   test("migrates a running container to another daemon over loopback, reporting the downtime", async () => {

@@ -63,12 +63,29 @@ function runCriu(args: string[], logFile: string, what: string): Promise<void> {
   });
 }
 
-/** The last "Error" line of a CRIU log, which usually names the cause. */
+/** Noise CRIU logs as errors on every run here (no iptables; an rlimit it may not raise). */
+const BENIGN = /RLIMIT_NOFILE|tables-save|tables-legacy-save|execvp\("ip6?tables/;
+
+/** The first real "Error" line of a CRIU log (the cause; later ones are consequences). */
 export function lastError(logFile: string): string | null {
   if (!existsSync(logFile)) return null;
   const lines = readFileSync(logFile, "utf8").split("\n");
-  const errors = lines.filter((l) => /Error|error/.test(l));
-  return errors.length > 0 ? `${errors[errors.length - 1].trim()} (see ${logFile})` : null;
+  const errors = lines.filter((l) => /Error/.test(l) && !BENIGN.test(l));
+  return errors.length > 0 ? `${errors[0].trim()} (see ${logFile})` : null;
+}
+
+/**
+ * A user-namespaced container's /dev nodes are bind mounts of the host's (mknod is not allowed there):
+ * CRIU must be told they are external, by mount point at dump and by key → host path at restore.
+ */
+const DEV_BINDS = ["null", "zero", "full", "random", "urandom", "tty"];
+
+function externalDevDump(): string[] {
+  return DEV_BINDS.flatMap((d) => ["--external", `mnt[/dev/${d}]:dev-${d}`]);
+}
+
+function externalDevRestore(): string[] {
+  return DEV_BINDS.flatMap((d) => ["--external", `mnt[dev-${d}]:/dev/${d}`]);
 }
 
 export function checkpointDir(engine: Engine, c: ContainerRecord): string {
@@ -104,6 +121,7 @@ export async function checkpoint(
   if (opts.leaveRunning) args.push("--leave-running");
   if (c.spec.net === "bridge")
     args.push("--external", `net[${statSync(`/proc/${c.pid}/ns/net`).ino}]:extnet`);
+  if (c.spec.userns) args.push(...externalDevDump());
   const t0 = performance.now();
   await runCriu(args, join(dir, "dump.log"), `checkpoint ${c.name}`);
   const ms = performance.now() - t0;
@@ -149,6 +167,7 @@ export async function restore(engine: Engine, ref: string): Promise<{ pid: numbe
     "--inherit-fd",
     `fd[3]:${meta.outputPipe}`,
   );
+  if (c.spec.userns) criuArgs.push(...externalDevRestore());
   const helperArgs = [...engine.helperArgs(c), "--criu-pidfile", pidfile];
   if (netns) {
     criuArgs.push("--inherit-fd", "fd[4]:extnet");
