@@ -35,6 +35,51 @@ export function translatorFor(ram: Ram): Translator {
   return t;
 }
 
+/**
+ * The dispatch loop proper, without a try/catch of its own (V8 optimizes the hot loop better so).
+ * Returns when the budget is spent; traps unwind through it to `run`.
+ */
+function dispatch(h: Hart, t: Translator, x: Int32Array): void {
+  const tlbTag = h.tlbTag; // fetch TLB: the first TLB_ENTRIES slots
+  const tlbOff = h.tlbOff;
+  while (h.remaining > 0) {
+    if ((h.mipSw | h.mipHw) & h.mie && h.checkInterrupts()) continue;
+    const pc = h.pc;
+    const vpn = pc >>> 12;
+    const i = vpn & TLB_MASK;
+    if (tlbTag[i] !== vpn) h.fetch(pc); // fills the fetch TLB, or raises the fetch fault
+    const b = tlbTag[i] === vpn ? t.get(tlbOff[i] + (pc & 0xfff), pc) : undefined;
+    if (b === undefined) {
+      executeOne(h, x);
+      continue;
+    }
+    const n = b.n;
+    if (n > h.remaining) {
+      while (h.remaining > 0) {
+        if ((h.mipSw | h.mipHw) & h.mie && h.checkInterrupts()) continue;
+        executeOne(h, x);
+      }
+      return;
+    }
+    h.exitBlock = false;
+    const base = h.retired;
+    h.blockBase = base;
+    h.curBlock = b;
+    const next = b.fn(h, x);
+    h.curBlock = undefined;
+    if (next !== LEFT_EARLY) {
+      h.pc = next >>> 0;
+      h.retired = h.blockBase + n;
+      h.remaining -= n;
+    } else {
+      const k = b.pcs.indexOf(h.pc);
+      h.pc = (h.pc + b.lens[k]) >>> 0;
+      h.retired = h.blockBase + k + 1;
+      h.remaining -= k + 1;
+    }
+  }
+}
+
 export function run(h: Hart, budget: number): ExitReason {
   if (h.stopped) return EXIT_STOPPED;
   const t = translatorFor(h.bus.ram);
@@ -43,44 +88,9 @@ export function run(h: Hart, budget: number): ExitReason {
   };
   h.remaining = budget;
   const x = h.x;
-  const tlbTag = h.tlbTag; // fetch TLB: the first TLB_ENTRIES slots
-  const tlbOff = h.tlbOff;
   for (;;) {
     try {
-      while (h.remaining > 0) {
-        if ((h.mip & h.mie) !== 0 && h.checkInterrupts()) continue;
-        const pc = h.pc;
-        const vpn = pc >>> 12;
-        const i = vpn & TLB_MASK;
-        if (tlbTag[i] !== vpn) h.fetch(pc); // fills the fetch TLB, or raises the fetch fault
-        const b = tlbTag[i] === vpn ? t.get(tlbOff[i] + (pc & 0xfff), pc) : undefined;
-        if (b === undefined) {
-          executeOne(h, x);
-          continue;
-        }
-        if (b.n > h.remaining) {
-          while (h.remaining > 0) {
-            if ((h.mip & h.mie) !== 0 && h.checkInterrupts()) continue;
-            executeOne(h, x);
-          }
-          break;
-        }
-        h.exitBlock = false;
-        h.blockBase = h.retired;
-        h.curBlock = b;
-        const next = b.fn(h, x);
-        h.curBlock = undefined;
-        if (next !== LEFT_EARLY) {
-          h.pc = next >>> 0;
-          h.retired = h.blockBase + b.n;
-          h.remaining -= b.n;
-        } else {
-          const k = b.pcs.indexOf(h.pc);
-          h.pc = (h.pc + b.lens[k]) >>> 0;
-          h.retired = h.blockBase + k + 1;
-          h.remaining -= k + 1;
-        }
-      }
+      dispatch(h, t, x);
       if (h.stopped) return EXIT_STOPPED;
       return h.waiting ? EXIT_WFI : EXIT_BUDGET;
     } catch (e) {
