@@ -6,9 +6,9 @@
 //   2. builds better-sqlite3's native binding when `npm ci --ignore-scripts` left it out;
 //   3. compiles the engine's C helper (native/ctr-helper.c) into build/native/ with cc;
 //   4. when no working CRIU 4 is present, builds CRIU from Debian trixie's *source* package into
-//      build/criu/ (git-ignored): Debian 12's criu 3.17 fails on this kernel ("Unexpected rt vDSO area
+//      /var/cache/rvisor/criu (kept across clones, so repeat runs are instant): Debian 12's criu 3.17 fails on this kernel ("Unexpected rt vDSO area
 //      bounds", fixed in 4.1). The trixie source suite is added in a private apt configuration under
-//      build/criu/apt that reuses the archive URI of the machine's own apt sources, so no mirror is named.
+//      /var/cache/rvisor/criu/apt that reuses the archive URI of the machine's own apt sources, so no mirror is named.
 // Every step is skipped when its result is already there; a second run takes well under a second.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -16,7 +16,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const CRIU_DIR = join(root, "build", "criu");
+// Outside the work tree, so a fresh clone (CI's) on the same machine finds it already built.
+const CRIU_DIR = "/var/cache/rvisor/criu";
 const CRIU_BIN = join(CRIU_DIR, "bin", "criu");
 const HELPER_SRC = join(root, "native", "ctr-helper.c");
 const HELPER_BIN = join(root, "build", "native", "rvisor-ctr-helper");

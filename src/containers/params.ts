@@ -15,7 +15,7 @@ export const HELPER_PATH =
   process.env.RVISOR_CTR_HELPER ?? join(REPO_ROOT, "build", "native", "rvisor-ctr-helper");
 
 /** CRIU 4 built by scripts/setup-containers.mjs; a `criu` on PATH is used when this one is absent. */
-export const BUILT_CRIU_PATH = join(REPO_ROOT, "build", "criu", "bin", "criu");
+export const BUILT_CRIU_PATH = process.env.RVISOR_CRIU ?? "/var/cache/rvisor/criu/bin/criu";
 
 /** `stop` sends SIGTERM, then SIGKILL after this long (docker's default is 10 s). */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
