@@ -12,6 +12,8 @@
  *   x[0] = 0;                           after an instruction with side effects that named x0 as rd
  *   return NPC | 0;                     at the end: the next pc, as a signed 32-bit value (a small
  *                                       integer to V8, so returning it allocates nothing)
+ *   if (npc !== FALL) { … return npc; } a conditional branch in mid-block (a superblock's side exit):
+ *                                       the counters are shifted back by the instructions not run
  *
  * A return of 1 (odd, so never a pc) means "left early after the instruction at h.pc"; the engine
  * finishes the accounting.
@@ -58,9 +60,10 @@ function substitute(sem: string, name: string, value: string): string {
 export function instructionSource(
   d: DecodedInsn,
   k: number,
-  last: boolean,
+  n: number,
   loop?: { start: number; n: number },
 ): string {
+  const last = k === n - 1;
   const def = d.def;
   let sem = def.sem;
   let rd = -1;
@@ -83,7 +86,13 @@ export function instructionSource(
   const pureWriteToX0 = rd === 0 && !callsHart && !jumps;
   if (!pureWriteToX0) lines.push(sem);
   if (rd === 0 && !pureWriteToX0 && /x\[0\] =/.test(sem)) lines.push("x[0] = 0;");
-  if (last && loop !== undefined) {
+  if (!last && jumps) {
+    // A taken conditional branch in mid-block is a side exit. The engine will account the whole block
+    // (n instructions) on return, so shift the counters by what did not run.
+    lines.push(
+      `if (npc !== ${hex(npc)}) { h.blockBase -= ${n - k - 1}; h.remaining += ${n - k - 1}; return npc | 0; }`,
+    );
+  } else if (last && loop !== undefined) {
     lines.push(
       `if (npc !== ${hex(loop.start)} || h.remaining < ${2 * loop.n} || ((h.mipSw | h.mipHw) & h.mie) !== 0) return npc | 0;`,
       `h.blockBase += ${loop.n}; h.remaining -= ${loop.n};`,
@@ -108,7 +117,7 @@ export function blockSource(insns: readonly DecodedInsn[]): string {
   const start = insns[0].pc;
   const loops = directTarget(insns[n - 1]) === start;
   const body = insns
-    .map((d, k) => instructionSource(d, k, k === n - 1, loops && k === n - 1 ? { start, n } : undefined))
+    .map((d, k) => instructionSource(d, k, n, loops && k === n - 1 ? { start, n } : undefined))
     .join("\n");
   return loops ? `for (;;) {\n${body}\n}` : body;
 }

@@ -46,6 +46,14 @@ const CASES: Record<string, () => string> = {
       encode("amoadd.w", { rd: 6, rs1: 12, rs2: 5 }),
       encode("bne", { rs1: 5, rs2: 0, imm: 0x40 }),
     ]),
+  // A conditional branch in mid-block is a side exit; the block goes on along the fall-through path.
+  superblock: () =>
+    translate([
+      encode("addi", { rd: 5, rs1: 5, imm: 1 }),
+      encode("blt", { rs1: 5, rs2: 6, imm: 0x20 }),
+      encode("sub", { rd: 7, rs1: 6, rs2: 5 }),
+      encode("jalr", { rd: 0, rs1: 1, imm: 0 }),
+    ]),
   // A loop whose last branch targets the block start becomes a JavaScript loop.
   "self-loop": () =>
     translate([

@@ -20,6 +20,9 @@
  *                         │ miss
  *                         ▼
  *            blocks.get(off) ──miss──► decode from RAM ─► blockSource ─► new Function ─► Block
+ *
+ * A block runs from its first instruction to a jump, a system instruction, the end of the page or
+ * MAX_BLOCK_INSNS; conditional branches inside it are side exits (a superblock along the fall-through).
  */
 import { mulh, mulhsu, mulhu } from "../isa/alu.js";
 import { EXPANDED } from "../isa/compressed.js";
@@ -128,7 +131,9 @@ export class Translator {
       insns.push({ pc: va, insn, len, def });
       o += len;
       va = (va + len) >>> 0;
-      if (def.endsBlock) break;
+      // Conditional branches do not end a block: it goes on along the fall-through path and leaves
+      // through a side exit when the branch is taken (a superblock), so a dispatch covers more code.
+      if (def.endsBlock && def.fmt !== "B") break;
     }
     if (insns.length === 0) return undefined;
     if (this.count >= this.maxBlocks) this.flush();
