@@ -45,6 +45,23 @@ const expectations: Record<string, Expectation> = {
   "libc-selftest": { exitCode: 0, lines: [/^libc-selftest: \d+ checks, 0 failed$/] },
   timer: { exitCode: 0, lines: ["timer: 5 interrupts taken", "timer: mtime monotonic: yes"] },
   echo: { stdin: "Hello, guest 42\n", exitCode: 0, lines: ["HELLO, GUEST 42", "echo: 15 characters"] },
+  memstream: {
+    exitCode: 0,
+    lines: [/^memstream: \d+ words x 3 arrays \(\d+ KiB\), \d+ passes$/, /^reductions [0-9a-f]{8}$/, "VALID"],
+  },
+  branchy: {
+    exitCode: 0,
+    lines: [/^branchy: \d+ rounds$/, /^found \d+ of \d+ keys$/, /^checksum [0-9a-f]{8}$/, "VALID"],
+  },
+  uscall: {
+    exitCode: 0,
+    lines: [
+      "uscall: hello from U-mode",
+      /^uscall: \d+ system calls from U-mode$/,
+      /^count \d+ add \d+ mix \d+ sum \d+ write 1 exit 1$/,
+      "VALID",
+    ],
+  },
   multihart: {
     harts: 2,
     exitCode: 0,
