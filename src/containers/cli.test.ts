@@ -64,7 +64,9 @@ describe("rvisor ctr", { skip: SKIP_UNLESS_ROOT }, () => {
     const up = ctr("update", "--memory", "128M", "--cpus", "0.5", "c1");
     assert.equal(up.status, 0, up.stderr);
     assert.match(up.stdout, /^updated in \d+\.\d+ ms\n$/);
-    const info = JSON.parse(ctr("inspect", "c1").stdout);
+    const inspected = ctr("inspect", "c1");
+    assert.equal(inspected.status, 0, inspected.stderr);
+    const info = JSON.parse(inspected.stdout);
     assert.equal(info.record.limits.memory, 128 << 20);
     assert.equal(info.record.limits.cpus, 0.5);
     assert.equal(info.updates.length, 1);
