@@ -94,7 +94,8 @@ function mib(bytes: number): string {
 
 // ---- v1 ----
 
-const V1_CONTROLLERS = ["memory", "cpu", "cpuacct", "pids", "freezer"] as const;
+// No freezer: CRIU freezes with ptrace here, and every hierarchy joined costs a directory and a write.
+const V1_CONTROLLERS = ["memory", "cpu", "cpuacct", "pids"] as const;
 type V1Controller = (typeof V1_CONTROLLERS)[number];
 
 /** The mount point of each v1 controller, from /proc/self/mountinfo (they may share one, e.g. cpu,cpuacct). */
@@ -333,7 +334,7 @@ export function detectCgroups(): CgroupDriver {
     };
   }
   const mounts = v1Mounts();
-  const missing = V1_CONTROLLERS.filter((c) => !mounts.has(c) && c !== "freezer");
+  const missing = V1_CONTROLLERS.filter((c) => !mounts.has(c));
   if (missing.length > 0) {
     throw new CgroupError(
       `no usable cgroups: v2 lacks the memory, cpu and pids controllers and v1 lacks ${missing.join(", ")}`,
