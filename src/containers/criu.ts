@@ -101,6 +101,13 @@ export async function checkpoint(
   const c = engine.get(ref);
   if (c.state !== "running" || c.pid === null)
     throw new UsageError(`container ${c.name} is not running (${c.state})`);
+  if (c.spec.userns && c.spec.net === "bridge") {
+    // CRIU dumps from inside the container's user namespace and cannot then setns into a network
+    // namespace the host's user namespace owns ("Can't setns 7/net: Operation not permitted").
+    throw new UsageError(
+      `container ${c.name}: a user-namespaced container on the bridge cannot be checkpointed`,
+    );
+  }
   const dir = checkpointDir(engine, c);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
