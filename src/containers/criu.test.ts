@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { checkpoint, restore } from "./criu.js";
 import { Engine } from "./engine.js";
-import { migrate } from "./migrate.js";
+import { migrate, serveMigrations } from "./migrate.js";
 import { REPO_ROOT } from "./params.js";
 import { eventually, type Sandbox, SKIP_UNLESS_ROOT, sandbox, sleep } from "./test-support.js";
 
@@ -77,6 +77,31 @@ describe("checkpoint and restore with CRIU", { skip: SKIP_UNLESS_ROOT }, () => {
     assertCountsOn(e.logs(c.id));
     assert.match(readFileSync(`/proc/${r.pid}/uid_map`, "utf8"), /^\s*0\s+100000\s+65536/);
     await e.remove(c.id, true);
+  });
+
+  test("a bridged container migrates into a new namespace on the target's bridge and reaches its peers", async () => {
+    const target = sb.otherEngine();
+    const server = await serveMigrations(target, "127.0.0.1:0");
+    try {
+      const peer = await target.runDetached({
+        rootfs: sb.image,
+        net: "bridge",
+        args: ["/bin/sleep", "1000"],
+      });
+      const c = await sb.engine.runDetached({ rootfs: sb.image, net: "bridge", args: COUNTER });
+      await sleep(200);
+      const report = await migrate(sb.engine, c.id, server.address);
+      const moved = target.get(report.remoteId);
+      assert.equal(moved.state, "running");
+      assert.ok(moved.ip && moved.ip !== peer.ip);
+      assert.equal(
+        await target.exec(moved.id, ["/bin/ping", "-c", "1", "-W", "3", peer.ip ?? ""], [], "pipe"),
+        0,
+      );
+      assertCountsOn(target.logs(moved.id));
+    } finally {
+      await server.close();
+    }
   });
 
   test("migrates a running container to another daemon over loopback, reporting the downtime", async () => {
