@@ -235,6 +235,8 @@ static void detach_monitor(void) {
   if (p < 0) die("fork: %s", strerror(errno));
   if (p > 0) _exit(0);
   setsid();
+  if (chdir("/") < 0) { /* keep no directory of the caller's busy */
+  }
   int null = open("/dev/null", O_RDWR);
   dup2(null, 0);
   dup2(null, 1);
