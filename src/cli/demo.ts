@@ -1,39 +1,70 @@
 /**
- * `rvisor demo` (also `npm start`): two guest programs on the emulated host, each introduced by what it
- * shows, its console output framed, and the figures of the run after it. Builds nothing: the programs
- * come from `npm run build:guest`, and a clear message says so when they are missing.
+ * `rvisor demo` (also `npm start`): guest programs on the emulated host, each introduced by what it
+ * shows, its console output framed, and the figures of the run after it: hello, the CPU benchmark on
+ * both engines (same output, same instruction count, different speed), and rvisor's guest kernel running
+ * its test suite in S-mode on the SBI firmware. The programs come from `npm run build:guest` (a clear
+ * message says so when they are missing); the benchmark's longer variant is built on first use.
  */
 import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { boot } from "../machine/boot.js";
 import { BufferConsole } from "../machine/devices/console.js";
 import { readElfFile } from "../machine/elf.js";
 import { Machine } from "../machine/machine.js";
 import { DRAM_BASE } from "../machine/memory-map.js";
 import { DEFAULT_RAM_BYTES, ICOUNT_NS_PER_INSN } from "../machine/params.js";
-import { guestBuildDir } from "../testing/guest-build.js";
+import { buildGuestVariant, guestBuildDir } from "../testing/guest-build.js";
 import { formatBytes, UsageError } from "./options.js";
+import { DEFAULT_ENGINE, ENGINES, type EngineName, FIRMWARES, type FirmwareName } from "./registry.js";
 import { collectStats, formatStats } from "./stats.js";
 
 interface DemoStep {
+  /** Path under build/guest, without .elf. */
   program: string;
   explanation: string[];
+  engine?: EngineName;
+  firmware?: FirmwareName;
+  /** Built as a variant with these -D definitions (needs clang). */
+  defines?: Record<string, number>;
 }
+
+/** Long enough for the translator's speed to show past its translation cost. */
+const DEMO_ITERATIONS = 300;
 
 const STEPS: DemoStep[] = [
   {
-    program: "hello",
+    program: "programs/hello",
     explanation: [
       "A C program built with clang for rv32imac. It starts in M-mode at the ELF entry, prints through the",
       "16550 UART at 0x10000000, reads misa to show the ISA, and powers the board off through sifive_test.",
     ],
   },
   {
-    program: "coremark-lite",
+    program: "programs/coremark-lite",
+    defines: { ITERATIONS: DEMO_ITERATIONS },
+    engine: "interp",
     explanation: [
       "A CPU-bound benchmark: linked-list sorting, a matrix product, a lexer and CRC-16, each result checked",
       "a second, independent way and against a seed checksum fixed on QEMU. It prints VALID only if every",
-      "instruction did what the ISA says.",
+      "instruction did what the ISA says. First on the interpreter: fetch, decode, execute, one at a time.",
+    ],
+  },
+  {
+    program: "programs/coremark-lite",
+    defines: { ITERATIONS: DEMO_ITERATIONS },
+    engine: "dbt",
+    explanation: [
+      "The same program on the binary translator: guest blocks compiled to JavaScript functions, generated",
+      "from the same instruction table. Same output, the same instruction count to the last one, faster.",
+    ],
+  },
+  {
+    program: "kernel/kernel-autotest",
+    firmware: "sbi",
+    explanation: [
+      "rvisor's own guest kernel, booted in S-mode on the SBI firmware written in TypeScript: Sv32 page",
+      "tables per process, user programs in U-mode preempted by the timer, system calls. It runs its test",
+      "suite and shuts down through SBI SRST. This is the kernel the hypervisor modes will run.",
     ],
   },
 ];
@@ -43,8 +74,8 @@ const INTRO = [
   "",
   `The host is an emulated RV32IMAC machine with QEMU virt's board: one hart, ${formatBytes(DEFAULT_RAM_BYTES)} of RAM`,
   `at 0x${DRAM_BASE.toString(16)}, CLINT, PLIC, UART. The guest ELFs below are the same files that run on`,
-  "qemu-system-riscv32 -machine virt -bios none. rvisor interprets every instruction in this Node process;",
-  `time is the icount clock (${ICOUNT_NS_PER_INSN} ns of virtual time per instruction), so runs are deterministic.`,
+  "qemu-system-riscv32 -machine virt -bios none, run in this Node process by an interpreter or by the binary",
+  `translator; time is the icount clock (${ICOUNT_NS_PER_INSN} ns of virtual time per instruction), so runs are deterministic.`,
 ];
 
 const OUTRO = [
@@ -55,7 +86,7 @@ const OUTRO = [
 
 /** The ELF of a built guest program, or a UsageError saying how to build it. */
 function builtProgram(name: string): string {
-  const path = join(guestBuildDir, "programs", `${name}.elf`);
+  const path = join(guestBuildDir, `${name}.elf`);
   if (!existsSync(path)) {
     throw new UsageError(
       `${relative(process.cwd(), path) || path} has not been built: run npm run build:guest (needs clang and lld)`,
@@ -64,8 +95,19 @@ function builtProgram(name: string): string {
   return path;
 }
 
+/** The step's ELF: the built program, or its variant, built now if needed. */
+function stepElf(step: DemoStep): string {
+  const path = builtProgram(step.program);
+  if (step.defines === undefined) return path;
+  try {
+    return buildGuestVariant(basename(step.program), step.defines);
+  } catch (e) {
+    throw new UsageError(`cannot build the demo's variant of ${step.program}: ${(e as Error).message}`);
+  }
+}
+
 export async function demoCommand(): Promise<number> {
-  const elfs = STEPS.map((s) => builtProgram(s.program));
+  const elfs = STEPS.map(stepElf);
   const out = (line = ""): void => {
     process.stdout.write(`${line}\n`);
   };
@@ -73,11 +115,13 @@ export async function demoCommand(): Promise<number> {
   let status = 0;
   for (const [i, step] of STEPS.entries()) {
     out();
-    out(`[${i + 1}/${STEPS.length}] ${step.program}.elf`);
+    const engine = step.engine ?? DEFAULT_ENGINE;
+    const how = [`engine ${engine}`, ...(step.firmware ? [`firmware ${step.firmware}`] : [])].join(", ");
+    out(`[${i + 1}/${STEPS.length}] ${basename(step.program)}.elf (${how})`);
     for (const line of step.explanation) out(`  ${line}`);
     const console = new BufferConsole();
-    const machine = new Machine({ console, onIdle: "exit" });
-    boot(machine, readElfFile(elfs[i]));
+    const machine = new Machine({ console, onIdle: "exit", engine: ENGINES[engine].engine });
+    boot(machine, readElfFile(elfs[i]), { firmware: FIRMWARES[step.firmware ?? "none"].firmware });
     const start = performance.now();
     const exit = await machine.run();
     const hostMs = performance.now() - start;

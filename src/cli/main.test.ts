@@ -224,14 +224,19 @@ describe("rvisor info", () => {
 });
 
 describe("rvisor demo", () => {
-  it("runs hello and coremark-lite, explains them and prints their figures", () => {
+  it("runs hello, coremark-lite on both engines and the guest kernel, explaining each with its figures", () => {
     const r = rvisor(["demo"]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /\[1\/2\] hello\.elf/);
+    assert.match(r.stdout, /\[1\/4\] hello\.elf \(engine dbt\)/);
     assert.match(r.stdout, /│ Hello from rvisor's guest SDK!/);
-    assert.match(r.stdout, /\[2\/2\] coremark-lite\.elf/);
-    assert.match(r.stdout, /│ VALID/);
-    assert.equal((r.stdout.match(/instructions retired/g) ?? []).length, 2);
+    assert.match(r.stdout, /\[2\/4\] coremark-lite\.elf \(engine interp\)/);
+    assert.match(r.stdout, /\[3\/4\] coremark-lite\.elf \(engine dbt\)/);
+    assert.equal((r.stdout.match(/│ VALID/g) ?? []).length, 2);
+    assert.match(r.stdout, /\[4\/4\] kernel-autotest\.elf \(engine dbt, firmware sbi\)/);
+    assert.match(r.stdout, /│ tests: \d+ passed, 0 failed/);
+    const counts = [...r.stdout.matchAll(/instructions retired +([\d,]+)/g)].map((m) => m[1]);
+    assert.equal(counts.length, 4);
+    assert.equal(counts[1], counts[2], "both engines retire the same instructions");
   });
 
   it("says to run npm run build:guest when the guest programs are not built", () => {

@@ -46,9 +46,16 @@ function field(expr: string, insn: number): number {
   return f(insn);
 }
 
+const nameRegexps = new Map<string, RegExp>();
+
 /** Replaces a read-only name (`rd`, `pc`, …) by a constant; `h.pc` and `npc` are other names. */
 function substitute(sem: string, name: string, value: string): string {
-  return sem.replace(new RegExp(`(?<![.\\w])${name}(?!\\w)`, "g"), value);
+  let re = nameRegexps.get(name);
+  if (re === undefined) {
+    re = new RegExp(`(?<![.\\w])${name}(?!\\w)`, "g");
+    nameRegexps.set(name, re);
+  }
+  return sem.replace(re, value);
 }
 
 /**

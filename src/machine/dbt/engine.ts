@@ -4,7 +4,8 @@
  *   while budget remains:
  *     interrupt pending and enabled?  → take it (as the interpreter does, before the next instruction)
  *     pc ──fetch TLB──► RAM offset ──translator──► block
- *     no block here (illegal or page-straddling instruction)  → interpret one instruction
+ *     no block here (cold code not yet worth translating, an illegal or page-straddling instruction)
+ *                                      → interpret along the straight line
  *     fewer instructions left in the budget than the block has → interpret the rest of the slice (so
  *                                        slices end on the same instruction as in the interpreter and
  *                                        icount timing is identical)
@@ -36,6 +37,30 @@ export function translatorFor(ram: Ram): Translator {
 }
 
 /**
+ * Gives a machine a translator with its own settings (before it runs): a smaller cache bound, or
+ * `hotAfter: 1` to translate every block at its first visit (tests use it to exercise translated code).
+ */
+export function useTranslator(ram: Ram, opts: { maxBlocks?: number; hotAfter?: number }): Translator {
+  const t = new Translator(ram, opts.maxBlocks, opts.hotAfter);
+  translators.set(ram, t);
+  return t;
+}
+
+/**
+ * Cold code: interprets from h.pc along the straight line — until a jump or taken branch, a trap, a
+ * pending interrupt, the end of the budget or 64 instructions — so the next dispatch starts at a block
+ * boundary, where the translator counts visits.
+ */
+function interpretStraightLine(h: Hart, x: Int32Array): void {
+  for (let n = 0; n < 64 && h.remaining > 0; n++) {
+    const pc = h.pc;
+    executeOne(h, x);
+    const step = (h.pc - pc) | 0;
+    if ((step !== 2 && step !== 4) || ((h.mipSw | h.mipHw) & h.mie) !== 0 || h.waiting || h.stopped) return;
+  }
+}
+
+/**
  * The dispatch loop proper, without a try/catch of its own (V8 optimizes the hot loop better so).
  * Returns when the budget is spent; traps unwind through it to `run`.
  */
@@ -50,7 +75,7 @@ function dispatch(h: Hart, t: Translator, x: Int32Array): void {
     if (tlbTag[i] !== vpn) h.fetch(pc); // fills the fetch TLB, or raises the fetch fault
     const b = tlbTag[i] === vpn ? t.get(tlbOff[i] + (pc & 0xfff), pc) : undefined;
     if (b === undefined) {
-      executeOne(h, x);
+      interpretStraightLine(h, x);
       continue;
     }
     const n = b.n;

@@ -13,7 +13,7 @@ import { encode } from "../isa/encode.js";
 import { type Engine, Machine } from "../machine.js";
 import { CLINT_BASE, CLINT_MTIMECMP, DRAM_BASE } from "../memory-map.js";
 import { poke } from "../test-support.js";
-import { run as translate } from "./engine.js";
+import { run as translate, useTranslator } from "./engine.js";
 
 const DATA = DRAM_BASE + 0x8000; // x31 points here; loads and stores stay within 0..2047 of it
 const HANDLER = DRAM_BASE + 0x4000;
@@ -171,8 +171,14 @@ function assemble(pieces: Piece[]): number[] {
  * translated), then the hart spins. Traps skip the faulting instruction; timer interrupts push
  * mtimecmp far ahead.
  */
-function machineFor(body: number[], seed: { regs: number[]; timer: number }, engine: Engine): Machine {
+function machineFor(
+  body: number[],
+  seed: { regs: number[]; timer: number },
+  engine: Engine,
+  hotAfter?: number,
+): Machine {
   const m = new Machine({ ramBytes: 1 << 20, engine });
+  if (hotAfter !== undefined) useTranslator(m.ram, { hotAfter });
   const code = [
     encode("addi", { rd: 28, rs1: 0, imm: 3 }),
     ...body,
@@ -227,10 +233,12 @@ test("random programs leave the same architectural state on the interpreter and 
       fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 27, maxLength: 27 }),
       fc.integer({ min: 1, max: 60 }),
       fc.integer({ min: 10, max: 600 }),
-      (pieces, regs, timer, limit) => {
+      fc.constantFrom(1, 2, 3),
+      (pieces, regs, timer, limit, hotAfter) => {
         const body = assemble(pieces);
         const a = machineFor(body, { regs, timer }, interpret);
-        const b = machineFor(body, { regs, timer }, translate);
+        // Blocks translated at their first, second or third visit: translated and interpreted code mix.
+        const b = machineFor(body, { regs, timer }, translate, hotAfter);
         a.runSync({ maxInsns: limit });
         b.runSync({ maxInsns: limit });
         assert.deepEqual(state(b), state(a));

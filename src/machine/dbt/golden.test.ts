@@ -23,7 +23,7 @@ function translate(words: number[], halfwords: number[] = []): string {
   ram.load(DRAM_BASE, bytes);
   if (halfwords.length > 0)
     ram.load(DRAM_BASE + bytes.length, new Uint8Array(new Uint16Array(halfwords).buffer));
-  const b = new Translator(ram).get(0, DRAM_BASE);
+  const b = new Translator(ram, undefined, 1).get(0, DRAM_BASE);
   assert.ok(b !== undefined, "the block translates");
   return `${b.source}\n`;
 }

@@ -12,7 +12,7 @@ import { DRAM_BASE } from "../memory-map.js";
 import { PTE_A, PTE_D, PTE_R, PTE_V, PTE_W, PTE_X } from "../mmu.js";
 import { Ram } from "../ram.js";
 import { poke } from "../test-support.js";
-import { run as translate, translatorFor } from "./engine.js";
+import { run as translate, translatorFor, useTranslator } from "./engine.js";
 import { Translator } from "./translator.js";
 
 const ECALL = encode("ecall");
@@ -20,6 +20,7 @@ const ECALL = encode("ecall");
 /** Runs `words` at DRAM_BASE until the first trap into M-mode; returns the machine. */
 function runUntilTrap(words: number[], engine: Engine, setup?: (m: Machine) => void): Machine {
   const m = new Machine({ ramBytes: 1 << 20, engine });
+  useTranslator(m.ram, { hotAfter: 1 });
   poke(m, DRAM_BASE, words);
   const h = m.harts[0];
   h.reset(DRAM_BASE);
@@ -92,6 +93,7 @@ test("one frame mapped at two virtual addresses gets a translation per address, 
   const ROOT = DRAM_BASE + 0x10000;
   const words = [encode("auipc", { rd: 5, imm: 0 }), encode("jal", { rd: 6, imm: 4 }), ECALL];
   const m = new Machine({ ramBytes: 1 << 20, engine: translate });
+  useTranslator(m.ram, { hotAfter: 1 });
   poke(m, DRAM_BASE, words);
   const leaf = ((DRAM_BASE / 4096) << 10) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D;
   m.bus.write(ROOT + (0x4000_0000 >>> 22) * 4, 4, leaf);
@@ -121,7 +123,7 @@ test("the translation cache stays within its bound by flushing, and keeps transl
   const ram = new Ram(DRAM_BASE, 1 << 16);
   const words = Array.from({ length: 200 }, (_, i) => encode("addi", { rd: 5, rs1: 5, imm: i }));
   ram.load(DRAM_BASE, new Uint8Array(new Int32Array([...words, ECALL]).buffer));
-  const t = new Translator(ram, 16);
+  const t = new Translator(ram, 16, 1);
   for (let i = 0; i < 100; i++) assert.ok(t.get(4 * i, DRAM_BASE + 4 * i) !== undefined);
   const s = t.stats();
   assert.ok(s.blocks <= 16, `${s.blocks} blocks held`);

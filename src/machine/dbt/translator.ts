@@ -35,6 +35,8 @@ import { blockSource, type DecodedInsn } from "./codegen.js";
 export const MAX_BLOCK_INSNS = 64;
 /** Past this many blocks the whole cache is flushed. */
 export const MAX_BLOCKS = 32_768;
+/** A block start is translated when reached this many times; until then the interpreter runs it. */
+export const HOT_AFTER = 16;
 const FAST_SIZE = 1 << 14;
 const FAST_MASK = FAST_SIZE - 1;
 
@@ -82,20 +84,36 @@ export class Translator {
   /** Set when an invalidation happened (the engine tells the running hart to leave its block). */
   onInvalidate: (() => void) | undefined;
 
+  /** Times a not-yet-translated block start was reached (cleared on translation and flush). */
+  private readonly visits = new Map<number, number>();
+
   constructor(
     private readonly ram: Ram,
     private readonly maxBlocks = MAX_BLOCKS,
+    /** Translate a block the n-th time it is reached (1: at once). */
+    private readonly hotAfter = HOT_AFTER,
   ) {
     ram.codeWriteHook = (off, size) => this.invalidate(off, size);
   }
 
-  /** The block starting at RAM offset `off` (virtual address `pc`), translated on first use. */
+  /**
+   * The block starting at RAM offset `off` (virtual address `pc`). It is translated once it has been
+   * asked for `hotAfter` times; before that (cold code: start-up, one-off paths) this returns undefined
+   * and the engine interprets, which costs less than translating code that runs a few times.
+   */
   get(off: number, pc: number): Block | undefined {
     const slot = (off >>> 1) & FAST_MASK;
     const hit = this.fast[slot];
     if (hit !== undefined && hit.off === off && hit.pc === pc) return hit;
     let b = this.blocks.get(off)?.find((c) => c.pc === pc);
     if (b === undefined) {
+      const key = off * 2 ** 32 + pc;
+      const seen = (this.visits.get(key) ?? 0) + 1;
+      if (seen < this.hotAfter) {
+        this.visits.set(key, seen);
+        return undefined;
+      }
+      this.visits.delete(key);
       b = this.translate(off, pc);
       if (b === undefined) return undefined;
     }
@@ -204,6 +222,7 @@ export class Translator {
     for (const frame of this.byFrame.keys()) this.ram.unmarkCode(frame);
     this.byFrame.clear();
     this.blocks.clear();
+    this.visits.clear();
     this.count = 0;
     this.fast.fill(undefined);
     this.counters.flushes++;
