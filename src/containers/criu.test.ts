@@ -104,6 +104,32 @@ describe("checkpoint and restore with CRIU", { skip: SKIP_UNLESS_ROOT }, () => {
     }
   });
 
+  test("a migration that cannot start leaves the container running here, and says why", async () => {
+    const e = sb.engine;
+    const c = await e.runDetached({ rootfs: sb.image, args: ["/bin/sleep", "1000"] });
+    await assert.rejects(migrate(e, c.id, "127.0.0.1:1"), /cannot reach the daemon at 127\.0\.0\.1:1/);
+    assert.equal(e.get(c.id).state, "running");
+    const target = sb.otherEngine();
+    const server = await serveMigrations(target, "127.0.0.1:0");
+    try {
+      const u = await e.runDetached({
+        rootfs: sb.image,
+        userns: true,
+        net: "bridge",
+        args: ["/bin/sleep", "1000"],
+      });
+      await assert.rejects(
+        migrate(e, u.id, server.address),
+        /user-namespaced container on the bridge cannot be checkpointed/,
+      );
+      assert.equal(e.get(u.id).state, "running");
+      assert.equal(target.list().length, 0);
+    } finally {
+      await server.close();
+    }
+    await assert.rejects(checkpoint(e, "nobody"), /no such container: nobody/);
+  });
+
   test("migrates a running container to another daemon over loopback, reporting the downtime", async () => {
     const targetRoot = `${sb.dir}/target-engine`;
     const daemon = spawn(

@@ -108,7 +108,13 @@ export async function migrate(engine: Engine, ref: string, target: string): Prom
     s.once("error", (e) => reject(new MigrationError(`cannot reach the daemon at ${target}: ${e.message}`)));
   });
   const t0 = performance.now();
-  const dump = await checkpoint(engine, c.id);
+  let dump: Awaited<ReturnType<typeof checkpoint>>;
+  try {
+    dump = await checkpoint(engine, c.id);
+  } catch (e) {
+    socket.destroy(); // the daemon hears the end of the stream and gives up; nothing was sent
+    throw e;
+  }
   const t1 = performance.now();
   const header: Header = { v: 1, name: c.name, spec: c.spec, limits: c.limits };
   socket.write(`${JSON.stringify(header)}\n`);
