@@ -219,6 +219,8 @@ export interface MigrationServer {
 export function serveMigrations(engine: Engine, listen: string): Promise<MigrationServer> {
   const { host, port } = parseAddress(listen);
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
+    // A source that goes away mid-stream is that migration's failure, not the daemon's.
+    socket.on("error", () => {});
     receive(engine, socket)
       .catch((e: Error): Reply => ({ ok: false, error: e.message }))
       .then((reply) => socket.end(`${JSON.stringify(reply)}\n`));
