@@ -3,10 +3,13 @@
  *
  * Each instruction contributes its row's `sem` from the instruction table (isa/table.ts) — the same text
  * the interpreter runs — with the operand fields, `pc` and `insn` replaced by constants, so V8 sees
- * `x[5] = (x[6] + 12) | 0` instead of a decode. Around the semantics the block adds only bookkeeping:
+ * `x[5] = (x[6] + 12) | 0` instead of a decode. Loads and stores (`h.lw(ea)`, `h.sw(ea, v)` in the
+ * table) are expanded into the software TLB's fast path, with the hart's own method as the slow path.
+ * Around the semantics the block adds only bookkeeping:
  *
  *   h.pc = PC;                          before an instruction that calls into the hart (it may trap or
- *                                       read the clock: the hart then knows which instruction it is)
+ *                                       read the clock: the hart then knows which instruction it is);
+ *                                       loads and stores do it on their slow path only
  *   h.retired = h.blockBase + k;        before CSR instructions (counters must be exact)
  *   if (h.exitBlock) return -1;         after a memory access, when a slow path asked to leave
  *   x[0] = 0;                           after an instruction with side effects that named x0 as rd
@@ -19,6 +22,7 @@
  * finishes the accounting.
  */
 import { FIELD, FORMAT_FIELDS, type InsnDef } from "../isa/table.js";
+import { TLB_ENTRIES } from "../params.js";
 
 export interface DecodedInsn {
   /** Virtual address (as seen when translated; for comments and the engine's accounting). */
@@ -58,6 +62,91 @@ function substitute(sem: string, name: string, value: string): string {
   return sem.replace(re, value);
 }
 
+/** The argument list of the call whose "(" is at `open`, split at top-level commas, and its end. */
+function callArgs(s: string, open: number): { args: string[]; end: number } {
+  const args: string[] = [];
+  let depth = 0;
+  let start = open + 1;
+  for (let i = open; i < s.length; i++) {
+    const c = s[i];
+    if (c === "(") depth++;
+    else if (c === ")" && --depth === 0) {
+      args.push(s.slice(start, i).trim());
+      return { args, end: i + 1 };
+    } else if (c === "," && depth === 1) {
+      args.push(s.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  throw new Error(`codegen: unbalanced call in ${s}`);
+}
+
+const LOAD = TLB_ENTRIES;
+const STORE = 2 * TLB_ENTRIES;
+const MASK = TLB_ENTRIES - 1;
+
+/** The TLB fast path of a load as an expression (locals: tag, off, m8, m16, m32, a, vp, s). */
+function inlineLoad(op: string, ea: string, pc: string): string {
+  const probe = `(a = ${ea}, vp = a >>> 12, s = ${LOAD} + (vp & ${MASK}), tag[s] === vp`;
+  const slow = `(h.pc = ${pc}, h.${op}(a))`;
+  switch (op) {
+    case "lw":
+      return `${probe} && (a & 3) === 0 ? m32[(off[s] + (a & 4095)) >> 2] : ${slow})`;
+    case "lhu":
+      return `${probe} && (a & 1) === 0 ? m16[(off[s] + (a & 4095)) >> 1] : ${slow})`;
+    case "lh":
+      return `${probe} && (a & 1) === 0 ? (m16[(off[s] + (a & 4095)) >> 1] << 16) >> 16 : ${slow})`;
+    case "lbu":
+      return `${probe} ? m8[off[s] + (a & 4095)] : ${slow})`;
+    default: // lb
+      return `${probe} ? (m8[off[s] + (a & 4095)] << 24) >> 24 : ${slow})`;
+  }
+}
+
+/** The TLB fast path of a store as a statement. */
+function inlineStore(op: string, ea: string, v: string, pc: string): string {
+  const [view, shift, align] =
+    op === "sw"
+      ? ["m32", " >> 2", " && (a & 3) === 0"]
+      : op === "sh"
+        ? ["m16", " >> 1", " && (a & 1) === 0"]
+        : ["m8", "", ""];
+  return (
+    `a = ${ea}; vp = a >>> 12; s = ${STORE} + (vp & ${MASK}); ` +
+    `if (tag[s] === vp${align}) ${view}[(off[s] + (a & 4095))${shift}] = ${v}; else { h.pc = ${pc}; h.${op}(a, ${v}); }`
+  );
+}
+
+const LOADS = new Set(["lb", "lbu", "lh", "lhu", "lw"]);
+const STORES = new Set(["sb", "sh", "sw"]);
+
+/** Expands the table's `h.lw(…)`/`h.sw(…, …)` calls into inline TLB fast paths (left to right). */
+function expandMemory(sem: string, pc: string): string {
+  const re = /h\.(lbu|lb|lhu|lh|lw|sb|sh|sw)\(/g;
+  let out = sem;
+  for (let m = re.exec(out); m !== null; m = re.exec(out)) {
+    const op = m[1];
+    const { args, end } = callArgs(out, m.index + m[0].length - 1);
+    let code: string;
+    let stop = end;
+    if (LOADS.has(op)) code = inlineLoad(op, args[0], pc);
+    else {
+      code = inlineStore(op, args[0], args[1], pc); // a statement: it takes the call's `;`
+      if (out[end] === ";") stop = end + 1;
+    }
+    out = out.slice(0, m.index) + code + out.slice(stop);
+    re.lastIndex = m.index + code.length; // the slow path inside `code` is not expanded again
+  }
+  return out;
+}
+
+export interface InsnCode {
+  /** Statements of the instruction. */
+  code: string;
+  /** Does it assign `npc` (a jump or branch)? */
+  jumps: boolean;
+}
+
 /**
  * The JavaScript for one instruction at position `k` of a block; `last` ends the function. `loop`
  * (for the last instruction of a block that can branch back to its own start) is the block's length:
@@ -83,14 +172,16 @@ export function instructionSource(
   sem = substitute(sem, "insn", String(d.insn | 0));
   sem = substitute(sem, "pc", hex(d.pc));
   const npc = (d.pc + d.len) >>> 0;
-  const callsHart = sem.includes("h.");
+  const memory = LOADS.has(def.name) || STORES.has(def.name);
+  if (memory) sem = expandMemory(sem, hex(d.pc));
+  const callsHart = !memory && sem.includes("h.");
   const jumps = /\bnpc\b/.test(sem);
   const lines: string[] = [`// ${hex(d.pc)}: ${def.name}`];
   if (callsHart) lines.push(`h.pc = ${hex(d.pc)};`);
   if (/csrRead|csrWrite/.test(sem)) lines.push(`h.retired = h.blockBase + ${k};`);
   if (jumps) lines.push(`let npc = ${hex(npc)};`);
   // An instruction whose only effect is writing x0 is a no-op (nop, HINTs): emit nothing.
-  const pureWriteToX0 = rd === 0 && !callsHart && !jumps;
+  const pureWriteToX0 = rd === 0 && !callsHart && !jumps && !memory;
   if (!pureWriteToX0) lines.push(sem);
   if (rd === 0 && !pureWriteToX0 && /x\[0\] =/.test(sem)) lines.push("x[0] = 0;");
   if (!last && jumps) {
@@ -105,7 +196,7 @@ export function instructionSource(
       `h.blockBase += ${loop.n}; h.remaining -= ${loop.n};`,
     );
   } else if (last) lines.push(`return ${jumps ? "npc" : hex(npc)} | 0;`);
-  else if (callsHart) lines.push(`if (h.exitBlock) return ${LEFT_EARLY};`);
+  else if (callsHart || memory) lines.push(`if (h.exitBlock) return ${LEFT_EARLY};`);
   // Rows that declare names (`const t = …`) get a scope of their own.
   const scoped = jumps || /\b(const|let)\b/.test(sem);
   return scoped ? `{\n${lines.map((l) => `  ${l}`).join("\n")}\n}` : lines.join("\n");
@@ -126,5 +217,8 @@ export function blockSource(insns: readonly DecodedInsn[]): string {
   const body = insns
     .map((d, k) => instructionSource(d, k, n, loops && k === n - 1 ? { start, n } : undefined))
     .join("\n");
-  return loops ? `for (;;) {\n${body}\n}` : body;
+  const prologue = insns.some((d) => LOADS.has(d.def.name) || STORES.has(d.def.name))
+    ? "const tag = h.tlbTag, off = h.tlbOff, m8 = h.mem8, m16 = h.mem16, m32 = h.mem32;\nlet a = 0, vp = 0, s = 0;\n"
+    : "";
+  return prologue + (loops ? `for (;;) {\n${body}\n}` : body);
 }
