@@ -19,7 +19,7 @@ const bench = (args: string[]) =>
   spawnSync(process.execPath, [mainJs, ...args], { encoding: "utf8", timeout: 120_000 });
 
 describe("npm run bench", () => {
-  it("runs the cpu suite on rvisor and QEMU and writes every figure with unit, goal and direction", {
+  it("runs the cpu suite on both engines and QEMU and writes every figure with unit, goal and direction", {
     skip: !qemuAvailable() && "qemu-system-riscv32 is not installed",
   }, () => {
     const out = join(scratch, "cpu.json");
@@ -27,22 +27,73 @@ describe("npm run bench", () => {
     assert.equal(r.status, 0, r.stderr);
     const result = JSON.parse(readFileSync(out, "utf8"));
     assert.equal(result.suite, "cpu");
-    for (const name of ["rvisor.interp.mips", "qemu.mips_derived", "ratio.rvisor_over_qemu"]) {
+    for (const name of [
+      "interp.mips",
+      "dbt.mips",
+      "qemu.mips_derived",
+      "ratio.dbt_over_qemu",
+      "ratio.interp_over_qemu",
+      "ratio.dbt_over_interp",
+    ]) {
       const f = result.figures[name];
       assert.ok(f, `figure ${name}`);
       assert.ok(Number.isFinite(f.value) && f.value > 0, `${name} value ${f.value}`);
       assert.equal(f.better, "higher");
       assert.ok(typeof f.unit === "string" && "goal" in f);
     }
+    assert.equal(result.figures["ratio.dbt_over_qemu"].goal, 0.5);
+    assert.equal(result.figures["ratio.interp_over_qemu"].goal, 0.08);
+    assert.ok(result.figures["dbt.cache.blocks"].value > 0);
     assert.equal(result.context.iterations, 2);
-    assert.match(r.stdout, /ratio\.rvisor_over_qemu/);
-    assert.match(r.stdout, /divided by QEMU's wall time/);
+    assert.match(r.stdout, /ratio\.dbt_over_qemu/);
+    assert.match(r.stdout, /divided by QEMU's net time/);
+  });
+
+  it("runs the dbt suite on the workloads asked for, with a summary row and cache figures for each", {
+    skip: !qemuAvailable() && "qemu-system-riscv32 is not installed",
+  }, () => {
+    const out = join(scratch, "dbt.json");
+    const r = bench([
+      "dbt",
+      "--iterations",
+      "2",
+      "--runs",
+      "1",
+      "--workloads",
+      "branchy,uscall",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(readFileSync(out, "utf8"));
+    assert.equal(result.suite, "dbt");
+    for (const w of ["branchy", "uscall"]) {
+      for (const name of ["interp.mips", "dbt.mips", "qemu.mips_derived", "ratio.dbt_over_interp"])
+        assert.ok(result.figures[`${w}.${name}`].value > 0, `${w}.${name}`);
+      assert.ok(result.figures[`${w}.dbt.cache.blocks`].value > 0, `${w} blocks`);
+      assert.ok(result.context[`${w}.instructions`] > 0);
+      assert.match(r.stdout, new RegExp(`│ ${w} +│ [A-Z]+=2 `));
+    }
+    assert.equal(result.figures["coremark-lite.dbt.mips"], undefined);
+    assert.equal(result.summary, undefined, "the summary table is for the terminal, not the file");
+  });
+
+  it("refuses an unknown workload, and --workloads for the cpu suite, with status 2", () => {
+    const unknown = bench(["dbt", "--workloads", "branchy,gpu"]);
+    assert.equal(unknown.status, 2);
+    assert.match(
+      unknown.stderr,
+      /unknown workload 'gpu'; workloads: coremark-lite, memstream, branchy, uscall/,
+    );
+    const cpu = bench(["cpu", "--workloads", "branchy"]);
+    assert.equal(cpu.status, 2);
+    assert.match(cpu.stderr, /--workloads is for the dbt suite/);
   });
 
   it("refuses an unknown suite with status 2, naming the known ones", () => {
     const r = bench(["gpu"]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^bench: unknown suite 'gpu'; suites: cpu$/m);
+    assert.match(r.stderr, /^bench: unknown suite 'gpu'; suites: cpu, dbt$/m);
   });
 
   it("refuses a bad run count with status 2", () => {

@@ -3,7 +3,9 @@
  * `npm run bench -- [suite] [options]`: runs a benchmark suite, prints its figures as a table and writes
  * them to bench/results/<suite>.json. Suites so far:
  *
- *   cpu   coremark-lite on rvisor's interpreter and on QEMU, MIPS and the ratio between them (cpu.ts)
+ *   cpu   coremark-lite on rvisor's interpreter, its translator and QEMU: MIPS and ratios (cpu.ts)
+ *   dbt   coremark-lite, memstream, branchy and uscall on the same three, with the translation cache's
+ *         figures after each translator run (dbt.ts)
  *
  * A benchmark is not a test: it asserts nothing about speed. It fails (exit 1) only when a run does not
  * produce the program's correct result, since a fast wrong answer measures nothing.
@@ -13,12 +15,15 @@ import { Command } from "commander";
 import { parseIntInRange, UsageError } from "../cli/options.js";
 import { repoRoot } from "../testing/guest-build.js";
 import { cpuSuite } from "./cpu.js";
+import { dbtSuite } from "./dbt.js";
 import { formatTable, type SuiteResult, writeResults } from "./results.js";
+import { WORKLOADS } from "./workloads.js";
 
 interface RawOptions {
   runs: string;
   iterations?: string;
-  qemuSeconds: string;
+  qemuSeconds?: string;
+  workloads?: string;
   out?: string;
 }
 
@@ -26,30 +31,50 @@ interface SuiteSettings {
   runs: number;
   iterations?: number;
   qemuSeconds: number;
+  workloads?: string[];
   log: (line: string) => void;
 }
 
-const SUITES: Record<string, (s: SuiteSettings) => Promise<SuiteResult>> = {
-  cpu: cpuSuite,
+interface Suite {
+  run: (s: SuiteSettings) => Promise<SuiteResult>;
+  /** How long one QEMU run should take when calibrating, unless --qemu-seconds says otherwise. */
+  qemuSeconds: number;
+  /** Whether --workloads means anything to it. */
+  takesWorkloads: boolean;
+}
+
+const SUITES: Record<string, Suite> = {
+  cpu: { run: cpuSuite, qemuSeconds: 2, takesWorkloads: false },
+  // Four workloads at 0.5 s on QEMU each keep a full run, the interpreter's included, near 3 minutes.
+  dbt: { run: dbtSuite, qemuSeconds: 0.5, takesWorkloads: true },
 };
 
 async function main(suite: string, raw: RawOptions): Promise<void> {
-  const run = SUITES[suite];
-  if (run === undefined)
+  const entry = Object.hasOwn(SUITES, suite) ? SUITES[suite] : undefined;
+  if (entry === undefined)
     throw new UsageError(`unknown suite '${suite}'; suites: ${Object.keys(SUITES).join(", ")}`);
-  const qemuSeconds = Number(raw.qemuSeconds);
+  const qemuSeconds = raw.qemuSeconds === undefined ? entry.qemuSeconds : Number(raw.qemuSeconds);
   if (!(qemuSeconds > 0 && qemuSeconds <= 600)) {
     throw new UsageError(`--qemu-seconds must be a number of seconds in (0, 600], got '${raw.qemuSeconds}'`);
+  }
+  if (raw.workloads !== undefined && !entry.takesWorkloads)
+    throw new UsageError(`--workloads is for the dbt suite; the ${suite} suite runs coremark-lite only`);
+  const workloads = raw.workloads?.split(",").map((w) => w.trim());
+  const known = WORKLOADS.map((w) => w.name);
+  for (const w of workloads ?? []) {
+    if (!known.includes(w)) throw new UsageError(`unknown workload '${w}'; workloads: ${known.join(", ")}`);
   }
   const settings: SuiteSettings = {
     runs: parseIntInRange(raw.runs, "--runs", 1, 99),
     iterations:
       raw.iterations === undefined ? undefined : parseIntInRange(raw.iterations, "--iterations", 1, 1e9),
     qemuSeconds,
+    workloads,
     log: (line) => process.stderr.write(`bench ${suite}: ${line}\n`),
   };
-  const result = await run(settings);
+  const result = await entry.run(settings);
   const out = raw.out ?? join(repoRoot, "bench", "results", `${suite}.json`);
+  if (result.summary !== undefined) process.stdout.write(`${result.summary}\n`);
   process.stdout.write(`${formatTable(result)}\n`);
   for (const note of result.notes) process.stdout.write(`  - ${note}\n`);
   writeResults(out, result);
@@ -60,8 +85,16 @@ const program = new Command("bench")
   .description("run a benchmark suite and write bench/results/<suite>.json")
   .argument("[suite]", `one of ${Object.keys(SUITES).join(", ")}`, "cpu")
   .option("--runs <n>", "runs per machine; the median counts", "3")
-  .option("--iterations <n>", "coremark-lite iterations (default: calibrated to --qemu-seconds on QEMU)")
-  .option("--qemu-seconds <s>", "how long one QEMU run should take when calibrating", "2")
+  .option(
+    "--iterations <n>",
+    "size of each workload: coremark-lite iterations, memstream passes, branchy rounds, uscall calls " +
+      "(default: calibrated to --qemu-seconds on QEMU)",
+  )
+  .option("--qemu-seconds <s>", "how long one QEMU run should take when calibrating (cpu: 2, dbt: 0.5)")
+  .option(
+    "--workloads <list>",
+    `dbt suite: a comma-separated subset of ${WORKLOADS.map((w) => w.name).join(", ")}`,
+  )
   .option("--out <path>", "where to write the results (default bench/results/<suite>.json)")
   .action(async (suite: string, raw: RawOptions) => {
     try {

@@ -26,6 +26,8 @@ export interface SuiteResult {
   notes: string[];
   /** The settings of the run (iterations, runs, versions), so two result files can be compared. */
   context: Record<string, string | number>;
+  /** A compact table for people, printed before the figures; not written to the file. */
+  summary?: string;
 }
 
 /** The middle value (the mean of the two middle ones for an even count). */
@@ -78,6 +80,7 @@ export function writeResults(path: string, r: SuiteResult): void {
       { ...f, value: Number(f.value.toPrecision(FILE_DIGITS)) },
     ]),
   );
+  const { summary: _table, ...rest } = r;
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify({ ...r, figures }, null, 2)}\n`);
+  writeFileSync(path, `${JSON.stringify({ ...rest, figures }, null, 2)}\n`);
 }
