@@ -45,6 +45,7 @@ describe("benchmark results", () => {
     assert.equal(roundSignificant(8734, 2), 8700);
     assert.equal(roundSignificant(96, 2), 96);
     assert.equal(roundSignificant(12_551, 2), 13_000);
+    assert.equal(roundSignificant(6.1234, 2), 6.1);
   });
 
   it("judges goals in the figure's better direction and leaves reference figures unjudged", () => {
@@ -75,6 +76,8 @@ describe("benchmark results", () => {
       });
       assert.deepEqual(written.figures["qemu.seconds"], { value: 2, unit: "s", goal: null, better: "lower" });
       assert.deepEqual(written.context, { iterations: 9000 });
+      writeResults(path, { ...sample, summary: "a table for the terminal" });
+      assert.equal("summary" in JSON.parse(readFileSync(path, "utf8")), false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

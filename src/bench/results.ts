@@ -42,7 +42,8 @@ export function median(values: readonly number[]): number {
 export function roundSignificant(value: number, digits: number): number {
   if (value <= 0) throw new Error(`roundSignificant: ${value} is not positive`);
   const scale = 10 ** (Math.floor(Math.log10(value)) - digits + 1);
-  return Math.round(value / scale) * scale;
+  // toPrecision drops the binary noise of a fractional scale (6.1 rather than 6.1000000000000005).
+  return Number((Math.round(value / scale) * scale).toPrecision(digits));
 }
 
 /** Whether a figure meets its goal; undefined for figures without one. */
