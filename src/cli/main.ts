@@ -5,12 +5,14 @@
  *   rvisor run <elf>   boot a guest ELF with stdio as its console; exit with the guest's exit code
  *   rvisor demo        hello.elf, then coremark-lite.elf, explained
  *   rvisor info        the board: ISA, harts, RAM, memory map, engines, firmware
+ *   rvisor ctr …       Linux containers on this host (src/containers/cli.ts)
  *
  * Exit status: the guest's own for `run`; 2 for bad input (a missing or non-RV32 file, a bad number, an
  * unknown name), with a one-line message on stderr; 1 for a fault inside rvisor itself.
  */
 import { createRequire } from "node:module";
 import { Command, type CommanderError } from "commander";
+import { registerContainerCommands } from "../containers/cli.js";
 import { ElfError } from "../machine/elf.js";
 import { MAX_HARTS } from "../machine/params.js";
 import { demoCommand } from "./demo.js";
@@ -71,7 +73,7 @@ program
 
 program
   .command("demo")
-  .description("run the built guest programs hello and coremark-lite, and explain what happens")
+  .description("run guest programs (hello, coremark-lite on both engines, the guest kernel) and explain them")
   .action(action(() => demoCommand()));
 
 program
@@ -81,5 +83,7 @@ program
   .option("--memory <size>", "RAM size, with a K, M or G suffix (a bare number is MiB)", "128M")
   .option("--json", "print the description as JSON")
   .action(action((raw: RawInfoOptions) => infoCommand(raw)));
+
+registerContainerCommands(program);
 
 await program.parseAsync(process.argv);
