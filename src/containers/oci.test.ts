@@ -5,6 +5,12 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { exampleConfig, readBundle } from "./oci.js";
 
+/** The parts of config.json these tests change. */
+interface Config {
+  process: { env?: unknown };
+  linux: { namespaces: unknown[]; uidMappings?: unknown[]; resources: { memory?: unknown; cpu?: unknown } };
+}
+
 const dir = mkdtempSync(join(tmpdir(), "rvisor-oci-unit-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -16,7 +22,7 @@ function bundle(name: string, config: unknown): string {
 }
 
 test("a bundle's process, root, hostname and resources become run options", () => {
-  const c = exampleConfig(["/bin/sh", "-c", "true"], { memory: 32 << 20, pids: 7 }) as Record<string, any>;
+  const c = exampleConfig(["/bin/sh", "-c", "true"], { memory: 32 << 20, pids: 7 }) as unknown as Config;
   c.linux.resources.cpu = { shares: 256, quota: 50000, period: 100000 };
   const o = readBundle(bundle("ok", c));
   assert.deepEqual(o.args, ["/bin/sh", "-c", "true"]);
@@ -28,7 +34,7 @@ test("a bundle's process, root, hostname and resources become run options", () =
 });
 
 test("a network namespace given by path asks for the bridge, a user namespace for the uid map", () => {
-  const c = exampleConfig(["/bin/true"]) as Record<string, any>;
+  const c = exampleConfig(["/bin/true"]) as unknown as Config;
   c.linux.namespaces = [{ type: "network", path: "/run/netns/x" }, { type: "user" }];
   c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   const o = readBundle(bundle("ns", c));
@@ -37,13 +43,13 @@ test("a network namespace given by path asks for the bridge, a user namespace fo
 });
 
 test("wrong fields are named in the error", () => {
-  const c = exampleConfig(["/bin/true"]) as Record<string, any>;
+  const c = exampleConfig(["/bin/true"]) as unknown as Config;
   c.linux.namespaces = [{ type: "time" }];
   assert.throws(() => readBundle(bundle("time", c)), /linux.namespaces: unknown type 'time'/);
-  const d = exampleConfig(["/bin/true"]) as Record<string, any>;
+  const d = exampleConfig(["/bin/true"]) as unknown as Config;
   d.linux.resources.memory = { limit: "lots" };
   assert.throws(() => readBundle(bundle("mem", d)), /linux.resources.memory.limit must be a number/);
-  const e = exampleConfig(["/bin/true"]) as Record<string, any>;
+  const e = exampleConfig(["/bin/true"]) as unknown as Config;
   e.process.env = "PATH=/bin";
   assert.throws(() => readBundle(bundle("env", e)), /process.env must be a list of strings/);
 });
