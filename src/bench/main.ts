@@ -45,7 +45,7 @@ interface Suite {
 
 const SUITES: Record<string, Suite> = {
   cpu: { run: cpuSuite, qemuSeconds: 2, takesWorkloads: false },
-  // Four workloads at 0.5 s on QEMU each keep a full run, the interpreter's included, near 3 minutes.
+  // Four workloads at 0.5 s on QEMU each: a full run, the interpreter's included, takes ~2.5 minutes.
   dbt: { run: dbtSuite, qemuSeconds: 0.5, takesWorkloads: true },
 };
 
