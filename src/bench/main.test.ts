@@ -93,7 +93,7 @@ describe("npm run bench", () => {
   it("refuses an unknown suite with status 2, naming the known ones", () => {
     const r = bench(["gpu"]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^bench: unknown suite 'gpu'; suites: cpu, dbt$/m);
+    assert.match(r.stderr, /^bench: unknown suite 'gpu'; suites: cpu, dbt, sched, ctr$/m);
   });
 
   it("refuses a bad run count with status 2", () => {
