@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // One-step set-up, run before `npm start`, `npm test` and `npm run bench` (see package.json "pre*").
 // On a fresh Debian machine as root it installs what is missing — npm packages, Debian's clang, lld
-// and (for tests and benchmarks) qemu-system-misc — then compiles the TypeScript and the guest programs.
+// and (for tests and benchmarks) qemu-system-misc and the container engine's prerequisites — then
+// compiles the TypeScript and the guest programs.
 // Every step is skipped when its result is already there, so a second run costs about a second.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -54,5 +55,9 @@ run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "
 
 // 4. Guest programs → build/guest/.
 run(process.execPath, [join(root, "scripts", "build-guest.mjs")]);
+
+// 5. The container engine's prerequisites (busybox, networking tools, its C helper, CRIU 4) for its tests
+//    and benchmark.
+if (purpose !== "start") run(process.execPath, [join(root, "scripts", "setup-containers.mjs")]);
 
 
