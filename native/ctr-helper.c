@@ -259,6 +259,23 @@ static void pump_log(int out_fd, const char *log) {
   close(out_fd);
 }
 
+/* A foreground monitor passes the signals a terminal or a supervisor sends it on to the container's init
+ * (which, as pid 1 of its namespace, acts on those it has a handler for), as `docker run` does. */
+static pid_t forward_to = -1;
+
+static void forward(int sig) {
+  if (forward_to > 0) kill(forward_to, sig);
+}
+
+static void forward_signals(pid_t pid) {
+  forward_to = pid;
+  struct sigaction sa = {0};
+  sa.sa_handler = forward;
+  sa.sa_flags = SA_RESTART;
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
+}
+
 static int wait_for(pid_t pid) {
   int status = 0;
   for (;;) {
@@ -344,6 +361,7 @@ static int do_run(struct opts *o) {
     die("%s", msg + 1);
   }
   report("pid %d %d", (int)pid, (int)getpid());
+  if (!o->detach) forward_signals(pid);
   if (status_fd >= 0) close(status_fd);
   status_fd = -1;
   if (out[0] >= 0) pump_log(out[0], o->log);

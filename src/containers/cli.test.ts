@@ -1,9 +1,19 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { exampleConfig } from "./oci.js";
-import { ctrCli, eventually, type Sandbox, SKIP_UNLESS_ROOT, sandbox } from "./test-support.js";
+import { REPO_ROOT } from "./params.js";
+import {
+  ctrArgv,
+  ctrCli,
+  eventually,
+  type Sandbox,
+  SKIP_UNLESS_ROOT,
+  sandbox,
+  sleep,
+} from "./test-support.js";
 
 describe("rvisor ctr", { skip: SKIP_UNLESS_ROOT }, () => {
   let sb: Sandbox;
@@ -36,6 +46,35 @@ describe("rvisor ctr", { skip: SKIP_UNLESS_ROOT }, () => {
     const [host, cgroups] = r.stdout.trim().split("\n");
     assert.equal(host, "oci");
     assert.ok(Number(cgroups) >= 3, "the process runs in the engine's cgroups");
+  });
+
+  test("a foreground run passes SIGINT on to the container and records how it ended", async () => {
+    const child = spawn(
+      process.execPath,
+      ctrArgv(sb.engine.root, [
+        "run",
+        "--name",
+        "fg-int",
+        sb.image,
+        "/bin/sh",
+        "-c",
+        "trap 'echo got INT; exit 130' INT; while true; do sleep 0.05; done",
+      ]),
+      { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const status = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await eventually("the container", 5000, () =>
+      sb.engine.list().some((c) => c.name === "fg-int" && c.state === "running") ? true : undefined,
+    );
+    await sleep(100); // the trap is set once the shell runs its script
+    child.kill("SIGINT");
+    assert.equal(await status, 130);
+    assert.equal(out, "got INT\n");
+    assert.equal(sb.engine.get("fg-int").exitCode, 130);
   });
 
   test("run -d, ps, exec, logs, stats, update, inspect, stop and rm work together", async () => {

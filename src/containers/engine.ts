@@ -73,6 +73,12 @@ export class NotFoundError extends UsageError {
   override name = "NotFoundError";
 }
 
+/**
+ * Signals a foreground `run` passes to the container: this process to the monitor, the monitor to the
+ * container's init; the caller waits for the exit and records it instead of dying first.
+ */
+const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Field 22 of /proc/<pid>/stat, or null when the process is gone or a zombie (not every init reaps fast). */
@@ -318,8 +324,13 @@ export class Engine {
     const c = this.prepare(o);
     const args = this.launchArgs(c, false).filter((a, i, all) => a !== "--log" && all[i - 1] !== "--log");
     try {
-      const exitCode = await spawnForeground("run", args, `run ${c.name}`, (s) =>
-        this.markStarted(c, s, "running"),
+      const exitCode = await spawnForeground(
+        "run",
+        args,
+        `run ${c.name}`,
+        (s) => this.markStarted(c, s, "running"),
+        undefined,
+        FORWARDED,
       );
       return { record: this.refresh(c), exitCode };
     } catch (e) {

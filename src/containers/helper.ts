@@ -75,11 +75,24 @@ export function spawnForeground(
   what: string,
   onPid: (started: Started) => void,
   stdio: StdioOptions = ["inherit", "inherit", "inherit", "pipe"],
+  forward: NodeJS.Signals[] = [],
 ): Promise<number> {
-  const child = spawn(helperPath(), [verb, "--status-fd", "3", ...args], { stdio });
+  // With signals to forward, the helper gets a process group of its own, so a terminal's Ctrl-C reaches
+  // the container once (through us), not twice.
+  const child = spawn(helperPath(), [verb, "--status-fd", "3", ...args], {
+    stdio,
+    detached: forward.length > 0,
+  });
+  const pass = (sig: NodeJS.Signals): void => {
+    child.kill(sig);
+  };
+  for (const sig of forward) process.on(sig, pass);
   const started = statusOf(child, what).then(onPid);
   const exited = new Promise<number>((resolve) =>
-    child.on("exit", (code, sig) => resolve(code ?? 128 + (sig ? 9 : 0))),
+    child.on("exit", (code, sig) => {
+      for (const s of forward) process.off(s, pass);
+      resolve(code ?? 128 + (sig ? 9 : 0));
+    }),
   );
   return Promise.all([started, exited]).then(([, code]) => code);
 }

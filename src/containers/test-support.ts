@@ -83,10 +83,8 @@ export async function cleanupEngine(e: Engine): Promise<void> {
 }
 
 /** Runs `rvisor ctr <args>` in a child process (the ctr command as the integrator wires it). */
-export function ctrCli(
-  root: string,
-  args: string[],
-): { status: number | null; stdout: string; stderr: string } {
+/** The node arguments that run `rvisor ctr --root <root> <args>` (the ctr command as the integrator wires it). */
+export function ctrArgv(root: string, args: string[]): string[] {
   const script = `
     import { Command } from "commander";
     import { registerContainerCommands } from ${JSON.stringify(join(REPO_ROOT, "dist", "containers", "cli.js"))};
@@ -94,14 +92,15 @@ export function ctrCli(
     registerContainerCommands(program);
     await program.parseAsync(process.argv.slice(1), { from: "user" });
   `;
-  const r = spawnSync(
-    process.execPath,
-    ["--input-type=module", "-e", script, "ctr", "--root", root, ...args],
-    {
-      cwd: REPO_ROOT,
-      encoding: "utf8",
-    },
-  );
+  return ["--input-type=module", "-e", script, "ctr", "--root", root, ...args];
+}
+
+/** Runs `rvisor ctr <args>` in a child process to its end. */
+export function ctrCli(
+  root: string,
+  args: string[],
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ctrArgv(root, args), { cwd: REPO_ROOT, encoding: "utf8" });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
