@@ -220,5 +220,32 @@ export function blockSource(insns: readonly DecodedInsn[]): string {
   const prologue = insns.some((d) => LOADS.has(d.def.name) || STORES.has(d.def.name))
     ? "const tag = h.tlbTag, off = h.tlbOff, m8 = h.mem8, m16 = h.mem16, m32 = h.mem32;\nlet a = 0, vp = 0, s = 0;\n"
     : "";
-  return prologue + (loops ? `for (;;) {\n${body}\n}` : body);
+  return prologue + registersInLocals(loops ? `for (;;) {\n${body}\n}` : body);
+}
+
+/**
+ * Keeps the guest registers a block uses in JavaScript locals (`r5` for x5), which V8 holds in machine
+ * registers, instead of the Int32Array. The array must be current whenever something else can see it:
+ * before every call into the hart (each is preceded by `h.pc = …`, and only such calls can trap) and at
+ * every return, the registers the block writes are stored back. Nothing the block calls writes x
+ * except by trapping, so the locals never go stale.
+ */
+function registersInLocals(code: string): string {
+  const used = new Set<number>();
+  const written = new Set<number>();
+  for (const m of code.matchAll(/x\[(\d+)\](\s*=[^=])?/g)) {
+    const r = Number(m[1]);
+    if (r === 0) continue;
+    used.add(r);
+    if (m[2] !== undefined) written.add(r);
+  }
+  if (used.size === 0) return code;
+  const regs = [...used].sort((a, b) => a - b);
+  const back = [...written].sort((a, b) => a - b).map((r) => `x[${r}] = r${r}`);
+  let out = code.replace(/x\[(\d+)\]/g, (m, r: string) => (r === "0" ? m : `r${r}`));
+  if (back.length > 0) {
+    const sync = back.join(", ");
+    out = out.replace(/h\.pc = /g, `${sync}, h.pc = `).replace(/return ([^;]+);/g, `return (${sync}, $1);`);
+  }
+  return `let ${regs.map((r) => `r${r} = x[${r}]`).join(", ")};\n${out}`;
 }
