@@ -59,5 +59,3 @@ run(process.execPath, [join(root, "scripts", "build-guest.mjs")]);
 // 5. The container engine's prerequisites (busybox, networking tools, its C helper, CRIU 4) for its tests
 //    and benchmark.
 if (purpose !== "start") run(process.execPath, [join(root, "scripts", "setup-containers.mjs")]);
-
-
