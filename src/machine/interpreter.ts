@@ -98,8 +98,23 @@ export function run(h: Hart, budget: number): ExitReason {
   for (;;) {
     try {
       while (h.remaining > 0) {
-        if ((h.mip & h.mie) !== 0 && h.checkInterrupts()) continue;
-        executeOne(h, x);
+        if (((h.mipSw | h.mipHw) & h.mie) !== 0 && h.checkInterrupts()) continue;
+        // executeOne, written out: this is the interpreter's hot loop.
+        const pc = h.pc;
+        let insn = h.fetch(pc);
+        let npc: number;
+        if ((insn & 3) !== 3) {
+          const full = EXPANDED[insn];
+          if (full === 0) h.illegal(insn);
+          insn = full;
+          npc = (pc + 2) >>> 0;
+        } else {
+          npc = (pc + 4) >>> 0;
+        }
+        h.pc = execute(h, x, insn, pc, npc);
+        x[0] = 0;
+        h.retired++;
+        h.remaining--;
       }
       if (h.stopped) return EXIT_STOPPED;
       return h.waiting ? EXIT_WFI : EXIT_BUDGET;
