@@ -26,12 +26,6 @@ import {
   CAUSE_LOAD_MISALIGNED,
   CAUSE_STORE_ACCESS,
   CAUSE_STORE_MISALIGNED,
-  MIP_MEIP,
-  MIP_MSIP,
-  MIP_MTIP,
-  MIP_SEIP,
-  MIP_SSIP,
-  MIP_STIP,
   MSTATUS_MIE,
   MSTATUS_MPIE,
   MSTATUS_MPP,
@@ -601,7 +595,3 @@ function trapVector(tvec: number, interrupt: boolean, code: number): number {
   const base = tvec & ~3;
   return ((tvec & 3) === 1 && interrupt ? base + 4 * code : base) >>> 0;
 }
-
-export { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE };
-export const HW_MIP_BITS = MIP_MSIP | MIP_MTIP | MIP_MEIP | MIP_SEIP;
-export const SW_MIP_BITS = MIP_SSIP | MIP_STIP | MIP_SEIP;
