@@ -132,8 +132,11 @@ export function parseDiskSpec(spec: string): DiskSpecResult {
       }
       const unknown = UNKNOWN_PREFIX.exec(rest);
       if (unknown) throw new SpecError(`unknown disk prefix "${unknown[0]}"`);
-      const positional = /^([^=,]*),|^([^=,]+)/.exec(rest);
-      if (!positional) throw new SpecError(`cannot read "${rest}" (a parameter with "=" must be key=value)`);
+      const param = rest.split(",")[0]!;
+      if (param.includes("=")) {
+        throw new SpecError(`cannot read "${param}" (a key is lower-case letters, digits, '-' and '_')`);
+      }
+      const positional = /^([^=,]*),|^([^=,]+)/.exec(rest)!;
       rest = rest.slice(positional[0].length);
       const value = positional[1] ?? positional[2]!;
       if (target === undefined) target = value;
