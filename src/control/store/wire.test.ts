@@ -49,7 +49,7 @@ const requestArb: fc.Arbitrary<Request> = fc.oneof(
 function header(type: number, reqId: number, txId: number, len: number): Uint8Array {
   const bytes = new Uint8Array(HEADER_SIZE);
   const v = new DataView(bytes.buffer);
-  [type, reqId, txId, len].forEach((x, i) => v.setUint32(i * 4, x, true));
+  for (const [i, x] of [type, reqId, txId, len].entries()) v.setUint32(i * 4, x, true);
   return bytes;
 }
 
