@@ -72,9 +72,11 @@ export function writeDomainTree(tools: Connection, d: DomainRecord): XsResult<vo
   const steps: Array<() => XsResult<void>> = [
     () => tools.mkdir(home, tx),
     () => tools.setPerms(home, guestOwns, tx),
+    // Permissions first, so the children inherit them.
+    () => tools.mkdir(vm, tx),
+    () => tools.setPerms(vm, toolsOwn, tx),
     () => tools.write(`${vm}/name`, d.name, tx),
     () => tools.write(`${vm}/uuid`, d.uuid, tx),
-    () => tools.setPerms(vm, toolsOwn, tx),
     () => tools.write(wellKnown.vm(d.domid), vm, tx),
     () => tools.write(wellKnown.name(d.domid), d.name, tx),
     () => tools.write(wellKnown.domid(d.domid), String(d.domid), tx),
