@@ -121,7 +121,9 @@ describe("domain config validation", () => {
   });
 
   it("keeps the last of a repeated key and warns, and joins += values", () => {
-    const r = parse(`${BASE}memory = 64\nmemory = 128\ndisk = ['/a,,xvda']\ndisk += ['/b,,xvdb']\nname += '-x'`);
+    const r = parse(
+      `${BASE}memory = 64\nmemory = 128\ndisk = ['/a,,xvda']\ndisk += ['/b,,xvdb']\nname += '-x'`,
+    );
     assert.equal(r.config.memoryMiB, 128);
     assert.equal(r.config.name, "vm1-x");
     assert.deepEqual(
@@ -143,7 +145,10 @@ describe("domain config validation", () => {
 
 describe("domain config errors", () => {
   it("names file, line and key for a value of the wrong kind", () => {
-    assert.equal(errorOf('memory = "lots"'), 'vm.cfg:3: memory: expected an integer number of MiB, got "lots"');
+    assert.equal(
+      errorOf('memory = "lots"'),
+      'vm.cfg:3: memory: expected an integer number of MiB, got "lots"',
+    );
     assert.equal(errorOf("maxmem = [1]"), "vm.cfg:3: maxmem: expected an integer number of MiB, got a list");
     assert.equal(errorOf("type = 3"), "vm.cfg:3: type: expected a quoted string, got the number 3");
     assert.equal(errorOf("vcpus = 'two'"), 'vm.cfg:3: vcpus: expected an integer number of vCPUs, got "two"');
@@ -174,7 +179,10 @@ describe("domain config errors", () => {
   });
 
   it("checks memory ranges and that maxmem ≥ memory", () => {
-    assert.equal(errorOf("memory = 0"), "vm.cfg:3: memory: 0 is out of range: an integer number of MiB must be at least 1");
+    assert.equal(
+      errorOf("memory = 0"),
+      "vm.cfg:3: memory: 0 is out of range: an integer number of MiB must be at least 1",
+    );
     assert.equal(
       errorOf("memory = 128\nmaxmem = 64"),
       "vm.cfg:4: maxmem: 64 MiB is less than memory (128 MiB): maxmem must be ≥ memory",
@@ -182,22 +190,49 @@ describe("domain config errors", () => {
   });
 
   it("checks vCPU ranges and that maxvcpus ≥ vcpus", () => {
-    assert.equal(errorOf("vcpus = 0"), "vm.cfg:3: vcpus: 0 is out of range: an integer number of vCPUs must be 1..128");
-    assert.equal(errorOf("maxvcpus = 129"), "vm.cfg:3: maxvcpus: 129 is out of range: an integer number of vCPUs must be 1..128");
-    assert.equal(errorOf("vcpus = 4\nmaxvcpus = 2"), "vm.cfg:4: maxvcpus: 2 is less than vcpus (4): maxvcpus must be ≥ vcpus");
+    assert.equal(
+      errorOf("vcpus = 0"),
+      "vm.cfg:3: vcpus: 0 is out of range: an integer number of vCPUs must be 1..128",
+    );
+    assert.equal(
+      errorOf("maxvcpus = 129"),
+      "vm.cfg:3: maxvcpus: 129 is out of range: an integer number of vCPUs must be 1..128",
+    );
+    assert.equal(
+      errorOf("vcpus = 4\nmaxvcpus = 2"),
+      "vm.cfg:4: maxvcpus: 2 is less than vcpus (4): maxvcpus must be ≥ vcpus",
+    );
   });
 
   it("checks cpu_weight and cap ranges", () => {
-    assert.equal(errorOf("cpu_weight = 0"), "vm.cfg:3: cpu_weight: 0 is out of range: an integer weight must be 1..65535");
-    assert.equal(errorOf("cpu_weight = 65536"), "vm.cfg:3: cpu_weight: 65536 is out of range: an integer weight must be 1..65535");
-    assert.match(errorOf("cap = 'half'"), /^vm.cfg:3: cap: expected an integer percentage of one pCPU \(0 = no cap\), got "half"/);
+    assert.equal(
+      errorOf("cpu_weight = 0"),
+      "vm.cfg:3: cpu_weight: 0 is out of range: an integer weight must be 1..65535",
+    );
+    assert.equal(
+      errorOf("cpu_weight = 65536"),
+      "vm.cfg:3: cpu_weight: 65536 is out of range: an integer weight must be 1..65535",
+    );
+    assert.match(
+      errorOf("cap = 'half'"),
+      /^vm.cfg:3: cap: expected an integer percentage of one pCPU \(0 = no cap\), got "half"/,
+    );
     assert.match(errorOf("cap = 99999"), /^vm.cfg:3: cap: 99999 is out of range/);
   });
 
   it("reports bad CPU lists, per vCPU when given as a list", () => {
-    assert.equal(errorOf("cpus = '3-1'"), 'vm.cfg:3: cpus: "3-1": a range runs from the lower CPU to the higher');
-    assert.equal(errorOf("cpus = ['1', [2]]"), 'vm.cfg:3: cpus: vCPU 1: expected a CPU list string like "0-3,^2", got a list');
-    assert.equal(errorOf("cpus = ['nodes:0']"), 'vm.cfg:3: cpus: vCPU 0: "nodes:0": rvisor\'s host has no NUMA nodes');
+    assert.equal(
+      errorOf("cpus = '3-1'"),
+      'vm.cfg:3: cpus: "3-1": a range runs from the lower CPU to the higher',
+    );
+    assert.equal(
+      errorOf("cpus = ['1', [2]]"),
+      'vm.cfg:3: cpus: vCPU 1: expected a CPU list string like "0-3,^2", got a list',
+    );
+    assert.equal(
+      errorOf("cpus = ['nodes:0']"),
+      'vm.cfg:3: cpus: vCPU 0: "nodes:0": rvisor\'s host has no NUMA nodes',
+    );
     assert.match(errorOf("cpus = []"), /^vm.cfg:3: cpus: an empty list pins nothing/);
   });
 
@@ -210,7 +245,10 @@ describe("domain config errors", () => {
       errorOf("vif = ['mac=zz']"),
       'vm.cfg:3: vif: vif 0 ("mac=zz"): MAC "zz": expected six two-digit hex groups separated by ":", like 00:16:3e:12:34:56',
     );
-    assert.equal(errorOf("disk = [1]"), "vm.cfg:3: disk: entry 0: expected a quoted spec string, got the number 1");
+    assert.equal(
+      errorOf("disk = [1]"),
+      "vm.cfg:3: disk: entry 0: expected a quoted spec string, got the number 1",
+    );
   });
 
   it("refuses two disks with one vdev and two vifs with one MAC", () => {
@@ -219,8 +257,14 @@ describe("domain config errors", () => {
   });
 
   it("refuses unknown actions with a suggestion, and soft-reset by name", () => {
-    assert.match(errorOf("on_reboot = 'restat'"), /^vm.cfg:3: on_reboot: "restat" is not one of .* \(did you mean "restart"\?\)$/);
-    assert.equal(errorOf("on_crash = 'soft-reset'"), `vm.cfg:3: on_crash: "soft-reset" is Xen's but rvisor guests have no soft reset`);
+    assert.match(
+      errorOf("on_reboot = 'restat'"),
+      /^vm.cfg:3: on_reboot: "restat" is not one of .* \(did you mean "restart"\?\)$/,
+    );
+    assert.equal(
+      errorOf("on_crash = 'soft-reset'"),
+      `vm.cfg:3: on_crash: "soft-reset" is Xen's but rvisor guests have no soft reset`,
+    );
     assert.match(errorOf("on_poweroff = 1"), /^vm.cfg:3: on_poweroff: expected a quoted string/);
   });
 
@@ -230,7 +274,10 @@ describe("domain config errors", () => {
   });
 
   it("says plainly which of Xen's keys rvisor does not support", () => {
-    assert.match(errorOf("vnc = 1"), /^vm.cfg:3: vnc: Xen's xl.cfg has this key but rvisor does not support it: rvisor guests have no graphics/);
+    assert.match(
+      errorOf("vnc = 1"),
+      /^vm.cfg:3: vnc: Xen's xl.cfg has this key but rvisor does not support it: rvisor guests have no graphics/,
+    );
     assert.match(errorOf("builder = 'hvm'"), /builder: .*write type = "pv" or type = "hvm"/);
     assert.match(errorOf("ramdisk = '/r'"), /ramdisk: Xen's xl.cfg has this key/);
   });
