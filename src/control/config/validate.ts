@@ -95,8 +95,13 @@ export function validateConfig(ast: ConfigFile, options: ValidateOptions): Valid
     }
     return n;
   };
-  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
-    const text = str(key);
+  /** Checks an already-read string against a fixed set of words. */
+  const oneOf = <T extends string>(
+    key: string,
+    text: string | undefined,
+    allowed: readonly T[],
+    fallback: T,
+  ): T => {
     if (text === undefined) return fallback;
     if ((allowed as readonly string[]).includes(text)) return text as T;
     report(key, `"${text}" is not one of ${allowed.join(", ")}${didYouMean(text, allowed)}`);
@@ -128,7 +133,7 @@ export function validateConfig(ast: ConfigFile, options: ValidateOptions): Valid
       "type",
       `Xen's "pvh" has no rvisor counterpart: use "hvm" (hardware-assisted) or "pv" (paravirtualized)`,
     );
-  } else if (typeText !== undefined) type = oneOf("type", DOMAIN_TYPES, DEFAULT_DOMAIN_TYPE);
+  } else if (typeText !== undefined) type = oneOf("type", typeText, DOMAIN_TYPES, DEFAULT_DOMAIN_TYPE);
 
   // kernel: rvisor has no bootloader, so it is mandatory.
   let kernel = "";
@@ -199,11 +204,12 @@ export function validateConfig(ast: ConfigFile, options: ValidateOptions): Valid
   });
 
   const action = (key: string, fallback: ShutdownAction): ShutdownAction => {
-    if (str(key) === "soft-reset") {
+    const text = str(key);
+    if (text === "soft-reset") {
       report(key, `"soft-reset" is Xen's but rvisor guests have no soft reset`);
       return fallback;
     }
-    return settings.has(key) ? oneOf(key, SHUTDOWN_ACTIONS, fallback) : fallback;
+    return oneOf(key, text, SHUTDOWN_ACTIONS, fallback);
   };
   const onPoweroff = action("on_poweroff", "destroy");
   const onReboot = action("on_reboot", "restart");
