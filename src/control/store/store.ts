@@ -31,8 +31,9 @@
 import { Connection } from "./connection.js";
 import { fail, ok, type XsErrno, XsError, type XsResult } from "./errors.js";
 import type { ChangeEvent, OpContext } from "./operations.js";
+import * as ops from "./operations.js";
 import { INTRODUCE_DOMAIN, RELEASE_DOMAIN } from "./path.js";
-import { isPrivileged, type NodePerms, ownerOf, rightsFor } from "./permissions.js";
+import { isPrivileged, type NodePerms, ownerOf, PRIVILEGED_DOMID, rightsFor } from "./permissions.js";
 import { type Quotas, XEN_DEFAULT_QUOTAS } from "./quota.js";
 import { Transaction } from "./transaction.js";
 import { type GenerationCounter, Tree } from "./tree.js";
@@ -128,7 +129,10 @@ export class Store {
     return connection;
   }
 
-  /** RELEASE: the guest's connection goes (its watches and transactions with it); fires @releaseDomain. */
+  /**
+   * RELEASE: the guest's connection goes (its watches and transactions with it), so do its nodes and
+   * its permission entries (forget()); fires @releaseDomain.
+   */
   release(caller: Connection, domid: number): void {
     if (!isPrivileged(caller.domid))
       throw new XsError("EACCES", `domain ${caller.domid} may not release domains`);
@@ -136,7 +140,29 @@ export class Store {
     if (!d) throw new XsError("ENOENT", `domain ${domid} is not introduced`);
     this.domains.delete(domid);
     d.connection.close();
+    this.forget(domid);
     this.fire([{ path: RELEASE_DOMAIN, perms: this.specials.get(RELEASE_DOMAIN)!, removed: false }]);
+  }
+
+  /**
+   * Leaves nothing a later domain reusing `domid` could inherit: nodes the domain owned are removed
+   * with their subtrees (XSA-419, which also keeps them from escaping the quota), and ACL entries
+   * naming it are dropped from every other node and special path (XSA-322).
+   */
+  private forget(domid: number): void {
+    const owned = [...this.tree.paths()].filter((p) => ownerOf(this.tree.peek(p)!.perms) === domid).sort();
+    const privileged = this.connect(PRIVILEGED_DOMID);
+    for (const path of owned) {
+      if (this.tree.peek(path)) this.apply(privileged, undefined, (ctx) => ops.rm(ctx, path));
+    }
+    privileged.close();
+    const strip = (perms: NodePerms) => [perms[0]!, ...perms.slice(1).filter((p) => p.domid !== domid)];
+    for (const path of [...this.tree.paths()]) {
+      const node = this.tree.peek(path)!;
+      if (node.perms.slice(1).some((p) => p.domid === domid))
+        this.tree.put(path, { ...node, perms: strip(node.perms) });
+    }
+    for (const [path, perms] of this.specials) this.specials.set(path, strip(perms));
   }
 
   specialPerms(path: string): XsResult<NodePerms> {

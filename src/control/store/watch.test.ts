@@ -8,6 +8,10 @@ function value<T>(r: XsResult<T>): T {
   return r.value;
 }
 
+function errno<T>(r: XsResult<T>): string {
+  return r.ok ? "OK" : r.errno;
+}
+
 function paths(events: { path: string; token: string }[]): string[] {
   return events.map((e) => `${e.path} ${e.token}`);
 }
@@ -132,5 +136,22 @@ describe("watch firing rules", () => {
     assert.equal(dom1.watches.length, 0);
     value(dom0.write("/local/domain/1/x", "v"));
     assert.equal(dom1.takeEvents().length, 1, "only the event from setting the watch remains");
+  });
+
+  it("release removes the nodes the domain owned and its ACL entries elsewhere, so a reused id inherits nothing", () => {
+    const { dom0, dom1 } = setup();
+    value(dom1.write("data", "guest's"));
+    value(dom0.write("/shared/x", "v"));
+    value(dom0.setPerms("/shared/x", ["n0", "r1"]));
+    value(dom0.setPerms("@releaseDomain", ["n0", "r1"]));
+    value(dom0.watch("/local/domain/1", "home"));
+    dom0.takeEvents();
+    value(dom0.release(1));
+    assert.deepEqual(paths(dom0.takeEvents()), ["/local/domain/1 home"]);
+    assert.equal(errno(dom0.read("/local/domain/1/data")), "ENOENT");
+    assert.deepEqual(value(dom0.getPerms("/shared/x")), [{ domid: 0, access: "n" }]);
+    assert.deepEqual(value(dom0.getPerms("@releaseDomain")), [{ domid: 0, access: "n" }]);
+    const reborn = value(dom0.introduce(1, 5, 5));
+    assert.equal(errno(reborn.read("/shared/x")), "EACCES");
   });
 });
