@@ -8,6 +8,11 @@
  *
  * Pipeline: lexer.ts → parser.ts (syntax tree, ast.ts) → validate.ts (keys.ts, cpulist.ts,
  * disk-spec.ts, vif-spec.ts) → DomainConfig (domain-config.ts). Errors: errors.ts.
+ *
+ * What an xl user will miss here: Xen's other keys (refused by name, with a reason: keys.ts), `pvh`,
+ * ramdisk/cmdline, NUMA (`node:` in CPU lists, vnuma), soft affinity (`cpus_soft`), disk formats other
+ * than raw, CD-ROMs, block scripts, and vif keys beyond mac and bridge. xl also accepts Python-era
+ * quirks we refuse with a message (unquoted words, `-`, `.`).
  */
 export type { ConfigFile, Value } from "./ast.js";
 export { formatCpuSet, parseCpuList, resolveCpuSet } from "./cpulist.js";
