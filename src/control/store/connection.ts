@@ -58,6 +58,14 @@ export class Connection {
     return this.run(tx, (ctx) => ops.directory(ctx, this.resolve(path)));
   }
 
+  /** The children and the node's generation count, for DIRECTORY_PART's paging of long lists. */
+  directoryWithGeneration(
+    path: string,
+    tx = 0,
+  ): XsResult<{ generation: number; children: readonly string[] }> {
+    return this.run(tx, (ctx) => ops.directoryWithGeneration(ctx, this.resolve(path)));
+  }
+
   getPerms(path: string, tx = 0): XsResult<NodePerms> {
     const absolute = guard(() => this.resolve(path));
     if (absolute.ok && isSpecial(absolute.value)) return this.store.specialPerms(absolute.value);

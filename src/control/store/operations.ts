@@ -78,6 +78,15 @@ export function directory(ctx: OpContext, path: string): readonly string[] {
   return existing(ctx, path, "read").children;
 }
 
+/** DIRECTORY_PART's view: the children and the generation count that changes with them. */
+export function directoryWithGeneration(
+  ctx: OpContext,
+  path: string,
+): { generation: number; children: readonly string[] } {
+  const node = existing(ctx, path, "read");
+  return { generation: node.generation, children: node.children };
+}
+
 export function getPerms(ctx: OpContext, path: string): NodePerms {
   return existing(ctx, path, "read").perms;
 }

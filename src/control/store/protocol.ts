@@ -10,6 +10,7 @@
  *     READ                 <value, raw>          DIRECTORY         <child>|*
  *     GET_PERMS            <perm>|+              TRANSACTION_START <id>|
  *     GET_DOMAIN_PATH      <path>|               IS_DOMAIN_INTRODUCED  T| or F|
+ *     DIRECTORY_PART       <gencnt>|<child>|* and a final | at the end of the list
  *     everything else      OK|
  */
 import type { Connection } from "./connection.js";
@@ -17,7 +18,7 @@ import type { XsErrno, XsResult } from "./errors.js";
 import { formatPerm } from "./permissions.js";
 import { parseRequest, type Request } from "./requests.js";
 import type { WatchEvent } from "./watch.js";
-import { nulStrings, WireError, XENSTORE_PAYLOAD_MAX, type XsMessage, XsType } from "./wire.js";
+import { concatBytes, nulStrings, WireError, XENSTORE_PAYLOAD_MAX, type XsMessage, XsType } from "./wire.js";
 
 export function errorMessage(request: Pick<XsMessage, "reqId" | "txId">, errno: XsErrno): XsMessage {
   return { type: XsType.ERROR, reqId: request.reqId, txId: request.txId, payload: nulStrings([errno]) };
@@ -31,6 +32,26 @@ const OK = nulStrings(["OK"]);
 
 function answer<T>(result: XsResult<T>, payload: (value: T) => Uint8Array): Uint8Array | XsErrno {
   return result.ok ? payload(result.value) : result.errno;
+}
+
+/**
+ * DIRECTORY_PART's reply, as cxenstored builds it: `<gencnt>|` then as many whole children as fit
+ * from byte `offset` of the DIRECTORY list, then one more `|` (an empty name) once the list's end is
+ * reached. The client pages on until it gets that marker and retries if the generation changed.
+ */
+function directoryPart(d: { generation: number; children: readonly string[] }, offset: number): Uint8Array {
+  const gen = nulStrings([String(d.generation)]);
+  const list = nulStrings(d.children);
+  if (offset >= list.length) return concatBytes(gen, new Uint8Array(1));
+  const max = XENSTORE_PAYLOAD_MAX - gen.length - 1;
+  let len = 0;
+  while (offset + len < list.length) {
+    const end = list.indexOf(0, offset + len);
+    if (end - offset >= max) break;
+    len = end - offset + 1;
+  }
+  const atEnd = offset + len === list.length;
+  return concatBytes(gen, list.subarray(offset, offset + len), atEnd ? new Uint8Array(1) : new Uint8Array(0));
 }
 
 function perform(conn: Connection, req: Request, tx: number): Uint8Array | XsErrno {
@@ -71,15 +92,16 @@ function perform(conn: Connection, req: Request, tx: number): Uint8Array | XsErr
       return answer(conn.getDomainPath(req.domid), (path) => nulStrings([path]));
     case "IS_DOMAIN_INTRODUCED":
       return answer(conn.isDomainIntroduced(req.domid), (yes) => nulStrings([yes ? "T" : "F"]));
-    case "RESUME":
     case "DIRECTORY_PART":
+      return answer(conn.directoryWithGeneration(req.path, tx), (d) => directoryPart(d, req.offset));
+    case "RESUME":
       return "ENOSYS";
   }
 }
 
 /**
  * Handles one decoded request for `conn`. A payload that does not parse is answered EINVAL, an
- * answer too long for one message E2BIG (the client may then use DIRECTORY_PART in Xen; here ENOSYS).
+ * answer too long for one message E2BIG (for DIRECTORY the client then pages with DIRECTORY_PART).
  */
 export function handleRequest(conn: Connection, msg: XsMessage): XsMessage {
   let req: Request;

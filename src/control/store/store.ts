@@ -14,7 +14,8 @@
  *     ├── Connection     queued watch events; operations named as Xen names them (connection.ts)
  *     └── ...
  *   operations.ts ────── READ/WRITE/MKDIR/RM/DIRECTORY/GET_PERMS/SET_PERMS with Xen's errno rules
- *   wire.ts ──────────── the xsd_sockmsg header and payloads, for the ring and socket transports
+ *   wire.ts ──────────── the xsd_sockmsg header, message framing and payload strings
+ *   requests.ts ──────── each request type's payload, parsed and encoded
  *   protocol.ts ──────── one request message in, one reply message out, through a Connection
  *   well-known.ts ────── the paths the toolstack writes for every domain
  *

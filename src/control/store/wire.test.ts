@@ -205,6 +205,29 @@ describe("protocol: one request message in, one reply out", () => {
     assert.equal(text(call({ op: "DIRECTORY", path: "/big" }).payload), "E2BIG\0");
   });
 
+  it("DIRECTORY_PART pages a long child list by byte offset, ending with an empty name", () => {
+    const names: string[] = [];
+    let offset = 0;
+    let generation: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const reply = call({ op: "DIRECTORY_PART", path: "/big", offset });
+      assert.equal(reply.type, XsType.DIRECTORY_PART);
+      assert.ok(reply.payload.length <= XENSTORE_PAYLOAD_MAX);
+      const [gen, ...rest] = allStrings(reply.payload, "DIRECTORY_PART reply");
+      generation ??= gen;
+      assert.equal(gen, generation, "the list did not change between pages");
+      const done = rest.at(-1) === "";
+      const got = done ? rest.slice(0, -1) : rest;
+      names.push(...got);
+      offset += got.reduce((n, s) => n + s.length + 1, 0);
+      if (done) break;
+    }
+    assert.equal(names.length, 400);
+    assert.equal(names[399], "child-number-399");
+    const past = call({ op: "DIRECTORY_PART", path: "/big", offset: 1e6 });
+    assert.deepEqual(allStrings(past.payload, "reply").slice(1), [""]);
+  });
+
   it("watch events become WATCH_EVENT messages with req_id and tx_id 0", () => {
     call({ op: "WATCH", path: "/ev", token: "tk" });
     const [event] = dom0.takeEvents();
