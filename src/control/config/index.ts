@@ -11,8 +11,8 @@
  *
  * What an xl user will miss here: Xen's other keys (refused by name, with a reason: keys.ts), `pvh`,
  * ramdisk/cmdline, NUMA (`node:` in CPU lists, vnuma), soft affinity (`cpus_soft`), disk formats other
- * than raw, CD-ROMs, block scripts, and vif keys beyond mac and bridge. xl also accepts Python-era
- * quirks we refuse with a message (unquoted words, `-`, `.`).
+ * than raw, CD-ROMs, block scripts, and vif keys beyond mac and bridge. Python-era syntax (unquoted
+ * words, `-`, `.`) is refused as xl refuses it, but with a message that says why.
  */
 export type { ConfigFile, Value } from "./ast.js";
 export { formatCpuSet, parseCpuList, resolveCpuSet } from "./cpulist.js";

@@ -86,6 +86,10 @@ describe("xl.cfg lexer", () => {
     assert.match(lex("a = 08").problems[0]!, /"08" is not a number/);
     assert.match(lex("a = 1.5").problems[0]!, /numbers are integers/);
     assert.match(lex("a = 99999999999999999999").problems[0]!, /at most 2\^53-1/);
+    assert.deepEqual(lex("memory = 512M").problems, [
+      '1:10 "512M" is not a number: sizes take no unit (memory and maxmem are in MiB)',
+    ]);
+    assert.match(lex("memory = 2GiB").problems[0]!, /sizes take no unit/);
   });
 
   it("says that Python syntax is not xl.cfg syntax", () => {

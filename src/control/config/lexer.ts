@@ -106,6 +106,10 @@ export function tokenize(source: string, problems: Problems): Token[] {
         continue;
       }
       const value = parseCInteger(text);
+      if (value === undefined && /^\d+[KMGT]i?B?$/i.test(text)) {
+        fail(start, `"${text}" is not a number: sizes take no unit (memory and maxmem are in MiB)`);
+        continue;
+      }
       if (value === undefined) {
         fail(start, `"${text}" is not a number (decimal, 0x hex or 0 octal, at most 2^53-1)`);
         continue;
