@@ -30,6 +30,13 @@ export function watchEventMessage(event: WatchEvent): XsMessage {
 
 const OK = nulStrings(["OK"]);
 
+/**
+ * Requests Xen defines that this store does not implement: CONTROL (daemon-specific debugging),
+ * SET_TARGET and RESTRICT (stub-domain device models acting for a guest). They answer ENOSYS, which
+ * tells a client "not here" rather than "you sent it wrong" (EINVAL).
+ */
+const UNSUPPORTED = new Set<number>([XsType.CONTROL, XsType.SET_TARGET, XsType.RESTRICT]);
+
 function answer<T>(result: XsResult<T>, payload: (value: T) => Uint8Array): Uint8Array | XsErrno {
   return result.ok ? payload(result.value) : result.errno;
 }
@@ -104,6 +111,7 @@ function perform(conn: Connection, req: Request, tx: number): Uint8Array | XsErr
  * answer too long for one message E2BIG (for DIRECTORY the client then pages with DIRECTORY_PART).
  */
 export function handleRequest(conn: Connection, msg: XsMessage): XsMessage {
+  if (UNSUPPORTED.has(msg.type)) return errorMessage(msg, "ENOSYS");
   let req: Request;
   try {
     req = parseRequest(msg);

@@ -187,6 +187,24 @@ describe("protocol: one request message in, one reply out", () => {
       { type: XsType.ERROR, reqId: 77, txId: 5, payload: "EINVAL\0" },
     );
     assert.deepEqual(errorMessage({ reqId: 1, txId: 2 }, "EAGAIN").type, XsType.ERROR);
+    const control = handleRequest(dom0, {
+      type: XsType.CONTROL,
+      reqId: 3,
+      txId: 0,
+      payload: new Uint8Array([0]),
+    });
+    assert.equal(
+      text(control.payload),
+      "ENOSYS\0",
+      "a request Xen defines but this store does not implement",
+    );
+    const event = handleRequest(dom0, {
+      type: XsType.WATCH_EVENT,
+      reqId: 4,
+      txId: 0,
+      payload: new Uint8Array([0]),
+    });
+    assert.equal(text(event.payload), "EINVAL\0", "a reply type sent as a request");
   });
 
   it("transactions run through tx_id: start answers the id, end with T commits", () => {
