@@ -53,7 +53,7 @@ describe("host-frame allocator", () => {
             order.push(...got);
             if (n % 3 === 0) frames.free(got.slice(0, n >> 1), 1);
           }
-          assert.equal(longestAdjacentRun(order), 1);
+          assert.ok(longestAdjacentRun(order) <= 1, `adjacent frames in a row: ${order}`);
         },
       ),
     );
