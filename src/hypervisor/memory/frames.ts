@@ -162,7 +162,7 @@ export class FrameAllocator {
       this.ram.load(this.ram.base + i * PAGE_SIZE, ZERO_PAGE);
       out.push(this.frameAt(i));
     }
-    this.perOwner.set(owner, this.countOf(owner) + n);
+    if (n > 0) this.perOwner.set(owner, this.countOf(owner) + n);
     return out;
   }
 
