@@ -3,7 +3,8 @@
  *
  * The dirty bitmap belongs to RAM (as in TinyEMU): every path that writes RAM marks the frame — the
  * bus, DMA by devices, and harts when they fill a store-TLB entry (so fast-path stores need no check).
- * Whoever clears the bitmap must also flush the harts' store TLBs (Machine.clearDirty does both).
+ * Clearing goes through takeDirty(), which also flushes the harts' store TLBs; with several domains
+ * logging, hypervisor/memory/dirty-log.ts must be its only caller.
  */
 import { PAGE_SHIFT } from "./params.js";
 
