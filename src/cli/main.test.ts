@@ -130,7 +130,13 @@ describe("rvisor run", () => {
     assert.match(r.stderr, /^rvisor: host time +\d+\.\d{3} s$/m);
     assert.match(r.stderr, /^rvisor: speed +\d+\.\d MIPS$/m);
     assert.match(r.stderr, /^rvisor: virtual time +\d+\.\d{3} ms \(icount clock\)$/m);
+    assert.match(
+      r.stderr,
+      /^rvisor: translation cache +[1-9][\d,]* blocks, \d+ KiB of code \([\d,]+ translated, 0 invalidated, 0 flushes\)$/m,
+    );
     assert.match(r.stderr, /^rvisor: exit +poweroff, exit code 0$/m);
+    const interp = rvisor(["run", "--stats", "--engine", "interp", elf]);
+    assert.doesNotMatch(interp.stderr, /translation cache/);
   });
 
   it("runs on the realtime clock with --clock realtime", () => {
