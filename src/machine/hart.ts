@@ -390,9 +390,16 @@ export class Hart {
     return pa;
   }
 
-  /** Translates and, when the frame is RAM, fills the TLB. Returns the RAM offset or −1 (a device). */
+  /** The physical address the last `fill` translated (what a device access then uses). */
+  private filledPa = 0;
+
+  /**
+   * Translates and, when the frame is RAM, fills the TLB. Returns the RAM offset, or −1 for a device,
+   * whose physical address is then in `filledPa` (so the slow path does not walk the tables twice).
+   */
   private fill(va: number, access: Access): number {
     const pa = this.translate(va, access);
+    this.filledPa = pa;
     const ram = this.bus.ram;
     const off = pa - ram.base;
     if (off < 0 || off >= ram.size) return -1;
@@ -482,7 +489,7 @@ export class Hart {
       return size === 2 ? this.mem16[off >> 1] : this.mem8[off];
     }
     this.syncProgress(); // a device may read the clock
-    const v = this.bus.read(this.translate(va, ACCESS_LOAD), size);
+    const v = this.bus.read(this.filledPa, size);
     if (v === undefined) this.raise(CAUSE_LOAD_ACCESS, va >>> 0);
     return v;
   }
@@ -542,7 +549,7 @@ export class Hart {
       return;
     }
     this.syncProgress(); // a device may read the clock
-    if (!this.bus.write(this.translate(va, ACCESS_STORE), size, v)) this.raise(CAUSE_STORE_ACCESS, va >>> 0);
+    if (!this.bus.write(this.filledPa, size, v)) this.raise(CAUSE_STORE_ACCESS, va >>> 0);
   }
 
   // ── atomics ────────────────────────────────────────────────────────────────────────────────
