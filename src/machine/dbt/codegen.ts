@@ -224,6 +224,32 @@ export function blockSource(insns: readonly DecodedInsn[]): string {
 }
 
 /**
+ * `rN = value;` becomes `rN = (value) | 0;`: a store into the Int32Array wraps to 32 bits by itself
+ * (`x[5] = x[11] >>> 0` keeps -1), a local does not (it would hold 4294967295 and compare as positive).
+ */
+function truncateAssignments(code: string): string {
+  const re = /\br(\d+) = /g;
+  let out = "";
+  let from = 0;
+  for (let m = re.exec(code); m !== null; m = re.exec(code)) {
+    const start = m.index + m[0].length;
+    let depth = 0;
+    let end = start;
+    for (; end < code.length; end++) {
+      const c = code[end];
+      if (c === "(") depth++;
+      else if (c === ")") depth--;
+      else if ((c === ";" || c === ",") && depth === 0) break;
+      if (depth < 0) break; // `(…, rN = v)` inside a larger expression ends at its closing parenthesis
+    }
+    out += `${code.slice(from, start)}(${code.slice(start, end)}) | 0`;
+    from = end;
+    re.lastIndex = end;
+  }
+  return out + code.slice(from);
+}
+
+/**
  * Keeps the guest registers a block uses in JavaScript locals (`r5` for x5), which V8 holds in machine
  * registers, instead of the Int32Array. The array must be current whenever something else can see it:
  * before every call into the hart (each is preceded by `h.pc = …`, and only such calls can trap) and at
@@ -243,6 +269,7 @@ function registersInLocals(code: string): string {
   const regs = [...used].sort((a, b) => a - b);
   const back = [...written].sort((a, b) => a - b).map((r) => `x[${r}] = r${r}`);
   let out = code.replace(/x\[(\d+)\]/g, (m, r: string) => (r === "0" ? m : `r${r}`));
+  out = truncateAssignments(out);
   if (back.length > 0) {
     const sync = back.join(", ");
     out = out.replace(/h\.pc = /g, `${sync}, h.pc = `).replace(/return ([^;]+);/g, `return (${sync}, $1);`);

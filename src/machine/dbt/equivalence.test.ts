@@ -244,6 +244,6 @@ test("random programs leave the same architectural state on the interpreter and 
         assert.deepEqual(state(b), state(a));
       },
     ),
-    { numRuns: 300 },
+    { numRuns: 1000 },
   );
 });
