@@ -69,7 +69,8 @@ export function allocateAddress(used: Set<string>): string {
 export function attachContainer(tag: string, id: string, address: string): string {
   ensureEngineNetwork(tag);
   const ns = containerNetns(tag, id);
-  const veth = `v${id.slice(0, 8)}${tag.slice(0, 4)}`;
+  const veth = vethName(tag, id);
+  removeVeth(tag, veth);
   ip(["netns", "add", ns]);
   try {
     ip(
@@ -95,8 +96,30 @@ export function attachContainer(tag: string, id: string, address: string): strin
   return netnsPath(ns);
 }
 
-/** Deletes the container's namespace; its veth pair goes with it. */
+function vethName(tag: string, id: string): string {
+  return `v${id.slice(0, 8)}${tag.slice(0, 4)}`;
+}
+
+/**
+ * Deletes the bridge end of a container's veth pair if it is still there. Deleting a namespace frees its
+ * devices only when the kernel's asynchronous namespace cleanup runs, so a restore that re-attaches at
+ * once would otherwise find the old name taken ("RTNETLINK answers: File exists"); deleting one end of a
+ * veth pair removes both at once.
+ */
+function removeVeth(tag: string, veth: string): void {
+  const ns = engineNetns(tag);
+  if (!existsSync(netnsPath(ns))) return;
+  try {
+    ip(["-n", ns, "link", "del", veth]);
+  } catch (e) {
+    // Already gone, with its namespace or never made: that is what was wanted.
+    if (!/Cannot find device/.test((e as Error).message)) throw e;
+  }
+}
+
+/** Deletes the container's veth pair and its namespace. */
 export function detachContainer(tag: string, id: string): void {
+  removeVeth(tag, vethName(tag, id));
   const ns = containerNetns(tag, id);
   if (existsSync(netnsPath(ns))) ip(["netns", "del", ns]);
 }
