@@ -1,0 +1,27 @@
+/*
+ * The kernel's first instructions, the same in every build (native and PARAVIRT): plain loads and
+ * stores, no privilege needed.
+ *
+ *   _start   boot hart, a0 = hartid, a1 = DTB, paging off: boot stack, clear .bss, kmain(hartid, dtb)
+ */
+  .section .text.init, "ax", @progbits
+  .globl _start
+_start:
+  la sp, boot_stack_top
+  la t0, __bss_start
+  la t1, __bss_end
+1:
+  bgeu t0, t1, 2f
+  sw zero, 0(t0)
+  addi t0, t0, 4
+  j 1b
+2:
+  call kmain
+3:
+  j 3b
+
+  /* The boot hart's stack: kmain and, afterwards, the scheduler run on it. */
+  .section .bss.boot_stack, "aw", @nobits
+  .balign 16
+  .space 16384
+boot_stack_top:
