@@ -3,6 +3,11 @@
  * the kernel's root entries and adds the user pages (U = 1) below USER_END. Every store into a page
  * table goes through arch_set_pte, every page that becomes a table is announced with
  * arch_pagetable_new before its first entry is written, and released before it is freed.
+ *
+ * Loops that store many entries run in lazy MMU mode (arch.h), where a paravirtualized kernel sends its
+ * stores to the hypervisor in batches. Inside one, an entry stored in the same section may not read
+ * back yet: the only entries read back are root entries (walk flushes after storing one) and, when
+ * uvm_alloc_range undoes itself, the leaf entries it stored (it flushes first).
  */
 #include <string.h>
 
@@ -20,8 +25,10 @@ void vm_init(uint64_t mem_base, uint64_t mem_size) {
   if (!kernel_pagetable) panic("vm_init: no page for the kernel page table");
   arch_pagetable_new((uintptr_t)kernel_pagetable, 1);
   uint64_t end = mem_base + mem_size;
+  arch_lazy_mmu_begin();
   for (uint64_t pa = mem_base & ~(uint64_t)(MEGAPAGE_SIZE - 1); pa < end; pa += MEGAPAGE_SIZE)
     arch_set_pte(&kernel_pagetable[VPN1(pa)], PA_TO_PTE(pa) | KERNEL_PTE_BITS);
+  arch_lazy_mmu_end();
   vm_activate(kernel_pagetable);
 }
 
@@ -35,8 +42,10 @@ pagetable_t uvm_create(void) {
   pagetable_t pt = (pagetable_t)kalloc();
   if (!pt) return 0;
   arch_pagetable_new((uintptr_t)pt, 1);
+  arch_lazy_mmu_begin();
   for (uint32_t i = VPN1(USER_END); i < PT_ENTRIES; i++)
     if (kernel_pagetable[i] & PTE_V) arch_set_pte(&pt[i], kernel_pagetable[i]);
+  arch_lazy_mmu_end();
   return pt;
 }
 
@@ -50,6 +59,7 @@ static pte_t *walk(pagetable_t pt, uintptr_t va, int alloc) {
     if (!leaf) return 0;
     arch_pagetable_new(leaf, 0);
     arch_set_pte(root_entry, PA_TO_PTE(leaf) | PTE_V);
+    arch_lazy_mmu_flush(); /* read back below, and by the next walk through this entry */
   }
   if (*root_entry & PTE_LEAF_BITS) panic("walk: megapage in user space");
   return &((pte_t *)PTE_TO_PA(*root_entry))[VPN0(va)];
@@ -80,22 +90,29 @@ pte_t uvm_lookup(pagetable_t pt, uintptr_t va) {
 }
 
 int uvm_alloc_range(pagetable_t pt, uintptr_t start, uintptr_t end, pte_t perm) {
+  int result = 0;
+  arch_lazy_mmu_begin();
   for (uintptr_t va = PAGE_ROUND_DOWN(start); va < end; va += PAGE_SIZE) {
     uintptr_t pa = kalloc();
     if (!pa || uvm_map(pt, va, pa, perm) < 0) {
       if (pa) kfree(pa);
+      arch_lazy_mmu_flush(); /* uvm_unmap reads back the entries stored above */
       uvm_free_range(pt, start, va);
-      return -1;
+      result = -1;
+      break;
     }
   }
-  return 0;
+  arch_lazy_mmu_end();
+  return result;
 }
 
 void uvm_free_range(pagetable_t pt, uintptr_t start, uintptr_t end) {
+  arch_lazy_mmu_begin();
   for (uintptr_t va = PAGE_ROUND_DOWN(start); va < end; va += PAGE_SIZE) {
     uintptr_t pa = uvm_unmap(pt, va);
     if (pa) kfree(pa);
   }
+  arch_lazy_mmu_end();
 }
 
 void uvm_free(pagetable_t pt) {
@@ -113,7 +130,7 @@ void uvm_free(pagetable_t pt) {
   kfree((uintptr_t)pt);
 }
 
-int uvm_copy(pagetable_t from, pagetable_t to) {
+static int copy_mappings(pagetable_t from, pagetable_t to) {
   for (uint32_t i = 0; i < VPN1(USER_END); i++) {
     if (!(from[i] & PTE_V)) continue;
     const pte_t *leaf = (const pte_t *)PTE_TO_PA(from[i]);
@@ -129,6 +146,13 @@ int uvm_copy(pagetable_t from, pagetable_t to) {
     }
   }
   return 0;
+}
+
+int uvm_copy(pagetable_t from, pagetable_t to) {
+  arch_lazy_mmu_begin();
+  int result = copy_mappings(from, to);
+  arch_lazy_mmu_end();
+  return result;
 }
 
 /* Whether [va, va + n) is mapped for user access with all of `need` in the current address space. */

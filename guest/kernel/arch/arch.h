@@ -69,6 +69,16 @@ void arch_set_pte(pte_t *ptep, pte_t pte);
  */
 void arch_pagetable_new(uintptr_t pa, int root);
 void arch_pagetable_release(uintptr_t pa, int root);
+/*
+ * Lazy MMU mode (Linux's arch_enter/leave_lazy_mmu_mode), around code that writes many entries: inside
+ * it arch_set_pte may queue its stores and apply them as one batch — at arch_lazy_mmu_end at the latest,
+ * and before any other arch call that could depend on them. Sections nest (the outermost end applies).
+ * Inside a section, an entry stored in it may still read as its old value: call arch_lazy_mmu_flush()
+ * before reading one back. Natively all three do nothing; the PARAVIRT build batches its hypercalls.
+ */
+void arch_lazy_mmu_begin(void);
+void arch_lazy_mmu_end(void);
+void arch_lazy_mmu_flush(void);
 /* Opens and closes the window in which the kernel may touch user pages (sstatus.SUM). */
 void arch_user_access_begin(void);
 void arch_user_access_end(void);

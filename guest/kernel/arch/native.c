@@ -65,5 +65,10 @@ void arch_pagetable_release(uintptr_t pa, int root) {
   (void)root;
 }
 
+/* Stores take effect at once: there is nothing to batch. */
+void arch_lazy_mmu_begin(void) {}
+void arch_lazy_mmu_end(void) {}
+void arch_lazy_mmu_flush(void) {}
+
 void arch_user_access_begin(void) { csr_set(sstatus, MSTATUS_SUM); }
 void arch_user_access_end(void) { csr_clear(sstatus, MSTATUS_SUM); }
