@@ -12,7 +12,9 @@
 //                                  and the SDK's libc, linked by user.ld at 0x0001_0000)
 //   guest/kernel/**              → build/guest/kernel/kernel.elf, and kernel-autotest.elf (built with
 //                                  -DKERNEL_AUTOTEST: runs its test suite at boot and powers off); the
-//                                  user programs are embedded by programs.S
+//                                  user programs are embedded by programs.S; kernel-pv.elf and
+//                                  kernel-pv-autotest.elf are the PARAVIRT builds (arch/pv* instead of
+//                                  arch/native.c + arch/entry.S, for the hypervisor's pv mode)
 //
 // A file is rebuilt when any of its inputs — its source, the headers it may include, the linker scripts,
 // the objects it links, this script — is newer than it. Prints one line per built file or
@@ -249,25 +251,43 @@ if (!only && existsSync(kernelDir)) {
       return link(elf, join(userDir, "user.ld"), [userLib[0], obj, userLib[1], ...libc], userDir);
     });
 
+  // Two builds from one source tree: native (arch/native.c + arch/entry.S) and PARAVIRT (arch/pv*.c,
+  // arch/pv*.S, every file compiled with -DPARAVIRT, objects in obj-pv/); the rest of arch/ is shared.
+  const inArch = (src) => dirname(src) === archDir;
+  const pvOnly = (src) => inArch(src) && basename(src).startsWith("pv");
+  const nativeOnly = (src) => inArch(src) && ["native.c", "entry.S"].includes(basename(src));
   const sources = [kernelDir, archDir].flatMap((d) => [...listDir(d, ".S"), ...listDir(d, ".c")]);
-  const objects = sources.map((src) =>
-    basename(src) === "programs.S"
-      ? compile(src, objectOf(src, kernelOut), ["-I", rel(join(kernelOut, "user"))], userElfs)
-      : compile(src, objectOf(src, kernelOut), include, kernelHeaders),
-  );
   const kernelLibs = [...libc, join(out, "sdk", "s", "sbi.o")];
   const script = join(kernelDir, "kernel.ld");
-  link(join(kernelOut, "kernel.elf"), script, [...objects, ...kernelLibs], kernelDir);
-  // The autotest kernel differs in the shell only.
   const shell = join(kernelDir, "shell.c");
-  const autotestShell = compile(
-    shell,
-    objectOf(shell, kernelOut, "-autotest"),
-    [...include, "-DKERNEL_AUTOTEST"],
-    kernelHeaders,
-  );
-  const autotestObjects = objects.map((o) => (o === objectOf(shell, kernelOut) ? autotestShell : o));
-  link(join(kernelOut, "kernel-autotest.elf"), script, [...autotestObjects, ...kernelLibs], kernelDir);
+  function buildKernel(suffix, objDir, flags, excluded) {
+    const objectIn = (src, extra = "") =>
+      join(kernelOut, objDir, basename(src).replace(/\.[cS]$/, `${extra}.o`));
+    const objects = sources
+      .filter((src) => !excluded(src))
+      .map((src) =>
+        basename(src) === "programs.S"
+          ? compile(src, objectIn(src), [...flags, "-I", rel(join(kernelOut, "user"))], userElfs)
+          : compile(src, objectIn(src), [...include, ...flags], kernelHeaders),
+      );
+    link(join(kernelOut, `kernel${suffix}.elf`), script, [...objects, ...kernelLibs], kernelDir);
+    // The autotest kernel differs in the shell only.
+    const autotestShell = compile(
+      shell,
+      objectIn(shell, "-autotest"),
+      [...include, ...flags, "-DKERNEL_AUTOTEST"],
+      kernelHeaders,
+    );
+    const autotestObjects = objects.map((o) => (o === objectIn(shell) ? autotestShell : o));
+    link(
+      join(kernelOut, `kernel${suffix}-autotest.elf`),
+      script,
+      [...autotestObjects, ...kernelLibs],
+      kernelDir,
+    );
+  }
+  buildKernel("", "obj", [], pvOnly);
+  buildKernel("-pv", "obj-pv", ["-DPARAVIRT"], nativeOnly);
 }
 
 if (failed.length > 0) fail(`${failed.length} file(s) not built: ${failed.join(", ")}`);

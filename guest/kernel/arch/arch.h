@@ -5,7 +5,9 @@
  * replaces this one interface (as Linux's pv_ops does) and leaves every other file unchanged.
  *
  * arch/native.c and arch/entry.S implement it for the bare machine (or an unmodified-guest hypervisor):
- * the real instructions and SBI calls.
+ * the real instructions and SBI calls. arch/pv.c and arch/pv-entry.S implement it in the PARAVIRT build,
+ * through rvisor's PV interface (docs/pv-abi.md) instead of privileged instructions. Both builds share
+ * arch/head.S (_start) and arch/sbi-common.c (time, timer, console, power-off).
  *
  * Interrupts: the kernel runs with sstatus.SIE = 0 except inside arch_idle(); user code is always
  * interruptible (S-mode interrupts are taken from U-mode whatever SIE says).
