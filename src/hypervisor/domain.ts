@@ -1,0 +1,62 @@
+/**
+ * A domain: vCPUs, memory (a P2M over host frames the domain owns), a console and a virtualization mode.
+ * Domain ids are Xen's: 0 is the control domain, which lives in the host process and runs no guest code;
+ * guests are 1, 2, ...
+ *
+ * Every exit a domain's vCPUs take is counted here by cause (what `rvisor` prints per domain).
+ */
+import type { ConsoleBackend } from "../machine/devices/console.js";
+import type { GuestMemory } from "./memory/guest-memory.js";
+import type { P2m } from "./memory/p2m.js";
+import type { PvState } from "./pv.js";
+import type { DomainId } from "./scheduler/interface.js";
+import type { Vcpu } from "./vcpu.js";
+
+/** How a domain is virtualized (see docs/architecture.md). `native` is the bare machine, not a domain. */
+export const DOMAIN_MODES = ["trap", "pv"] as const;
+export type DomainMode = (typeof DOMAIN_MODES)[number];
+
+export type DomainState = "running" | "paused" | "shutdown" | "crashed";
+
+export interface DomainEnd {
+  state: "shutdown" | "crashed";
+  /** Exit status: 0 for a clean power-off, 1 for a failure reported by the guest or a crash. */
+  code: number;
+  /** shutdown: "poweroff" / "reboot"; crashed: why, naming the cause and the address. */
+  reason: string;
+}
+
+export class Domain {
+  state: DomainState = "running";
+  end: DomainEnd | undefined;
+  readonly vcpus: Vcpu[] = [];
+  /** Exits by cause: "csr", "sret", "sbi:TIME", "pv:MMU_UPDATE", "shadow-fill", "guest-fault", ... */
+  readonly exits = new Map<string, number>();
+  /** Instructions retired by this domain's vCPUs. */
+  retired = 0;
+  /** PV page-table bookkeeping (pv mode only). */
+  pv: PvState | undefined;
+
+  constructor(
+    readonly id: DomainId,
+    readonly name: string,
+    readonly mode: DomainMode,
+    readonly p2m: P2m,
+    readonly mem: GuestMemory,
+    readonly console: ConsoleBackend,
+  ) {}
+
+  countExit(cause: string): void {
+    this.exits.set(cause, (this.exits.get(cause) ?? 0) + 1);
+  }
+
+  get totalExits(): number {
+    let n = 0;
+    for (const v of this.exits.values()) n += v;
+    return n;
+  }
+
+  get alive(): boolean {
+    return this.state === "running" || this.state === "paused";
+  }
+}

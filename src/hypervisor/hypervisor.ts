@@ -1,0 +1,532 @@
+/**
+ * The hypervisor: rvisor's type-1 layer over the emulated host. It owns M-mode on every hart (pCPU), so
+ * every trap a hart takes while it runs guest code — an exit — reaches `onTrap` through the hart's
+ * M-mode hook. Guest code runs in the host's U-mode and the hypervisor never shares a hart with it.
+ *
+ *   hart (pCPU p) runs vCPU v in U-mode, satp = v's shadow
+ *        │ trap (illegal insn, ecall, page fault, host timer, IPI)
+ *        ▼
+ *   onTrap ──▶ dispatcher (interpreter · hypercalls · shadow fill · reflect into the guest)
+ *        │
+ *        ▼
+ *   service(p): vCPU timers due → virtual interrupts; scheduler driver → placements (switch here,
+ *               IPI the other pCPUs); deliver a pending virtual interrupt; program the host timers
+ *
+ * Time is the host CLINT's mtime (10 MHz); the scheduler gets it in nanoseconds. One host timer deadline
+ * serves every pCPU: the earliest of the scheduler's next tick or slice end and every vCPU's timer.
+ *
+ * Domains own their memory through a P2M over scattered host frames; shadow tables are hypervisor frames
+ * from one pool. Domain 0 is the control domain: it is this process, and runs no guest code.
+ */
+
+import { BufferConsole, type ConsoleBackend } from "../machine/devices/console.js";
+import { ElfError, type ElfImage, readElfFile } from "../machine/elf.js";
+import type { Hart } from "../machine/hart.js";
+import {
+  CAUSE_INTERRUPT,
+  IRQ_M_SOFT,
+  IRQ_M_TIMER,
+  MIP_MSIP,
+  MIP_MTIP,
+  MIP_SEIP,
+  MIP_SSIP,
+  MIP_STIP,
+  MSTATUS_SIE,
+  MSTATUS_SPIE,
+  MSTATUS_SPP,
+  PRIV_S,
+  PRIV_U,
+} from "../machine/isa/csr-defs.js";
+import {
+  type ClockKind,
+  type Engine,
+  Machine,
+  type MachineExit,
+  type RunOptions,
+} from "../machine/machine.js";
+import { CLINT_MSIP, DRAM_BASE } from "../machine/memory-map.js";
+import { PAGE_SIZE, TIMEBASE_HZ } from "../machine/params.js";
+import { type DispatcherHost, dispatchException, shadowKind } from "./dispatcher.js";
+import { Domain, type DomainEnd, type DomainMode } from "./domain.js";
+import { guestFdt } from "./guest-fdt.js";
+import { FrameAllocator } from "./memory/frames.js";
+import { GuestMemory } from "./memory/guest-memory.js";
+import { P2m } from "./memory/p2m.js";
+import { ShadowMmu, ShadowPool } from "./memory/shadow.js";
+import {
+  PvState,
+  pvEnabled,
+  SH_CAUSE,
+  SH_EPC,
+  SH_KERNEL_SP,
+  SH_MASK,
+  SH_PENDING,
+  SH_SAVED_SP,
+  SH_STATUS,
+  SH_TVAL,
+  sharedRead,
+  sharedWrite,
+} from "./pv.js";
+import { SchedulerDriver } from "./scheduler/driver.js";
+import type { DomainId, Scheduler, VcpuId } from "./scheduler/interface.js";
+import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./scheduler/registry.js";
+import { Vcpu } from "./vcpu.js";
+
+const NS_PER_TICK = 1e9 / TIMEBASE_HZ;
+const MiB = 1024 * 1024;
+
+export interface HypervisorOptions {
+  /** Host harts (pCPUs). Default 2. */
+  pcpus?: number;
+  /** Host RAM in MiB: every domain's memory plus shadow tables. Default 256. */
+  hostMemoryMiB?: number;
+  engine?: Engine;
+  clock?: ClockKind;
+  scheduler?: SchedulerName;
+  /** Guest address spaces whose shadows a PV vCPU keeps (trap mode keeps one: sfence flushes). */
+  pvShadowSets?: number;
+  /** When every vCPU is blocked and no timer is armed: end the run (default) or wait for input. */
+  onIdle?: "exit" | "wait";
+}
+
+export interface DomainSpec {
+  mode: DomainMode;
+  /** The guest kernel: an ELF path or an already parsed image (RV32, linked for guest RAM). */
+  kernel: string | ElfImage;
+  name?: string;
+  /** Guest RAM in MiB. Default 32. */
+  memoryMiB?: number;
+  vcpus?: number;
+  bootargs?: string;
+  console?: ConsoleBackend;
+  weight?: number;
+  cap?: number;
+}
+
+export class DomainConfigError extends Error {
+  override name = "DomainConfigError";
+}
+
+/** The control domain's entry in listings: it runs no guest code. */
+export const CONTROL_DOMAIN = { id: 0, name: "Domain-0" } as const;
+
+export class Hypervisor implements DispatcherHost {
+  readonly machine: Machine;
+  readonly allocator: FrameAllocator;
+  readonly pool: ShadowPool;
+  readonly scheduler: Scheduler;
+  readonly driver: SchedulerDriver;
+  readonly domains = new Map<DomainId, Domain>();
+  private readonly vcpus = new Map<VcpuId, Vcpu>();
+  /** What each pCPU has loaded. */
+  private readonly loaded: (Vcpu | null)[];
+  /** hart.retired when the loaded vCPU was loaded (for per-domain instruction counts). */
+  private readonly loadedAt: number[];
+  /** The host timer deadline last programmed into each hart's mtimecmp. */
+  private readonly programmed: number[];
+  private nextDomId = 1;
+  private nextVcpuId = 0;
+  private readonly pvShadowSets: number;
+  private started = false;
+
+  constructor(opts: HypervisorOptions = {}) {
+    const pcpus = opts.pcpus ?? 2;
+    this.machine = new Machine({
+      harts: pcpus,
+      ramBytes: (opts.hostMemoryMiB ?? 256) * MiB,
+      clock: opts.clock,
+      engine: opts.engine,
+      console: new BufferConsole(),
+      onIdle: opts.onIdle ?? "exit",
+    });
+    this.allocator = new FrameAllocator(this.machine.ram);
+    this.pool = new ShadowPool(this.allocator, this.machine.ram);
+    this.scheduler = createScheduler(opts.scheduler ?? DEFAULT_SCHEDULER, { pcpus });
+    this.driver = new SchedulerDriver(this.scheduler, 0);
+    this.pvShadowSets = opts.pvShadowSets ?? 8;
+    this.loaded = new Array<Vcpu | null>(pcpus).fill(null);
+    this.loadedAt = new Array<number>(pcpus).fill(0);
+    this.programmed = new Array<number>(pcpus).fill(Number.POSITIVE_INFINITY);
+    for (const h of this.machine.harts) {
+      h.mTrapHook = (hart, cause, tval) => this.onTrap(hart, cause, tval);
+      h.setPriv(PRIV_U);
+      h.mstatus = 0;
+      h.mie = MIP_MTIP | MIP_MSIP;
+      h.mcounteren = 7; // guest code reads time, cycle and instret directly
+      h.scounteren = 7;
+      h.waiting = true;
+    }
+  }
+
+  get pcpus(): number {
+    return this.machine.harts.length;
+  }
+
+  /** The host's clock in nanoseconds (what the scheduler is told). */
+  get nowNs(): number {
+    return this.machine.clint.mtime() * NS_PER_TICK;
+  }
+
+  // ── domains ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Builds a domain: memory, kernel image, device tree, vCPUs; vCPU 0 starts at the kernel's entry. */
+  createDomain(spec: DomainSpec): Domain {
+    const memoryMiB = spec.memoryMiB ?? 32;
+    const nvcpus = spec.vcpus ?? 1;
+    const label = spec.name ?? `domain ${this.nextDomId}`;
+    if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > 2048)
+      throw new DomainConfigError(`${label}: memory must be 1..2048 MiB, not ${memoryMiB}`);
+    if (!Number.isInteger(nvcpus) || nvcpus < 1 || nvcpus > 32)
+      throw new DomainConfigError(`${label}: vcpus must be 1..32, not ${nvcpus}`);
+    const image = typeof spec.kernel === "string" ? readElfFile(spec.kernel) : spec.kernel;
+    const ramBytes = memoryMiB * MiB;
+    for (const [i, s] of image.segments.entries()) {
+      if (s.memsz > 0 && (s.paddr < DRAM_BASE || s.paddr + s.memsz > DRAM_BASE + ramBytes))
+        throw new ElfError(
+          `${image.source}: segment ${i} at 0x${s.paddr.toString(16)} (+0x${s.memsz.toString(16)}) is outside ` +
+            `the domain's ${memoryMiB} MiB of RAM at 0x${DRAM_BASE.toString(16)}`,
+        );
+    }
+    if (image.entry < DRAM_BASE || image.entry >= DRAM_BASE + ramBytes)
+      throw new ElfError(`${image.source}: entry 0x${image.entry.toString(16)} is outside the domain's RAM`);
+
+    const id = this.nextDomId++;
+    const name = spec.name ?? `dom${id}`;
+    for (const d of this.domains.values())
+      if (d.name === name && d.alive) throw new DomainConfigError(`a domain named ${name} already exists`);
+    const p2m = new P2m(id, this.allocator, ramBytes / PAGE_SIZE);
+    p2m.populate(ramBytes / PAGE_SIZE); // throws OutOfFramesError, taking nothing, when the host is full
+    const mem = new GuestMemory(p2m, this.machine.ram);
+    for (const s of image.segments) mem.write(s.paddr, s.data); // frames are zeroed: bss needs nothing
+    const fdt = guestFdt({ vcpus: nvcpus, ramBytes, bootargs: spec.bootargs, name });
+    const fdtAddr = DRAM_BASE + ramBytes - Math.ceil(fdt.length / PAGE_SIZE) * PAGE_SIZE;
+    mem.write(fdtAddr, fdt);
+
+    const d = new Domain(id, name, spec.mode, p2m, mem, spec.console ?? new BufferConsole());
+    if (spec.mode === "pv") d.pv = new PvState();
+    this.domains.set(id, d);
+    this.scheduler.addDomain(id, { weight: spec.weight ?? 256, cap: spec.cap ?? 0 });
+    for (let i = 0; i < nvcpus; i++) {
+      const pv = d.pv;
+      const shadow = new ShadowMmu(
+        this.pool,
+        mem,
+        pv === undefined
+          ? { maxSets: 1 }
+          : { maxSets: this.pvShadowSets, readOnly: (gfn) => pv.pinned.has(gfn), track: true },
+      );
+      const v = new Vcpu(this.nextVcpuId++, i, d, shadow);
+      d.vcpus.push(v);
+      this.vcpus.set(v.id, v);
+      this.scheduler.addVcpu(v.id, id);
+    }
+    this.startVcpu(d.vcpus[0], image.entry, fdtAddr);
+    this.kick();
+    return d;
+  }
+
+  /** Ends a domain (if still alive) and gives its memory and shadows back. */
+  destroyDomain(id: DomainId): void {
+    const d = this.domains.get(id);
+    if (d === undefined) throw new DomainConfigError(`no domain ${id}`);
+    this.endDomain(d, { state: "shutdown", code: 0, reason: "destroyed" });
+    for (const v of d.vcpus) {
+      const p = v.pcpu;
+      if (p !== null) this.switchTo(this.machine.harts[p], null);
+      this.scheduler.removeVcpu(v.id);
+      this.vcpus.delete(v.id);
+      v.shadow.release();
+    }
+    this.scheduler.removeDomain(id);
+    d.p2m.release();
+    this.domains.delete(id);
+  }
+
+  // ── running ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Runs until every domain has ended (or a limit / deadlock), yielding to Node's event loop. */
+  run(opts: RunOptions = {}): Promise<MachineExit> {
+    this.start();
+    return this.machine.run(opts);
+  }
+
+  runSync(opts: RunOptions = {}): MachineExit {
+    this.start();
+    return this.machine.runSync(opts);
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.domains.size === 0) throw new DomainConfigError("no domain to run");
+    this.kick();
+  }
+
+  /** Interrupts every pCPU so it reschedules (a new domain, a start). */
+  private kick(): void {
+    for (let p = 0; p < this.pcpus; p++) this.ipi(p);
+  }
+
+  private ipi(p: number): void {
+    this.machine.clint.write(CLINT_MSIP + 4 * p, 4, 1);
+  }
+
+  // ── the exit path ────────────────────────────────────────────────────────────────────────────
+
+  private onTrap(h: Hart, cause: number, tval: number): boolean {
+    const p = h.hartId;
+    const v = this.loaded[p];
+    if ((cause & CAUSE_INTERRUPT) !== 0) {
+      const irq = cause & 0xff;
+      if (irq === IRQ_M_SOFT) this.machine.clint.write(CLINT_MSIP + 4 * p, 4, 0);
+      if (v !== null) v.domain.countExit(irq === IRQ_M_TIMER ? "timer" : "ipi");
+    } else if (v === null) {
+      // An idle pCPU has no code of its own (pc 0, satp bare). It runs only when an interrupt woke it;
+      // if that interrupt was withdrawn before it ran (another pCPU moved the shared deadline), its
+      // first fetch faults here and it goes back to waiting.
+    } else {
+      dispatchException(this, v, h, cause, tval);
+    }
+    this.service(h);
+    return true;
+  }
+
+  /** Everything due on pCPU `h` after an exit, before guest code runs again. */
+  private service(h: Hart): void {
+    const now = this.machine.clint.mtime();
+    for (const v of this.vcpus.values()) {
+      if (v.timerAt <= now) {
+        v.timerAt = Number.POSITIVE_INFINITY;
+        this.raiseVirq(v, MIP_STIP);
+      }
+    }
+    const p = h.hartId;
+    for (const pl of this.driver.run(now * NS_PER_TICK))
+      if (pl.pcpu !== p && (this.loaded[pl.pcpu]?.id ?? null) !== pl.vcpu) this.ipi(pl.pcpu);
+    const want = this.driver.current[p];
+    if (want !== (this.loaded[p]?.id ?? null)) this.switchTo(h, want);
+    const v = this.loaded[p];
+    if (v !== null) this.deliverInterrupt(v, h);
+    else this.idle(h);
+    this.programTimers();
+  }
+
+  /** Saves what pCPU `h` runs and loads `vcpu` (null: idle until an interrupt). */
+  private switchTo(h: Hart, vcpu: VcpuId | null): void {
+    const p = h.hartId;
+    const old = this.loaded[p];
+    if (old !== null) this.save(old, h);
+    if (vcpu === null) return this.idle(h);
+    const v = this.vcpus.get(vcpu);
+    if (v === undefined) throw new Error(`scheduler placed unknown vCPU ${vcpu} on pCPU ${p}`);
+    if (v.pcpu !== null) {
+      // Still loaded on another pCPU (the scheduler moved it): take it from there. That pCPU is between
+      // slices (one thread runs every hart), so this stands in for a synchronous IPI.
+      const other = this.machine.harts[v.pcpu];
+      this.save(v, other);
+      other.waiting = true;
+      this.ipi(other.hartId);
+    }
+    h.x.set(v.regs);
+    h.x[0] = 0;
+    h.pc = v.pc;
+    h.reservation = -1;
+    h.waiting = false;
+    v.pcpu = p;
+    this.loaded[p] = v;
+    this.loadedAt[p] = h.retired;
+    this.loadShadow(v, h);
+  }
+
+  /** Nothing to run on `h`: it waits for the next host interrupt (a timer or an IPI). */
+  private idle(h: Hart): void {
+    h.pc = 0;
+    h.satp = 0;
+    h.flushTlb();
+    h.waiting = true;
+    h.remaining = 0;
+    h.exitBlock = true;
+  }
+
+  private save(v: Vcpu, h: Hart): void {
+    const p = h.hartId;
+    v.regs.set(h.x);
+    v.pc = h.pc;
+    v.pcpu = null;
+    v.domain.retired += h.retired - this.loadedAt[p];
+    this.loaded[p] = null;
+  }
+
+  /** One deadline for every pCPU: the scheduler's next event and the earliest vCPU timer. */
+  private programTimers(): void {
+    let next = Number.POSITIVE_INFINITY;
+    let busy = false;
+    for (let p = 0; p < this.pcpus; p++) if (this.driver.current[p] !== null) busy = true;
+    // With nothing runnable anywhere, only a vCPU timer can change anything: let the board idle.
+    if (busy || this.driver.kicked) next = Math.ceil(this.driver.nextDeadline() / NS_PER_TICK);
+    for (const v of this.vcpus.values()) if (v.timerAt < next) next = v.timerAt;
+    for (let p = 0; p < this.pcpus; p++) {
+      if (this.programmed[p] !== next) {
+        this.programmed[p] = next;
+        this.machine.clint.setTimecmp(p, next);
+      }
+    }
+  }
+
+  // ── virtual interrupts and the trap bounce ───────────────────────────────────────────────────
+
+  /** Delivers the highest pending virtual interrupt if the guest can take it now. */
+  private deliverInterrupt(v: Vcpu, h: Hart): void {
+    let pending: number;
+    if (v.domain.mode === "pv") {
+      if (v.sharedGpa < 0) return;
+      pending = sharedRead(v, SH_PENDING) & pvEnabled;
+      if (pending === 0 || (v.vpriv === PRIV_S && sharedRead(v, SH_MASK) !== 0)) return;
+    } else {
+      pending = v.sip & v.sie;
+      if (pending === 0 || (v.vpriv === PRIV_S && (v.sstatus & MSTATUS_SIE) === 0)) return;
+    }
+    const irq = (pending & MIP_SEIP) !== 0 ? 9 : (pending & MIP_SSIP) !== 0 ? 1 : 5;
+    this.reflect(v, h, (CAUSE_INTERRUPT | irq) >>> 0, 0);
+  }
+
+  /** The trap bounce: delivers `cause` to the guest kernel as the hardware (or docs/pv-abi.md) says. */
+  reflect(v: Vcpu, h: Hart, cause: number, tval: number): void {
+    const interrupt = (cause & CAUSE_INTERRUPT) !== 0;
+    const d = v.domain;
+    if (d.mode === "pv") {
+      const handler = v.trapHandler;
+      if (v.sharedGpa < 0 || handler === 0)
+        return this.crash(
+          v,
+          `trap ${causeText(cause)} at 0x${h.pc.toString(16)} before a PV trap handler and shared page were registered`,
+        );
+      if (!interrupt && h.pc === handler)
+        return this.crash(
+          v,
+          `trap ${causeText(cause)} at the trap handler itself (0x${handler.toString(16)}): double fault`,
+        );
+      const status =
+        (v.vpriv === PRIV_S ? MSTATUS_SPP : 0) | (sharedRead(v, SH_MASK) === 0 ? MSTATUS_SPIE : 0);
+      sharedWrite(v, SH_EPC, h.pc);
+      sharedWrite(v, SH_CAUSE, cause);
+      sharedWrite(v, SH_TVAL, tval);
+      sharedWrite(v, SH_STATUS, status);
+      sharedWrite(v, SH_SAVED_SP, h.x[2]);
+      sharedWrite(v, SH_MASK, 1);
+      if (v.vpriv === PRIV_U) h.x[2] = sharedRead(v, SH_KERNEL_SP);
+      v.vpriv = PRIV_S;
+      h.pc = handler >>> 0;
+    } else {
+      const base = v.stvec & ~3;
+      const handler = (v.stvec & 1) !== 0 && interrupt ? base + 4 * (cause & 0xff) : base;
+      if (!interrupt && h.pc === handler >>> 0)
+        return this.crash(
+          v,
+          `trap ${causeText(cause)} at the trap vector itself (0x${handler.toString(16)}): double fault`,
+        );
+      v.sepc = h.pc;
+      v.scause = cause;
+      v.stval = tval >>> 0;
+      const s = v.sstatus;
+      v.sstatus =
+        (s & ~(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE)) |
+        (v.vpriv === PRIV_S ? MSTATUS_SPP : 0) |
+        ((s & MSTATUS_SIE) !== 0 ? MSTATUS_SPIE : 0);
+      v.vpriv = PRIV_S;
+      h.pc = handler >>> 0;
+    }
+    this.loadShadow(v, h);
+  }
+
+  private crash(v: Vcpu, why: string): void {
+    this.endDomain(v.domain, { state: "crashed", code: 1, reason: `vCPU ${v.index}: ${why}` });
+  }
+
+  // ── DispatcherHost ───────────────────────────────────────────────────────────────────────────
+
+  loadShadow(v: Vcpu, h: Hart): void {
+    h.satp = v.shadow.hostSatp(shadowKind(v));
+    h.flushTlb();
+  }
+
+  block(v: Vcpu): void {
+    if (v.blocked) return;
+    v.blocked = true;
+    this.driver.sleep(v.id, this.nowNs);
+  }
+
+  private wake(v: Vcpu): void {
+    if (!v.blocked || v.power !== "started" || !v.domain.alive) return;
+    v.blocked = false;
+    this.driver.wake(v.id, this.nowNs);
+  }
+
+  setTimer(v: Vcpu, when: number): void {
+    v.timerAt = when;
+    this.clearVirq(v, MIP_STIP);
+  }
+
+  raiseVirq(v: Vcpu, bits: number): void {
+    if (v.domain.mode === "pv") {
+      sharedWrite(v, SH_PENDING, sharedRead(v, SH_PENDING) | bits);
+      this.wake(v);
+    } else {
+      v.sip |= bits;
+      if ((v.sip & v.sie) !== 0) this.wake(v);
+    }
+  }
+
+  clearVirq(v: Vcpu, bits: number): void {
+    if (v.domain.mode === "pv") sharedWrite(v, SH_PENDING, sharedRead(v, SH_PENDING) & ~bits);
+    else v.sip &= ~bits;
+  }
+
+  shutdown(d: Domain, code: number, reason: string): void {
+    this.endDomain(d, { state: "shutdown", code, reason });
+  }
+
+  startVcpu(v: Vcpu, pc: number, opaque: number): void {
+    v.regs.fill(0);
+    v.regs[10] = v.index;
+    v.regs[11] = opaque;
+    v.pc = pc >>> 0;
+    v.vpriv = PRIV_S;
+    v.sstatus = v.sie = v.sip = v.satp = 0;
+    v.shadow.select(0);
+    v.power = "started";
+    v.blocked = true; // wake() makes it runnable
+    this.wake(v);
+  }
+
+  stopVcpu(v: Vcpu): void {
+    v.power = "stopped";
+    v.timerAt = Number.POSITIVE_INFINITY;
+    if (!v.blocked) {
+      v.blocked = true;
+      this.driver.sleep(v.id, this.nowNs);
+    }
+  }
+
+  flushTlbs(d: Domain): void {
+    for (let p = 0; p < this.pcpus; p++) if (this.loaded[p]?.domain === d) this.machine.harts[p].flushTlb();
+  }
+
+  private endDomain(d: Domain, end: DomainEnd): void {
+    if (!d.alive) return;
+    d.state = end.state;
+    d.end = end;
+    for (const v of d.vcpus) if (v.power === "started") this.stopVcpu(v);
+    for (const v of d.vcpus) v.shadow.flushAll();
+    let worst = 0;
+    for (const x of this.domains.values()) {
+      if (x.alive) return;
+      worst = Math.max(worst, x.end?.code ?? 0);
+    }
+    this.machine.requestExit({ kind: "poweroff", code: worst });
+  }
+}
+
+function causeText(cause: number): string {
+  return (cause & CAUSE_INTERRUPT) !== 0 ? `interrupt ${cause & 0xff}` : `cause ${cause}`;
+}

@@ -1,0 +1,270 @@
+/**
+ * rvisor's PV interface, the hypervisor side (docs/pv-abi.md is the contract): an SBI vendor extension
+ * through which a paravirtualized kernel does what a deprivileged kernel would otherwise trap for —
+ * batched, validated page-table updates (Xen's mmu_update, pin and unpin), the base-pointer switch, a
+ * registered trap handler, the return to user mode, event masking in a shared page, and SUM.
+ *
+ * Validation keeps one invariant: a domain's page tables reference only its own RAM, and a page-table
+ * frame is never writable through the shadow. Updates apply to the guest's table and invalidate exactly
+ * the shadow entries built from it, so shadows survive address-space switches.
+ */
+import {
+  fail,
+  NO_RETURN,
+  ok,
+  SBI_ERR_DENIED,
+  SBI_ERR_INVALID_ADDRESS,
+  SBI_ERR_INVALID_PARAM,
+  SBI_ERR_NOT_SUPPORTED,
+  SBI_SUCCESS,
+  type SbiRet,
+} from "../machine/firmware/sbi-defs.js";
+import type { Hart } from "../machine/hart.js";
+import { MSTATUS_SPIE, MSTATUS_SPP, PRIV_S, PRIV_U, SATP_MODE_SV32 } from "../machine/isa/csr-defs.js";
+import { PTE_R, PTE_V, PTE_W, PTE_X } from "../machine/mmu.js";
+import type { Domain } from "./domain.js";
+import type { HypercallHost } from "./hypercalls.js";
+import { guestFrame } from "./memory/addresses.js";
+import type { Vcpu } from "./vcpu.js";
+
+export const EID_RVISOR_PV = 0x0952_5650;
+
+export const PV_REGISTER_SHARED = 0;
+export const PV_SET_TRAP_HANDLER = 1;
+export const PV_MMU_UPDATE = 2;
+export const PV_PIN_TABLE = 3;
+export const PV_UNPIN_TABLE = 4;
+export const PV_SET_BASEPTR = 5;
+export const PV_IRET = 6;
+export const PV_BLOCK = 7;
+export const PV_USER_ACCESS = 8;
+export const PV_EVENT_CHECK = 9;
+
+export const PV_FUNCTION_NAMES = [
+  "REGISTER_SHARED",
+  "SET_TRAP_HANDLER",
+  "MMU_UPDATE",
+  "PIN_TABLE",
+  "UNPIN_TABLE",
+  "SET_BASEPTR",
+  "IRET",
+  "BLOCK",
+  "USER_ACCESS",
+  "EVENT_CHECK",
+] as const;
+
+/** Most requests one PV_MMU_UPDATE takes. */
+export const PV_MMU_BATCH_MAX = 512;
+
+/** Shared-page field offsets. */
+export const SH_MASK = 0;
+export const SH_PENDING = 4;
+export const SH_EPC = 8;
+export const SH_CAUSE = 12;
+export const SH_TVAL = 16;
+export const SH_STATUS = 20;
+export const SH_SAVED_SP = 24;
+export const SH_KERNEL_SP = 28;
+
+const TRAPFRAME_WORDS = 34; // x0..x31, epc, status
+
+/** Per-domain PV page-table bookkeeping. */
+export class PvState {
+  /** Pinned page-table frames (gfn → level: 1 root, 0 leaf table). */
+  readonly pinned = new Map<number, 0 | 1>();
+  /** gfn → how many 4 KiB writable leaves in pinned tables map it. */
+  readonly writable = new Map<number, number>();
+  /** Requests applied, and refused, over the domain's life. */
+  updates = 0;
+  refused = 0;
+}
+
+/** Reads a shared-page field of `v` (0 when none is registered). */
+export function sharedRead(v: Vcpu, field: number): number {
+  if (v.sharedGpa < 0) return 0;
+  return v.domain.mem.read32(v.sharedGpa + field) ?? 0;
+}
+
+export function sharedWrite(v: Vcpu, field: number, value: number): void {
+  if (v.sharedGpa >= 0) v.domain.mem.write32(v.sharedGpa + field, value);
+}
+
+export function pvCall(host: HypercallHost, v: Vcpu, h: Hart, fid: number): SbiRet | typeof NO_RETURN {
+  const d = v.domain;
+  const pv = d.pv;
+  if (pv === undefined) return fail(SBI_ERR_NOT_SUPPORTED);
+  const a0 = h.x[10] >>> 0;
+  const a1 = h.x[11] >>> 0;
+  switch (fid) {
+    case PV_REGISTER_SHARED:
+      if ((a0 & 0xfff) !== 0 || !d.mem.contains(a0, 4096)) return fail(SBI_ERR_INVALID_ADDRESS);
+      v.sharedGpa = a0;
+      return ok();
+    case PV_SET_TRAP_HANDLER:
+      if ((a0 & 1) !== 0) return fail(SBI_ERR_INVALID_PARAM);
+      v.trapHandler = a0;
+      return ok();
+    case PV_MMU_UPDATE:
+      return mmuUpdate(host, d, pv, a0, a1);
+    case PV_PIN_TABLE:
+      return pin(host, d, pv, a0, a1);
+    case PV_UNPIN_TABLE:
+      return unpin(host, d, pv, a0);
+    case PV_SET_BASEPTR: {
+      const gfn = a0 >>> 12;
+      if ((a0 & 0xfff) !== 0) return fail(SBI_ERR_INVALID_PARAM);
+      if (pv.pinned.get(gfn) !== 1) return fail(SBI_ERR_DENIED);
+      v.satp = (SATP_MODE_SV32 | gfn) >>> 0;
+      v.shadow.select(v.satp);
+      host.loadShadow(v, h);
+      return ok();
+    }
+    case PV_IRET:
+      return iret(host, v, h, a0);
+    case PV_BLOCK:
+      sharedWrite(v, SH_MASK, 0);
+      if ((sharedRead(v, SH_PENDING) & pvEnabled) === 0) host.block(v);
+      return ok();
+    case PV_USER_ACCESS:
+      v.userAccess = a0 !== 0;
+      host.loadShadow(v, h);
+      return ok();
+    case PV_EVENT_CHECK:
+      return ok();
+    default:
+      return fail(SBI_ERR_NOT_SUPPORTED);
+  }
+}
+
+/** Events a PV guest can receive: software (bit 1) and timer (bit 5). */
+export const pvEnabled = (1 << 1) | (1 << 5);
+
+function iret(host: HypercallHost, v: Vcpu, h: Hart, frame: number): SbiRet | typeof NO_RETURN {
+  if ((frame & 3) !== 0) return fail(SBI_ERR_INVALID_PARAM);
+  const bytes = v.domain.mem.read(frame, TRAPFRAME_WORDS * 4);
+  if (bytes === undefined) return fail(SBI_ERR_INVALID_ADDRESS);
+  const w = new Int32Array(bytes.buffer, bytes.byteOffset, TRAPFRAME_WORDS);
+  const epc = w[32] >>> 0;
+  const status = w[33];
+  if ((epc & 1) !== 0) return fail(SBI_ERR_INVALID_PARAM);
+  for (let r = 1; r < 32; r++) h.x[r] = w[r];
+  h.pc = epc;
+  v.vpriv = (status & MSTATUS_SPP) !== 0 ? PRIV_S : PRIV_U;
+  sharedWrite(v, SH_MASK, (status & MSTATUS_SPIE) !== 0 ? 0 : 1);
+  host.loadShadow(v, h);
+  return NO_RETURN;
+}
+
+/** Why entry `pte` may not stand in a pinned table of `level`, or SBI_SUCCESS. */
+function checkEntry(d: Domain, pv: PvState, level: 0 | 1, pte: number): number {
+  if ((pte & PTE_V) === 0) return SBI_SUCCESS;
+  if ((pte & PTE_R) === 0 && (pte & PTE_W) !== 0) return SBI_ERR_INVALID_PARAM;
+  const ppn = pte >>> 10;
+  if ((pte & (PTE_R | PTE_X)) === 0) {
+    // A pointer to the next level: only a root may hold one, and only to a pinned leaf table.
+    if (level === 0) return SBI_ERR_INVALID_PARAM;
+    return pv.pinned.get(ppn) === 0 ? SBI_SUCCESS : SBI_ERR_DENIED;
+  }
+  if (level === 1) {
+    if ((ppn & 1023) !== 0) return SBI_ERR_INVALID_PARAM;
+    for (let f = ppn; f < ppn + 1024; f++) if (!isRam(d, f)) return SBI_ERR_DENIED;
+    return SBI_SUCCESS;
+  }
+  if (!isRam(d, ppn)) return SBI_ERR_DENIED;
+  if ((pte & PTE_W) !== 0 && pv.pinned.has(ppn)) return SBI_ERR_DENIED;
+  return SBI_SUCCESS;
+}
+
+function isRam(d: Domain, gfn: number): boolean {
+  return gfn < 0x10_0000 && d.p2m.entry(guestFrame(gfn)).type === "ram";
+}
+
+/** A 4 KiB leaf that maps its frame writable (what pinning that frame must not meet). */
+function writableLeaf(pte: number): number {
+  return (pte & (PTE_V | PTE_R | PTE_W)) === (PTE_V | PTE_R | PTE_W) ? pte >>> 10 : -1;
+}
+
+function count(pv: PvState, gfn: number, by: number): void {
+  if (gfn < 0) return;
+  const n = (pv.writable.get(gfn) ?? 0) + by;
+  if (n <= 0) pv.writable.delete(gfn);
+  else pv.writable.set(gfn, n);
+}
+
+function mmuUpdate(host: HypercallHost, d: Domain, pv: PvState, reqs: number, n: number): SbiRet {
+  if (n > PV_MMU_BATCH_MAX) return fail(SBI_ERR_INVALID_PARAM);
+  const bytes = d.mem.read(reqs, n * 8);
+  if (bytes === undefined || (reqs & 3) !== 0) return fail(SBI_ERR_INVALID_ADDRESS);
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, n * 2);
+  let done = 0;
+  let error = SBI_SUCCESS;
+  for (; done < n; done++) {
+    const ptr = words[2 * done] >>> 0;
+    const val = words[2 * done + 1];
+    const table = ptr >>> 12;
+    const level = pv.pinned.get(table);
+    if ((ptr & 3) !== 0) error = SBI_ERR_INVALID_PARAM;
+    else if (level === undefined) error = SBI_ERR_DENIED;
+    else error = checkEntry(d, pv, level, val);
+    if (error !== SBI_SUCCESS) {
+      pv.refused++;
+      break;
+    }
+    const index = (ptr & 0xfff) >>> 2;
+    const old = d.mem.read32(ptr) ?? 0;
+    if (level === 0) {
+      count(pv, writableLeaf(old), -1);
+      count(pv, writableLeaf(val), +1);
+    }
+    d.mem.write32(ptr, val);
+    pv.updates++;
+    for (const v of d.vcpus) {
+      if (level === 1) v.shadow.invalidateRootEntry(table, index);
+      else v.shadow.invalidateLeafEntry(table, index);
+    }
+  }
+  if (done > 0) host.flushTlbs(d);
+  return { error, value: done };
+}
+
+function pin(host: HypercallHost, d: Domain, pv: PvState, gpa: number, level: number): SbiRet {
+  const gfn = gpa >>> 12;
+  if ((gpa & 0xfff) !== 0 || (level !== 0 && level !== 1)) return fail(SBI_ERR_INVALID_PARAM);
+  if (!isRam(d, gfn)) return fail(SBI_ERR_INVALID_ADDRESS);
+  if (pv.pinned.has(gfn) || pv.writable.has(gfn)) return fail(SBI_ERR_DENIED);
+  const bytes = d.mem.read(gpa, 4096) ?? new Uint8Array(4096);
+  const entries = new Int32Array(bytes.buffer, bytes.byteOffset, 1024);
+  for (const pte of entries) {
+    const e = checkEntry(d, pv, level, pte);
+    if (e !== SBI_SUCCESS) return fail(e);
+  }
+  pv.pinned.set(gfn, level);
+  if (level === 0) for (const pte of entries) count(pv, writableLeaf(pte), +1);
+  for (const v of d.vcpus) v.shadow.writeProtect(gfn);
+  host.flushTlbs(d);
+  return ok();
+}
+
+function unpin(host: HypercallHost, d: Domain, pv: PvState, gpa: number): SbiRet {
+  const gfn = gpa >>> 12;
+  const level = pv.pinned.get(gfn);
+  if ((gpa & 0xfff) !== 0 || level === undefined) return fail(SBI_ERR_INVALID_PARAM);
+  if (level === 1) {
+    if (d.vcpus.some((v) => v.satp >>> 31 !== 0 && (v.satp & 0x3f_ffff) === gfn)) return fail(SBI_ERR_DENIED);
+    for (const v of d.vcpus) v.shadow.dropRoot(gfn);
+  } else {
+    for (const [root, l] of pv.pinned) {
+      if (l !== 1) continue;
+      const words = d.mem.read(root * 4096, 4096);
+      if (words === undefined) continue;
+      for (const pte of new Int32Array(words.buffer, words.byteOffset, 1024))
+        if ((pte & PTE_V) !== 0 && (pte & (PTE_R | PTE_X)) === 0 && pte >>> 10 === gfn)
+          return fail(SBI_ERR_DENIED);
+    }
+    const words = d.mem.read(gpa, 4096) ?? new Uint8Array(4096);
+    for (const pte of new Int32Array(words.buffer, words.byteOffset, 1024)) count(pv, writableLeaf(pte), -1);
+  }
+  pv.pinned.delete(gfn);
+  host.flushTlbs(d);
+  return ok();
+}
