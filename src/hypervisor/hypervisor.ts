@@ -316,7 +316,10 @@ export class Hypervisor implements DispatcherHost {
     const p = h.hartId;
     const old = this.loaded[p];
     if (old !== null) this.save(old, h);
-    if (vcpu === null) return this.idle(h);
+    if (vcpu === null) {
+      this.idle(h);
+      return;
+    }
     const v = this.vcpus.get(vcpu);
     if (v === undefined) throw new Error(`scheduler placed unknown vCPU ${vcpu} on pCPU ${p}`);
     if (v.pcpu !== null) {
@@ -396,16 +399,20 @@ export class Hypervisor implements DispatcherHost {
     const d = v.domain;
     if (d.mode === "pv") {
       const handler = v.trapHandler;
-      if (v.sharedGpa < 0 || handler === 0)
-        return this.crash(
+      if (v.sharedGpa < 0 || handler === 0) {
+        this.crash(
           v,
           `trap ${causeText(cause)} at 0x${h.pc.toString(16)} before a PV trap handler and shared page were registered`,
         );
-      if (!interrupt && h.pc === handler)
-        return this.crash(
+        return;
+      }
+      if (!interrupt && h.pc === handler) {
+        this.crash(
           v,
           `trap ${causeText(cause)} at the trap handler itself (0x${handler.toString(16)}): double fault`,
         );
+        return;
+      }
       const status =
         (v.vpriv === PRIV_S ? MSTATUS_SPP : 0) | (sharedRead(v, SH_MASK) === 0 ? MSTATUS_SPIE : 0);
       sharedWrite(v, SH_EPC, h.pc);
@@ -420,11 +427,13 @@ export class Hypervisor implements DispatcherHost {
     } else {
       const base = v.stvec & ~3;
       const handler = (v.stvec & 1) !== 0 && interrupt ? base + 4 * (cause & 0xff) : base;
-      if (!interrupt && h.pc === handler >>> 0)
-        return this.crash(
+      if (!interrupt && h.pc === handler >>> 0) {
+        this.crash(
           v,
           `trap ${causeText(cause)} at the trap vector itself (0x${handler.toString(16)}): double fault`,
         );
+        return;
+      }
       v.sepc = h.pc;
       v.scause = cause;
       v.stval = tval >>> 0;

@@ -319,12 +319,18 @@ export class ShadowMmu {
     if (this.track) {
       if (l0Gfn >= 0) {
         let users = this.l0Users.get(l0Gfn);
-        if (users === undefined) this.l0Users.set(l0Gfn, (users = new Set()));
+        if (users === undefined) {
+          users = new Set();
+          this.l0Users.set(l0Gfn, users);
+        }
         users.add(this.current.id * 1024 + (va >>> 22));
       }
       if ((perms & PTE_W) !== 0) {
         let w = this.writers.get(gfn);
-        if (w === undefined) this.writers.set(gfn, (w = []));
+        if (w === undefined) {
+          w = [];
+          this.writers.set(gfn, w);
+        }
         w.push(idx);
       }
     }
