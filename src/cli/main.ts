@@ -13,13 +13,14 @@
 import { createRequire } from "node:module";
 import { Command, type CommanderError } from "commander";
 import { registerContainerCommands } from "../containers/cli.js";
+import { DEFAULT_SCHEDULER, SCHEDULER_NAMES } from "../hypervisor/scheduler/registry.js";
 import { ElfError } from "../machine/elf.js";
 import { MAX_HARTS } from "../machine/params.js";
 import { demoCommand } from "./demo.js";
 import { infoCommand, type RawInfoOptions } from "./info.js";
 import { CLOCK_NAMES, UsageError } from "./options.js";
 import { DEFAULT_ENGINE, ENGINE_NAMES, FIRMWARE_NAMES } from "./registry.js";
-import { parseRunOptions, type RawRunOptions, runCommand } from "./run.js";
+import { type RawRunOptions, RUN_MODES, runAny } from "./run.js";
 
 /** Exit status for bad command-line input, as most Unix tools use it. */
 const EXIT_USAGE = 2;
@@ -59,17 +60,31 @@ const program = new Command("rvisor")
 
 program
   .command("run")
-  .description("boot a guest ELF; its console is stdin/stdout, its exit code is rvisor's")
-  .argument("<elf>", "a statically linked RV32 ELF executable")
-  .option("--harts <n>", `number of harts, 1..${MAX_HARTS}`, "1")
-  .option("--memory <size>", "RAM size, with a K, M or G suffix (a bare number is MiB)", "128M")
-  .option("--firmware <name>", `M-mode firmware: ${FIRMWARE_NAMES.join(", ")}`, "none")
+  .description(
+    "boot a guest ELF on the bare board (--mode native: a kernel on the SBI firmware), or guest kernels as " +
+      "hypervisor domains (--mode trap|pv, or --domain specs); the console is stdin/stdout, the exit code the guest's",
+  )
+  .argument("[elf]", "a statically linked RV32 ELF executable (a guest kernel for --mode)")
+  .option("--mode <mode>", `how to run the kernel: ${RUN_MODES.join(", ")} (default: the bare board)`)
+  .option(
+    "--domain <spec>",
+    "a domain: mode=trap|pv,kernel=PATH[,memory=32M,vcpus=N,name=X,weight=N,cap=N,bootargs=TEXT] (repeatable)",
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
+  .option("--harts <n>", `number of harts (pCPUs under the hypervisor), 1..${MAX_HARTS}`, "1")
+  .option(
+    "--memory <size>",
+    "RAM size (of the domain, with --mode trap|pv), K, M or G suffix (bare: MiB)",
+    "128M",
+  )
+  .option("--firmware <name>", `M-mode firmware: ${FIRMWARE_NAMES.join(", ")} (--mode native: sbi)`)
+  .option("--scheduler <name>", `hypervisor scheduler: ${SCHEDULER_NAMES.join(", ")}`, DEFAULT_SCHEDULER)
   .option("--max-insns <n>", "stop after this many instructions (exit code 124)")
   .option("--clock <kind>", `time source: ${CLOCK_NAMES.join(", ")}`, "icount")
   .option("--engine <name>", `execution engine: ${ENGINE_NAMES.join(", ")}`, DEFAULT_ENGINE)
   .option("--stats", "print instructions, host time, MIPS, virtual time and the exit reason on stderr")
   .option("--bootargs <text>", "kernel command line, put in the device tree's /chosen/bootargs")
-  .action(action((elf: string, raw: RawRunOptions) => runCommand(parseRunOptions(elf, raw))));
+  .action(action((elf: string | undefined, raw: RawRunOptions) => runAny(elf, raw)));
 
 program
   .command("demo")

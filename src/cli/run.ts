@@ -12,10 +12,13 @@
  * as a deadlock (watchForDeadlock below).
  */
 import { existsSync, statSync } from "node:fs";
+import { DOMAIN_MODES } from "../hypervisor/domain.js";
+import { DEFAULT_SCHEDULER } from "../hypervisor/scheduler/registry.js";
 import { boot } from "../machine/boot.js";
 import { StdioConsole } from "../machine/devices/console.js";
 import { type ElfImage, readElfFile } from "../machine/elf.js";
 import { type ClockKind, Machine, type MachineExit } from "../machine/machine.js";
+import { parseDomainSpec, parseScheduler, runHypervisorCommand } from "./hv-run.js";
 import {
   CLOCK_NAMES,
   parseChoice,
@@ -45,6 +48,50 @@ export interface RawRunOptions {
   engine?: string;
   stats?: boolean;
   bootargs?: string;
+  mode?: string;
+  domain?: string[];
+  scheduler?: string;
+}
+
+/** `--mode`: native is the bare board with the SBI firmware; trap and pv make the kernel a domain. */
+export const RUN_MODES = ["native", ...DOMAIN_MODES] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+
+/** Dispatches `rvisor run` to the bare board or to the hypervisor. */
+export function runAny(elf: string | undefined, raw: RawRunOptions): Promise<number> {
+  const mode = raw.mode === undefined ? undefined : parseChoice(raw.mode, "--mode", RUN_MODES);
+  const specs = raw.domain ?? [];
+  if (specs.length > 0 || (mode !== undefined && mode !== "native")) {
+    if (specs.length > 0 && (elf !== undefined || mode !== undefined))
+      throw new UsageError("give either --domain specs or --mode with one ELF, not both");
+    if (raw.firmware !== undefined) throw new UsageError("--firmware applies to the bare board only");
+    const domains = specs.map(parseDomainSpec);
+    if (elf !== undefined && mode !== undefined && mode !== "native") {
+      domains.push({
+        mode,
+        kernel: elf,
+        memoryBytes: parseMemorySize(raw.memory ?? "128M"),
+        vcpus: 1,
+        name: undefined,
+        bootargs: raw.bootargs,
+        weight: undefined,
+        cap: undefined,
+      });
+    }
+    if (domains.length === 0) throw new UsageError(`--mode ${mode} needs a kernel ELF`);
+    return runHypervisorCommand({
+      domains,
+      pcpus: parseHarts(raw.harts ?? "1"),
+      maxInsns: raw.maxInsns === undefined ? undefined : parseInsnCount(raw.maxInsns),
+      clock: parseChoice(raw.clock ?? "icount", "--clock", CLOCK_NAMES),
+      engine: parseChoice(raw.engine ?? DEFAULT_ENGINE, "--engine", ENGINE_NAMES),
+      scheduler: parseScheduler(raw.scheduler ?? DEFAULT_SCHEDULER),
+      stats: raw.stats === true,
+    });
+  }
+  if (elf === undefined) throw new UsageError("run needs an ELF (or --domain specs)");
+  const firmware = raw.firmware ?? (mode === "native" ? "sbi" : "none");
+  return runCommand(parseRunOptions(elf, { ...raw, firmware }));
 }
 
 export interface RunSettings {

@@ -128,6 +128,8 @@ export class Hypervisor implements DispatcherHost {
   private nextVcpuId = 0;
   private readonly pvShadowSets: number;
   private started = false;
+  /** The pCPU whose exit is being handled. */
+  private here = -1;
 
   constructor(opts: HypervisorOptions = {}) {
     const pcpus = opts.pcpus ?? 2;
@@ -275,6 +277,7 @@ export class Hypervisor implements DispatcherHost {
 
   private onTrap(h: Hart, cause: number, tval: number): boolean {
     const p = h.hartId;
+    this.here = p;
     const v = this.loaded[p];
     if ((cause & CAUSE_INTERRUPT) !== 0) {
       const irq = cause & 0xff;
@@ -484,6 +487,8 @@ export class Hypervisor implements DispatcherHost {
       v.sip |= bits;
       if ((v.sip & v.sie) !== 0) this.wake(v);
     }
+    // Running on another pCPU: make it exit so the interrupt is delivered now (an event-check IPI).
+    if (v.pcpu !== null && v.pcpu !== this.here) this.ipi(v.pcpu);
   }
 
   clearVirq(v: Vcpu, bits: number): void {

@@ -1,0 +1,192 @@
+/**
+ * `rvisor run --mode trap|pv <kernel.elf>` and `rvisor run --domain … [--domain …]`: guest kernels as
+ * domains of the hypervisor, on the host's harts (pCPUs).
+ *
+ *   one domain     its console is stdin/stdout, as `rvisor run` on the bare board
+ *   several        each domain's output lines go to stdout prefixed with "[name] "; stdin goes to the first
+ *   exit status    the domain's exit code (the worst of them with several); 124 at --max-insns
+ *   --stats        per domain: state, instructions, and exits counted by cause (the dispatcher's labels)
+ *
+ * A --domain spec is xl-like key=value pairs: mode=trap|pv (required), kernel=PATH (required),
+ * memory=SIZE, vcpus=N, name=NAME, weight=N, cap=N, bootargs=TEXT (last: it may contain commas).
+ */
+import Table from "cli-table3";
+import { DOMAIN_MODES, type Domain, type DomainMode } from "../hypervisor/domain.js";
+import { DomainConfigError, Hypervisor } from "../hypervisor/hypervisor.js";
+import { OutOfFramesError } from "../hypervisor/memory/errors.js";
+import { isSchedulerName, SCHEDULER_NAMES, type SchedulerName } from "../hypervisor/scheduler/registry.js";
+import { type ConsoleBackend, StdioConsole } from "../machine/devices/console.js";
+import type { ClockKind, MachineExit } from "../machine/machine.js";
+import { MiB, parseChoice, parseIntInRange, parseMemorySize, UsageError } from "./options.js";
+import { ENGINES, type EngineName } from "./registry.js";
+import { loadGuest } from "./run.js";
+
+export interface DomainArg {
+  mode: DomainMode;
+  kernel: string;
+  memoryBytes: number;
+  vcpus: number;
+  name: string | undefined;
+  bootargs: string | undefined;
+  weight: number | undefined;
+  cap: number | undefined;
+}
+
+export interface HypervisorRunSettings {
+  domains: DomainArg[];
+  pcpus: number;
+  maxInsns: number | undefined;
+  clock: ClockKind;
+  engine: EngineName;
+  scheduler: SchedulerName;
+  stats: boolean;
+}
+
+const DOMAIN_KEYS = ["mode", "kernel", "memory", "vcpus", "name", "bootargs", "weight", "cap"] as const;
+
+/** Parses one --domain spec; the message quotes the spec and names the bad key. */
+export function parseDomainSpec(text: string): DomainArg {
+  const fields = new Map<string, string>();
+  let last: string | undefined;
+  for (const piece of text.split(",")) {
+    const eq = piece.indexOf("=");
+    const key = eq < 0 ? "" : piece.slice(0, eq).trim();
+    if (eq < 0 || !(DOMAIN_KEYS as readonly string[]).includes(key)) {
+      // bootargs may contain commas: a piece that is not key=value continues it.
+      if (last === "bootargs") {
+        fields.set("bootargs", `${fields.get("bootargs")},${piece}`);
+        continue;
+      }
+      throw new UsageError(
+        `--domain '${text}': '${piece}' is not key=value with a key among ${DOMAIN_KEYS.join(", ")}`,
+      );
+    }
+    if (fields.has(key)) throw new UsageError(`--domain '${text}': ${key} given twice`);
+    fields.set(key, piece.slice(eq + 1));
+    last = key;
+  }
+  const mode = fields.get("mode");
+  const kernel = fields.get("kernel");
+  if (mode === undefined || kernel === undefined)
+    throw new UsageError(`--domain '${text}': mode= and kernel= are required`);
+  const int = (key: string, min: number, max: number): number | undefined => {
+    const v = fields.get(key);
+    return v === undefined ? undefined : parseIntInRange(v, `--domain ${key}`, min, max);
+  };
+  return {
+    mode: parseChoice(mode, "--domain mode", DOMAIN_MODES),
+    kernel,
+    memoryBytes: parseMemorySize(fields.get("memory") ?? "32M", "--domain memory"),
+    vcpus: int("vcpus", 1, 32) ?? 1,
+    name: fields.get("name"),
+    bootargs: fields.get("bootargs"),
+    weight: int("weight", 1, 65535),
+    cap: int("cap", 0, 100 * 32),
+  };
+}
+
+export function parseScheduler(text: string): SchedulerName {
+  if (isSchedulerName(text)) return text;
+  throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(", ")}, got '${text}'`);
+}
+
+/** Writes a domain's console output to stdout, line by line, each line prefixed with its name. */
+class PrefixedConsole implements ConsoleBackend {
+  private line: number[] = [];
+
+  constructor(
+    private readonly prefix: string,
+    private readonly input: ConsoleBackend | undefined,
+  ) {}
+
+  write(byte: number): void {
+    this.line.push(byte);
+    if (byte === 10) this.flush();
+  }
+
+  read(): number {
+    return this.input?.read() ?? -1;
+  }
+
+  flush(): void {
+    if (this.line.length === 0) return;
+    process.stdout.write(Buffer.concat([Buffer.from(this.prefix), Buffer.from(this.line)]));
+    this.line = [];
+  }
+}
+
+export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<number> {
+  const images = s.domains.map((d) => loadGuest(d.kernel));
+  const stdio = new StdioConsole();
+  const prefixed: PrefixedConsole[] = [];
+  try {
+    const totalMiB = s.domains.reduce((n, d) => n + d.memoryBytes / MiB, 0);
+    const hv = new Hypervisor({
+      pcpus: s.pcpus,
+      hostMemoryMiB: Math.ceil(totalMiB) + 32 + 8 * s.domains.length,
+      clock: s.clock,
+      engine: ENGINES[s.engine].engine,
+      scheduler: s.scheduler,
+      onIdle: process.stdin.isTTY === true ? "wait" : "exit",
+    });
+    const domains: Domain[] = [];
+    for (const [i, d] of s.domains.entries()) {
+      let console: ConsoleBackend = stdio;
+      if (s.domains.length > 1) {
+        const p = new PrefixedConsole(`[${d.name ?? `dom${i + 1}`}] `, i === 0 ? stdio : undefined);
+        prefixed.push(p);
+        console = p;
+      }
+      try {
+        domains.push(
+          hv.createDomain({
+            mode: d.mode,
+            kernel: images[i],
+            name: d.name,
+            memoryMiB: d.memoryBytes / MiB,
+            vcpus: d.vcpus,
+            bootargs: d.bootargs,
+            console,
+            weight: d.weight,
+            cap: d.cap,
+          }),
+        );
+      } catch (e) {
+        if (e instanceof DomainConfigError || e instanceof OutOfFramesError)
+          throw new UsageError(`${d.kernel}: ${(e as Error).message}`);
+        throw e;
+      }
+    }
+    const start = performance.now();
+    const exit: MachineExit = await hv.run({ maxInsns: s.maxInsns });
+    const hostMs = performance.now() - start;
+    for (const p of prefixed) p.flush();
+    stdio.close();
+    for (const d of domains)
+      if (d.state === "crashed") process.stderr.write(`rvisor: domain ${d.name} crashed: ${d.end?.reason}\n`);
+    if (exit.kind === "limit" || exit.kind === "deadlock")
+      process.stderr.write(`rvisor: ${exit.message ?? exit.kind}\n`);
+    if (s.stats) process.stderr.write(`${formatDomainStats(domains, hostMs)}\n`);
+    if (exit.kind !== "poweroff") return exit.code;
+    return Math.max(0, ...domains.map((d) => d.end?.code ?? 0));
+  } finally {
+    stdio.close();
+  }
+}
+
+/** The per-domain table `--stats` prints: state, instructions, host time, exits by cause. */
+export function formatDomainStats(domains: readonly Domain[], hostMs: number): string {
+  const causes = [...new Set(domains.flatMap((d) => [...d.exits.keys()]))].sort();
+  const table = new Table({
+    head: ["", ...domains.map((d) => `${d.name} (${d.mode})`)],
+    style: { head: [], border: [] },
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+  });
+  const state = (d: Domain) => (d.end === undefined ? d.state : `${d.end.state}: ${d.end.reason}`);
+  table.push(["state", ...domains.map(state)]);
+  table.push(["instructions", ...domains.map((d) => d.retired.toLocaleString("en-US"))]);
+  table.push(["exits", ...domains.map((d) => d.totalExits.toLocaleString("en-US"))]);
+  for (const c of causes)
+    table.push([`  ${c}`, ...domains.map((d) => (d.exits.get(c) ?? 0).toLocaleString("en-US"))]);
+  return `${table.toString()}\nhost time ${(hostMs / 1000).toFixed(3)} s`;
+}
