@@ -4,6 +4,7 @@
  *
  *   build/guest/kernel/kernel.elf            the shell; `autotest` in /chosen/bootargs runs the suite
  *   build/guest/kernel/kernel-autotest.elf   built with -DKERNEL_AUTOTEST: always runs the suite
+ *   build/guest/kernel/kernel-pv.elf, kernel-pv-autotest.elf   the same two, built with -DPARAVIRT
  *
  * Either way the kernel powers off through SBI SRST when the suite ends: exit status 0 when every test
  * passed, 1 otherwise.
@@ -18,6 +19,14 @@ export function kernelElf(): string {
 
 export function kernelAutotestElf(): string {
   return requireBuilt(join(guestBuildDir, "kernel", "kernel-autotest.elf"));
+}
+
+export function kernelPvElf(): string {
+  return requireBuilt(join(guestBuildDir, "kernel", "kernel-pv.elf"));
+}
+
+export function kernelPvAutotestElf(): string {
+  return requireBuilt(join(guestBuildDir, "kernel", "kernel-pv-autotest.elf"));
 }
 
 /** The result lines of a test run, in order: one per test, and the summary. */

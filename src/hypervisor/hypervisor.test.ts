@@ -1,0 +1,132 @@
+/**
+ * The hypervisor end to end: the guest kernel's whole test suite in every mode (native on the bare board,
+ * trap with the unmodified kernel, pv with the PARAVIRT build) on both engines, several domains at once on
+ * two pCPUs, and the exit counts that tell the modes apart.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { BufferConsole } from "../machine/devices/console.js";
+import { run as interpret } from "../machine/interpreter.js";
+import type { Engine } from "../machine/machine.js";
+import { kernelAutotestElf, kernelPvAutotestElf, testResultLines } from "../testing/kernel.js";
+import { runRvisor } from "../testing/rvisor.js";
+import type { Domain, DomainMode } from "./domain.js";
+import { Hypervisor } from "./hypervisor.js";
+
+const TESTS = 15;
+const ALL_PASS = `tests: ${TESTS} passed, 0 failed`;
+const MAX_INSNS = 400_000_000;
+
+const ENGINES: [string, Engine | undefined][] = [
+  ["dbt", undefined],
+  ["interp", interpret],
+];
+
+function kernelFor(mode: DomainMode): string {
+  return mode === "pv" ? kernelPvAutotestElf() : kernelAutotestElf();
+}
+
+interface Guest {
+  domain: Domain;
+  console: BufferConsole;
+}
+
+function boot(hv: Hypervisor, specs: { mode: DomainMode; memoryMiB?: number; name?: string }[]): Guest[] {
+  return specs.map((s) => {
+    const console = new BufferConsole();
+    const domain = hv.createDomain({ ...s, kernel: kernelFor(s.mode), console });
+    return { domain, console };
+  });
+}
+
+describe("the guest kernel under the hypervisor", () => {
+  for (const [engineName, engine] of ENGINES) {
+    it(`passes its whole suite natively, in trap mode and in pv mode on the ${engineName} engine, with the same result lines`, async () => {
+      const native = await runRvisor(kernelAutotestElf(), {
+        firmware: "sbi",
+        engine: engineName as "dbt" | "interp",
+        maxInsns: MAX_INSNS,
+      });
+      assert.equal(native.exitCode, 0, native.stdout);
+      const expected = testResultLines(native.stdout);
+      assert.equal(expected.at(-1), ALL_PASS);
+      for (const mode of ["trap", "pv"] as const) {
+        const hv = new Hypervisor({ pcpus: 1, engine, hostMemoryMiB: 64 });
+        const [g] = boot(hv, [{ mode, memoryMiB: 32 }]);
+        const exit = hv.runSync({ maxInsns: MAX_INSNS });
+        assert.equal(exit.kind, "poweroff", `${mode}: ${exit.message}`);
+        assert.deepEqual(g.domain.end, { state: "shutdown", code: 0, reason: "poweroff" });
+        assert.deepEqual(testResultLines(g.console.text()), expected, `${mode}:\n${g.console.text()}`);
+      }
+    });
+  }
+
+  it("runs four domains in different modes at once on two pCPUs, each with its own correct output", () => {
+    const hv = new Hypervisor({ pcpus: 2, hostMemoryMiB: 160 });
+    const guests = boot(hv, [
+      { mode: "trap", memoryMiB: 16, name: "t16" },
+      { mode: "pv", memoryMiB: 20, name: "p20" },
+      { mode: "trap", memoryMiB: 24, name: "t24" },
+      { mode: "pv", memoryMiB: 32, name: "p32" },
+    ]);
+    const exit = hv.runSync({ maxInsns: 4 * MAX_INSNS });
+    assert.equal(exit.kind, "poweroff", exit.message);
+    assert.equal(exit.code, 0);
+    for (const { domain, console } of guests) {
+      const out = console.text();
+      const mib = Number(domain.name.slice(1));
+      // Each console holds exactly its own domain's boot line and suite, nobody else's.
+      assert.match(
+        out,
+        new RegExp(`^rvisor guest kernel on hart 0: ${mib} MiB RAM at 80000000`),
+        domain.name,
+      );
+      assert.equal(out.match(/guest kernel on hart/g)?.length, 1, domain.name);
+      assert.equal(testResultLines(out).at(-1), ALL_PASS, `${domain.name}:\n${out}`);
+      assert.equal(domain.end?.code, 0);
+      assert.ok(domain.retired > 10_000_000, `${domain.name} retired ${domain.retired}`);
+    }
+    const pcpus = hv.scheduler.stats(hv.nowNs).pcpus;
+    assert.ok(
+      pcpus.every((p) => p.busyNs > 0),
+      `both pCPUs ran guests: ${JSON.stringify(pcpus)}`,
+    );
+  });
+
+  it("retires the same instructions and takes the same exits on every run (icount) and on both engines", () => {
+    const runOnce = (engine: Engine | undefined) => {
+      const hv = new Hypervisor({ pcpus: 2, engine, hostMemoryMiB: 96 });
+      const guests = boot(hv, [{ mode: "trap" }, { mode: "pv" }]);
+      hv.runSync({ maxInsns: 2 * MAX_INSNS });
+      return guests.map((g) => ({ retired: g.domain.retired, exits: Object.fromEntries(g.domain.exits) }));
+    };
+    const a = runOnce(undefined);
+    assert.deepEqual(runOnce(undefined), a);
+    assert.deepEqual(runOnce(interpret), a);
+  });
+
+  it("exits for CSR accesses, sret and sfence.vma in trap mode only; pv does the same work through hypercalls", () => {
+    const hv = new Hypervisor({ pcpus: 2, hostMemoryMiB: 96 });
+    const [trap, pv] = boot(hv, [{ mode: "trap" }, { mode: "pv" }]);
+    hv.runSync({ maxInsns: 2 * MAX_INSNS });
+    const t = trap.domain.exits;
+    const p = pv.domain.exits;
+    for (const cause of ["csr", "sret", "sfence.vma", "wfi"]) {
+      assert.ok((t.get(cause) ?? 0) > 0, `trap mode exits for ${cause}`);
+      assert.equal(p.get(cause), undefined, `pv mode never exits for ${cause}`);
+    }
+    for (const cause of ["pv:MMU_UPDATE", "pv:PIN_TABLE", "pv:SET_BASEPTR", "pv:IRET", "pv:BLOCK"])
+      assert.ok((p.get(cause) ?? 0) > 0, `pv mode calls ${cause}`);
+    // Both deliver the same system calls and guest faults to their kernels.
+    assert.equal(t.get("syscall"), p.get("syscall"));
+    assert.equal(t.get("guest-fault"), p.get("guest-fault"));
+    // Every return from a trap is an sret exit in one mode and an IRET hypercall in the other (the PV
+    // kernel's first entry to user mode is one IRET more).
+    const srets = t.get("sret") ?? 0;
+    assert.ok(
+      srets > 1000 && Math.abs(srets - (p.get("pv:IRET") ?? 0)) <= 2,
+      `${srets} vs ${p.get("pv:IRET")}`,
+    );
+    assert.ok(trap.domain.totalExits > pv.domain.totalExits, "pv takes fewer exits");
+  });
+});
