@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { buildGuestVariant, guestProgramElf, qemuAvailable, repoRoot } from "../testing/guest-build.js";
+import { kernelAutotestElf, kernelElf, kernelPvElf } from "../testing/kernel.js";
 import { runQemu } from "../testing/qemu.js";
 import { runRvisor } from "../testing/rvisor.js";
 
@@ -204,7 +205,69 @@ describe("rvisor run", () => {
       rvisor(["run", "--turbo", guestProgramElf("hello")]),
       /^rvisor: unknown option '--turbo'/,
     );
-    assertUsageError(rvisor(["run"]), /^rvisor: missing required argument 'elf'/);
+    assertUsageError(rvisor(["run"]), /^rvisor: run needs an ELF \(or --domain specs\)/);
+  });
+});
+
+describe("rvisor run under the hypervisor", () => {
+  it("runs the unmodified kernel with --mode trap and prints its exits by cause with --stats", () => {
+    const r = rvisor(["run", "--mode", "trap", "--memory", "32M", kernelAutotestElf(), "--stats"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^tests: 15 passed, 0 failed$/m);
+    assert.match(r.stderr, /state\s+│ shutdown: poweroff/);
+    assert.match(r.stderr, /sret\s+│ [\d,]+/);
+    assert.match(r.stderr, /shadow-fill\s+│ [\d,]+/);
+  });
+
+  it("runs the kernel natively with --mode native (the SBI firmware without --firmware)", () => {
+    const r = rvisor(["run", "--mode", "native", kernelAutotestElf()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^tests: 15 passed, 0 failed$/m);
+  });
+
+  it("starts several domains from --domain specs, each output line prefixed with its domain's name", () => {
+    const r = rvisor([
+      "run",
+      "--harts",
+      "2",
+      "--domain",
+      `mode=trap,kernel=${kernelElf()},name=web,memory=16M,bootargs=autotest`,
+      "--domain",
+      `mode=pv,kernel=${kernelPvElf()},name=db,memory=16M,bootargs=autotest`,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    for (const name of ["web", "db"]) {
+      assert.match(r.stdout, new RegExp(`^\\[${name}\\] tests: 15 passed, 0 failed$`, "m"));
+      assert.match(r.stdout, new RegExp(`^\\[${name}\\] rvisor guest kernel on hart 0: 16 MiB`, "m"));
+    }
+    assert.ok(
+      r.stdout.split("\n").every((l) => l === "" || /^\[(web|db)\] /.test(l)),
+      "every line is prefixed",
+    );
+  });
+
+  it("rejects a bad --domain spec, --firmware with a domain, and a mode without a kernel", () => {
+    assertUsageError(
+      rvisor(["run", "--domain", "mode=trap"]),
+      /--domain 'mode=trap': mode= and kernel= are required/,
+    );
+    assertUsageError(
+      rvisor(["run", "--domain", "mode=hvm9,kernel=x"]),
+      /--domain mode must be one of trap, pv, got 'hvm9'/,
+    );
+    assertUsageError(rvisor(["run", "--mode", "pv"]), /--mode pv needs a kernel ELF/);
+    assertUsageError(
+      rvisor(["run", "--mode", "trap", "--firmware", "sbi", kernelElf()]),
+      /--firmware applies to the bare board only/,
+    );
+    assertUsageError(
+      rvisor(["run", "--mode", "fast", kernelElf()]),
+      /--mode must be one of native, trap, pv/,
+    );
+  });
+
+  it("names the kernel when it is not an RV32 ELF", () => {
+    assertUsageError(rvisor(["run", "--mode", "trap", "/bin/true"]), /^rvisor: \/bin\/true: .*/);
   });
 });
 
