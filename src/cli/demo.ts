@@ -2,11 +2,13 @@
  * `rvisor demo` (also `npm start`): guest programs on the emulated host, each introduced by what it
  * shows, its console output framed, and the figures of the run after it: hello, the CPU benchmark on
  * both engines (same output, same instruction count, different speed), and rvisor's guest kernel running
- * its test suite in S-mode on the SBI firmware. The programs come from `npm run build:guest` (a clear
+ * its test suite in S-mode on the SBI firmware, then the same kernel as two hypervisor domains (trap and
+ * pv) on two pCPUs with their exits counted by cause. The programs come from `npm run build:guest` (a clear
  * message says so when they are missing); the benchmark's longer variant is built on first use.
  */
 import { existsSync } from "node:fs";
 import { basename, join, relative } from "node:path";
+import { Hypervisor } from "../hypervisor/hypervisor.js";
 import { boot } from "../machine/boot.js";
 import { BufferConsole } from "../machine/devices/console.js";
 import { readElfFile } from "../machine/elf.js";
@@ -14,6 +16,7 @@ import { Machine } from "../machine/machine.js";
 import { DRAM_BASE } from "../machine/memory-map.js";
 import { DEFAULT_RAM_BYTES, ICOUNT_NS_PER_INSN } from "../machine/params.js";
 import { buildGuestVariant, guestBuildDir } from "../testing/guest-build.js";
+import { formatDomainStats } from "./hv-run.js";
 import { formatBytes, UsageError } from "./options.js";
 import { DEFAULT_ENGINE, ENGINES, type EngineName, FIRMWARES, type FirmwareName } from "./registry.js";
 import { collectStats, formatStats } from "./stats.js";
@@ -64,9 +67,17 @@ const STEPS: DemoStep[] = [
     explanation: [
       "rvisor's own guest kernel, booted in S-mode on the SBI firmware written in TypeScript: Sv32 page",
       "tables per process, user programs in U-mode preempted by the timer, system calls. It runs its test",
-      "suite and shuts down through SBI SRST. This is the kernel the hypervisor modes will run.",
+      "suite and shuts down through SBI SRST. This is the kernel the hypervisor modes run next.",
     ],
   },
+];
+
+const HYPERVISOR_EXPLANATION = [
+  "The same kernel as two domains of the hypervisor, side by side on a host with two pCPUs under the",
+  "Credit scheduler. `trap`: the unmodified kernel runs deprivileged in U-mode; each privileged",
+  "instruction traps and the interpreter emulates it, and shadow page tables map its addresses to the",
+  "scattered host frames it owns. `pv`: the kernel built with PARAVIRT asks the hypervisor instead",
+  "(batched page-table updates, IRET, an interrupt mask in shared memory). Same results, other exits:",
 ];
 
 const INTRO = [
@@ -79,9 +90,10 @@ const INTRO = [
 ];
 
 const OUTRO = [
-  "Next: rvisor run <elf> [--stats] runs any guest (try build/guest/programs/echo.elf), rvisor info shows",
-  "the board, npm test runs the test suite (with differential tests against QEMU), npm run bench compares",
-  "speed with QEMU.",
+  "Next: rvisor run <elf> [--stats] runs any guest (try build/guest/programs/echo.elf); rvisor run --mode",
+  "trap|pv build/guest/kernel/kernel.elf gives you the kernel's shell inside a domain, and --domain specs start",
+  "several; rvisor info shows the board, npm test runs the test suite (with differential tests against",
+  "QEMU), npm run bench compares speed with QEMU.",
 ];
 
 /** The ELF of a built guest program, or a UsageError saying how to build it. */
@@ -132,6 +144,41 @@ export async function demoCommand(): Promise<number> {
     if (exit.code !== 0) status = 1;
   }
   out();
+  out(
+    `[${STEPS.length + 1}/${STEPS.length + 1}] kernel-autotest.elf (trap) and kernel-pv-autotest.elf (pv), 2 pCPUs`,
+  );
+  for (const line of HYPERVISOR_EXPLANATION) out(`  ${line}`);
+  if ((await hypervisorStep(out)) !== 0) status = 1;
+  out();
   for (const line of OUTRO) out(line);
   return status;
+}
+
+async function hypervisorStep(out: (line?: string) => void): Promise<number> {
+  const hv = new Hypervisor({ pcpus: 2, hostMemoryMiB: 96 });
+  const guests = [
+    { mode: "trap" as const, elf: builtProgram("kernel/kernel-autotest"), name: "unmodified" },
+    { mode: "pv" as const, elf: builtProgram("kernel/kernel-pv-autotest"), name: "paravirt" },
+  ].map((g) => {
+    const console = new BufferConsole();
+    const domain = hv.createDomain({ mode: g.mode, kernel: g.elf, name: g.name, memoryMiB: 32, console });
+    return { domain, console };
+  });
+  const start = performance.now();
+  const exit = await hv.run();
+  const hostMs = performance.now() - start;
+  out("  ┌─ guest consoles (result lines)");
+  for (const { domain, console } of guests)
+    for (const line of console
+      .text()
+      .split("\n")
+      .filter((l) => /^(PASS|FAIL|tests:)/.test(l)))
+      out(`  │ [${domain.name}] ${line}`);
+  out("  └─");
+  for (const line of formatDomainStats(
+    guests.map((g) => g.domain),
+    hostMs,
+  ).split("\n"))
+    out(`  ${line}`);
+  return exit.kind === "poweroff" ? exit.code : 1;
 }
