@@ -255,6 +255,7 @@ export class ShadowMmu {
     let perms: number; // R W X of the mapping the guest allows, W only once D is set
     let user: boolean;
     let l0Gfn = -1;
+    let mega = true; // a 4 MiB mapping (a megapage, or bare): its other pages are filled with this one
     if (gsatp >>> 31 === 0) {
       gpa = va;
       perms = PTE_R | PTE_W | PTE_X;
@@ -275,6 +276,7 @@ export class ShadowMmu {
         if ((pte & (PTE_R | PTE_X)) !== 0) break;
         if (level === 0) return this.guestFault(PAGE_FAULT[access]);
         level = 0;
+        mega = false;
         l0Gfn = table >>> PAGE_SHIFT;
         table = (pte >>> 10) * 4096;
       }
@@ -310,12 +312,28 @@ export class ShadowMmu {
       if (e.type === "mmio-trap") return { kind: "mmio", gpa };
       return this.guestFault(ACCESS_FAULT[access]);
     }
+    const guestPerms = perms;
     perms &= e.perms;
     if (this.readOnly?.(gfn)) perms &= ~PTE_W;
     if (access === ACCESS_STORE && (perms & PTE_W) === 0) return this.guestFault(PAGE_FAULT[access]);
     if (access === ACCESS_FETCH && (perms & PTE_X) === 0) return this.guestFault(PAGE_FAULT[access]);
+    this.mapLeaf(kind, va, gfn, e.frame, perms, l0Gfn);
+    if (mega) this.faultAhead(kind, va, gfn, guestPerms);
+    this.stats.fills++;
+    return MAPPED;
+  }
+
+  /** Writes the shadow leaf for `va` in `kind`, remembering (PV) what it was built from. */
+  private mapLeaf(
+    kind: ShadowKind,
+    va: number,
+    gfn: number,
+    frame: number,
+    perms: number,
+    l0Gfn: number,
+  ): number {
     const idx = this.leafIndex(this.current, kind, va);
-    this.i32[idx] = (e.frame << 10) | perms | PTE_V | PTE_U | PTE_A | PTE_D;
+    this.i32[idx] = (frame << 10) | perms | PTE_V | PTE_U | PTE_A | PTE_D;
     if (this.track) {
       if (l0Gfn >= 0) {
         let users = this.l0Users.get(l0Gfn);
@@ -334,8 +352,29 @@ export class ShadowMmu {
         w.push(idx);
       }
     }
-    this.stats.fills++;
-    return MAPPED;
+    return idx;
+  }
+
+  /**
+   * Fault-ahead: one guest megapage (or the bare identity map) covers 1024 pages with one PTE and one
+   * A/D pair, so the fill that just set them maps every other page of it at once, with the same
+   * permissions (each still limited by its P2M entry and by PV's read-only page tables). Pages already
+   * mapped are left alone. Without this a kernel's identity map costs an exit per page it touches.
+   */
+  private faultAhead(kind: ShadowKind, va: number, gfn: number, guestPerms: number): void {
+    const first = gfn - ((va >>> 12) & 1023);
+    const base = (va & ~0x3f_ffff) >>> 0;
+    for (let j = 0; j < 1024; j++) {
+      const g = first + j;
+      const page = (base + j * 4096) >>> 0;
+      const idx = this.leafIndex(this.current, kind, page);
+      if (this.i32[idx] !== 0) continue;
+      const e = this.mem.p2m.entry(guestFrame(g));
+      if (e.type !== "ram") continue;
+      let perms = guestPerms & e.perms;
+      if (this.readOnly?.(g)) perms &= ~PTE_W;
+      this.mapLeaf(kind, page, g, e.frame, perms, -1);
+    }
   }
 
   private guestFault(cause: number): FillResult {
