@@ -128,6 +128,7 @@ export class Hypervisor implements DispatcherHost {
   private nextVcpuId = 0;
   private readonly pvShadowSets: number;
   private started = false;
+  private lastNs = 0;
   /** The pCPU whose exit is being handled. */
   private here = -1;
 
@@ -164,9 +165,14 @@ export class Hypervisor implements DispatcherHost {
     return this.machine.harts.length;
   }
 
-  /** The host's clock in nanoseconds (what the scheduler is told). */
+  /** The host's clock in nanoseconds, as the scheduler is told it. */
   get nowNs(): number {
-    return this.machine.clint.mtime() * NS_PER_TICK;
+    // Harts run one after another within a round, each seeing mtime advance with its own progress, so a
+    // later hart can read an earlier time than the one before it. The scheduler needs one clock that
+    // never goes back: the latest time any pCPU has seen.
+    const t = this.machine.clint.mtime() * NS_PER_TICK;
+    if (t > this.lastNs) this.lastNs = t;
+    return this.lastNs;
   }
 
   // ── domains ──────────────────────────────────────────────────────────────────────────────────
@@ -304,7 +310,7 @@ export class Hypervisor implements DispatcherHost {
       }
     }
     const p = h.hartId;
-    for (const pl of this.driver.run(now * NS_PER_TICK))
+    for (const pl of this.driver.run(this.nowNs))
       if (pl.pcpu !== p && (this.loaded[pl.pcpu]?.id ?? null) !== pl.vcpu) this.ipi(pl.pcpu);
     const want = this.driver.current[p];
     if (want !== (this.loaded[p]?.id ?? null)) this.switchTo(h, want);
