@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { BufferConsole } from "../machine/devices/console.js";
 import { run as interpret } from "../machine/interpreter.js";
 import type { Engine } from "../machine/machine.js";
+import { guestProgramElf } from "../testing/guest-build.js";
 import { kernelAutotestElf, kernelPvAutotestElf, testResultLines } from "../testing/kernel.js";
 import { runRvisor } from "../testing/rvisor.js";
 import type { Domain, DomainMode } from "./domain.js";
@@ -128,5 +129,35 @@ describe("the guest kernel under the hypervisor", () => {
       `${srets} vs ${p.get("pv:IRET")}`,
     );
     assert.ok(trap.domain.totalExits > pv.domain.totalExits, "pv takes fewer exits");
+  });
+
+  it("runs the SDK's S-mode SBI programs as trap domains: two vCPUs with HSM start/stop, IPIs and remote fences", () => {
+    for (const program of ["sbi-hello", "sbi-harts"]) {
+      const hv = new Hypervisor({ pcpus: 2, hostMemoryMiB: 48 });
+      const console = new BufferConsole();
+      const d = hv.createDomain({
+        mode: "trap",
+        kernel: guestProgramElf(program),
+        vcpus: 2,
+        memoryMiB: 16,
+        console,
+      });
+      const exit = hv.runSync({ maxInsns: 50_000_000 });
+      assert.equal(exit.kind, "poweroff", exit.message);
+      assert.deepEqual(d.end, { state: "shutdown", code: 0, reason: "poweroff" }, console.text());
+      assert.match(console.text(), /PASS/);
+    }
+  });
+
+  it("crashes a pv domain whose kernel is not paravirtualized, saying why", () => {
+    const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 48 });
+    const d = hv.createDomain({ mode: "pv", kernel: kernelAutotestElf(), memoryMiB: 16 });
+    const exit = hv.runSync({ maxInsns: 10_000_000 });
+    assert.equal(exit.code, 1);
+    assert.equal(d.state, "crashed");
+    assert.match(
+      d.end?.reason ?? "",
+      /^vCPU 0: trap cause 2 at 0x[0-9a-f]+ before a PV trap handler and shared page were registered$/,
+    );
   });
 });
