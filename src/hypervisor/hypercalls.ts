@@ -61,7 +61,7 @@ import {
 import type { Hart } from "../machine/hart.js";
 import { MIP_SSIP } from "../machine/isa/csr-defs.js";
 import type { Domain } from "./domain.js";
-import { EID_RVISOR_PV, PV_FUNCTION_NAMES, pvCall } from "./pv.js";
+import { EID_RVISOR_PV, PV_FUNCTION_NAMES, pvCall, touchesPinned } from "./pv.js";
 import type { Vcpu } from "./vcpu.js";
 
 /** Bytes one DBCN call moves at most (as the native firmware). */
@@ -245,6 +245,8 @@ function dbcn(d: Domain, fid: number, n: number, lo: number, hi: number): SbiRet
   if (fid !== DBCN_CONSOLE_WRITE && fid !== DBCN_CONSOLE_READ) return fail(SBI_ERR_NOT_SUPPORTED);
   const len = Math.min(n, DBCN_MAX);
   if (hi !== 0 || !d.mem.contains(lo, len)) return fail(SBI_ERR_INVALID_PARAM);
+  // A PV page table is read-only to the guest, and so to what the hypervisor writes for it.
+  if (fid === DBCN_CONSOLE_READ && touchesPinned(d, lo, len)) return fail(SBI_ERR_INVALID_PARAM);
   if (fid === DBCN_CONSOLE_WRITE) {
     const bytes = d.mem.read(lo, len) ?? new Uint8Array();
     for (const b of bytes) d.console.write(b);

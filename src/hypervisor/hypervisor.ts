@@ -52,7 +52,7 @@ import { guestFdt } from "./guest-fdt.js";
 import { FrameAllocator } from "./memory/frames.js";
 import { GuestMemory } from "./memory/guest-memory.js";
 import { P2m } from "./memory/p2m.js";
-import { ShadowMmu, ShadowPool } from "./memory/shadow.js";
+import { ShadowExhaustedError, ShadowMmu, ShadowPool } from "./memory/shadow.js";
 import {
   PvState,
   pvEnabled,
@@ -294,7 +294,12 @@ export class Hypervisor implements DispatcherHost {
       // if that interrupt was withdrawn before it ran (another pCPU moved the shared deadline), its
       // first fetch faults here and it goes back to waiting.
     } else {
-      dispatchException(this, v, h, cause, tval);
+      try {
+        dispatchException(this, v, h, cause, tval);
+      } catch (e) {
+        if (!(e instanceof ShadowExhaustedError)) throw e;
+        this.crash(v, e.message);
+      }
     }
     this.service(h);
     return true;
@@ -418,7 +423,7 @@ export class Hypervisor implements DispatcherHost {
       if (!interrupt && h.pc === handler) {
         this.crash(
           v,
-          `trap ${causeText(cause)} at the trap handler itself (0x${handler.toString(16)}): double fault`,
+          `trap ${causeText(cause)} at the trap handler itself (0x${(handler >>> 0).toString(16)}): double fault`,
         );
         return;
       }
@@ -439,7 +444,7 @@ export class Hypervisor implements DispatcherHost {
       if (!interrupt && h.pc === handler >>> 0) {
         this.crash(
           v,
-          `trap ${causeText(cause)} at the trap vector itself (0x${handler.toString(16)}): double fault`,
+          `trap ${causeText(cause)} at the trap vector itself (0x${(handler >>> 0).toString(16)}): double fault`,
         );
         return;
       }

@@ -24,7 +24,6 @@ import { MSTATUS_SPIE, MSTATUS_SPP, PRIV_S, PRIV_U, SATP_MODE_SV32 } from "../ma
 import { PTE_R, PTE_V, PTE_W, PTE_X } from "../machine/mmu.js";
 import type { Domain } from "./domain.js";
 import type { HypercallHost } from "./hypercalls.js";
-import { guestFrame } from "./memory/addresses.js";
 import type { Vcpu } from "./vcpu.js";
 
 export const EID_RVISOR_PV = 0x0952_5650;
@@ -98,6 +97,8 @@ export function pvCall(host: HypercallHost, v: Vcpu, h: Hart, fid: number): SbiR
   switch (fid) {
     case PV_REGISTER_SHARED:
       if ((a0 & 0xfff) !== 0 || !d.mem.contains(a0, 4096)) return fail(SBI_ERR_INVALID_ADDRESS);
+      // The hypervisor writes the shared page on every trap: a page table cannot be one.
+      if (pv.pinned.has(a0 >>> 12)) return fail(SBI_ERR_DENIED);
       v.sharedGpa = a0;
       return ok();
     case PV_SET_TRAP_HANDLER:
@@ -167,8 +168,7 @@ function checkEntry(d: Domain, pv: PvState, level: 0 | 1, pte: number): number {
   }
   if (level === 1) {
     if ((ppn & 1023) !== 0) return SBI_ERR_INVALID_PARAM;
-    for (let f = ppn; f < ppn + 1024; f++) if (!isRam(d, f)) return SBI_ERR_DENIED;
-    return SBI_SUCCESS;
+    return d.p2m.isRamRange(ppn, 1024) ? SBI_SUCCESS : SBI_ERR_DENIED;
   }
   if (!isRam(d, ppn)) return SBI_ERR_DENIED;
   if ((pte & PTE_W) !== 0 && pv.pinned.has(ppn)) return SBI_ERR_DENIED;
@@ -176,7 +176,16 @@ function checkEntry(d: Domain, pv: PvState, level: 0 | 1, pte: number): number {
 }
 
 function isRam(d: Domain, gfn: number): boolean {
-  return gfn < 0x10_0000 && d.p2m.entry(guestFrame(gfn)).type === "ram";
+  return d.p2m.isRamRange(gfn, 1);
+}
+
+/** Whether a guest-physical range touches a pinned page table (the hypervisor must not write there). */
+export function touchesPinned(d: Domain, gpa: number, len: number): boolean {
+  const pv = d.pv;
+  if (pv === undefined || pv.pinned.size === 0 || len <= 0) return false;
+  for (let f = Math.floor(gpa / 4096); f <= Math.floor((gpa + len - 1) / 4096); f++)
+    if (pv.pinned.has(f)) return true;
+  return false;
 }
 
 /** A 4 KiB leaf that maps its frame writable (what pinning that frame must not meet). */
@@ -232,11 +241,14 @@ function pin(host: HypercallHost, d: Domain, pv: PvState, gpa: number, level: nu
   if ((gpa & 0xfff) !== 0 || (level !== 0 && level !== 1)) return fail(SBI_ERR_INVALID_PARAM);
   if (!isRam(d, gfn)) return fail(SBI_ERR_INVALID_ADDRESS);
   if (pv.pinned.has(gfn) || pv.writable.has(gfn)) return fail(SBI_ERR_DENIED);
+  if (d.vcpus.some((v) => v.sharedGpa >= 0 && v.sharedGpa >>> 12 === gfn)) return fail(SBI_ERR_DENIED);
   const bytes = d.mem.read(gpa, 4096) ?? new Uint8Array(4096);
   const entries = new Int32Array(bytes.buffer, bytes.byteOffset, 1024);
   for (const pte of entries) {
     const e = checkEntry(d, pv, level, pte);
     if (e !== SBI_SUCCESS) return fail(e);
+    // Once pinned it is a page table too: it may not map itself writable.
+    if (level === 0 && writableLeaf(pte) === gfn) return fail(SBI_ERR_DENIED);
   }
   pv.pinned.set(gfn, level);
   if (level === 0) for (const pte of entries) count(pv, writableLeaf(pte), +1);

@@ -230,6 +230,14 @@ export class P2m {
     return m === undefined ? { type: "absent" } : { type: "mmio-trap", device: m.device };
   }
 
+  /** Whether every gfn of [first, first + count) is `ram` (a cheap check: no entry objects). */
+  isRamRange(first: number, count: number): boolean {
+    const s = first - GUEST_RAM_BASE_GFN;
+    if (!(s >= 0 && s + count <= this.maxFrames)) return false;
+    for (let i = s; i < s + count; i++) if (this.frames[i] === NONE) return false;
+    return true;
+  }
+
   /** The host frame backing `gfn`, or why there is none. */
   lookup(gfn: GuestFrame): HostFrame | P2mFault {
     const s = gfn - GUEST_RAM_BASE_GFN;

@@ -118,7 +118,17 @@ interface ShadowSet {
   readonly roots: HostFrame[];
   /** Host frame of the shadow L0 table under root entry i of kind k, at k * 1024 + i (0: none). */
   readonly l0: Int32Array;
+  /** 1 where that shadow L0 table holds pages filled from a guest megapage (or the bare map). */
+  readonly mega: Uint8Array;
 }
+
+/** The host has no frame left for a shadow table, even after this vCPU's shadows were flushed. */
+export class ShadowExhaustedError extends Error {
+  override name = "ShadowExhaustedError";
+}
+
+/** Shadow frames one vCPU may hold (roots and leaf tables) before its shadows are flushed: 2 MiB. */
+export const DEFAULT_SHADOW_FRAME_LIMIT = 512;
 
 export interface ShadowStats {
   fills: number;
@@ -134,6 +144,11 @@ export interface ShadowOptions {
   readOnly?: (gfn: number) => boolean;
   /** PV: remember which shadow entries each guest table feeds, for exact invalidation. */
   track?: boolean;
+  /**
+   * Frames this vCPU's shadows may hold; reaching it flushes them (as a full TLB flush would), so no
+   * guest can make the hypervisor spend unbounded host memory on its page tables.
+   */
+  frameLimit?: number;
 }
 
 /** One vCPU's shadows. */
@@ -150,6 +165,9 @@ export class ShadowMmu {
   /** PV: gfn → RAM word indexes of shadow leaves that map it writable. */
   private readonly writers = new Map<number, number[]>();
   private readonly i32: Int32Array;
+  private readonly frameLimit: number;
+  /** Frames held now (roots of every set, and leaf tables). */
+  held = 0;
 
   constructor(
     private readonly pool: ShadowPool,
@@ -159,6 +177,7 @@ export class ShadowMmu {
     this.maxSets = opts.maxSets ?? 1;
     this.readOnly = opts.readOnly;
     this.track = opts.track ?? false;
+    this.frameLimit = Math.max(3 * this.maxSets + 16, opts.frameLimit ?? DEFAULT_SHADOW_FRAME_LIMIT);
     this.i32 = mem.ram.i32;
     this.current = this.newSet(BARE);
   }
@@ -193,10 +212,18 @@ export class ShadowMmu {
     this.writers.clear();
   }
 
-  /** Forgets the shadow entries for one guest-virtual page in every set (sfence.vma with an address). */
+  /**
+   * Forgets the shadow entries for one guest-virtual address in every set (sfence.vma with an address).
+   * If the address lies in a guest megapage, its translation covers all 4 MiB, so every page filled
+   * from it goes.
+   */
   flushVa(va: number): void {
+    const i = va >>> 22;
     for (const s of this.sets)
-      for (let k = 0; k < KINDS; k++) this.clearLeaf(s, k, va >>> 22, (va >>> 12) & 1023);
+      for (let k = 0; k < KINDS; k++) {
+        if (s.mega[k * 1024 + i] !== 0) this.clearL0(s, k, i);
+        else this.clearLeaf(s, k, i, (va >>> 12) & 1023);
+      }
   }
 
   /** PV: root entry `index` of guest root `rootGfn` changed. */
@@ -277,8 +304,8 @@ export class ShadowMmu {
         if (level === 0) return this.guestFault(PAGE_FAULT[access]);
         level = 0;
         mega = false;
-        l0Gfn = table >>> PAGE_SHIFT;
         table = (pte >>> 10) * 4096;
+        l0Gfn = pte >>> 10; // the guest leaf table this translation is built from
       }
       user = (pte & PTE_U) !== 0;
       if (kind === KIND_U && !user) return this.guestFault(PAGE_FAULT[access]);
@@ -318,7 +345,10 @@ export class ShadowMmu {
     if (access === ACCESS_STORE && (perms & PTE_W) === 0) return this.guestFault(PAGE_FAULT[access]);
     if (access === ACCESS_FETCH && (perms & PTE_X) === 0) return this.guestFault(PAGE_FAULT[access]);
     this.mapLeaf(kind, va, gfn, e.frame, perms, l0Gfn);
-    if (mega) this.faultAhead(kind, va, gfn, guestPerms);
+    if (mega) {
+      this.current.mega[kind * 1024 + (va >>> 22)] = 1;
+      this.faultAhead(kind, va, gfn, guestPerms);
+    }
     this.stats.fills++;
     return MAPPED;
   }
@@ -387,7 +417,8 @@ export class ShadowMmu {
     const i = va >>> 22;
     let l0 = s.l0[kind * 1024 + i];
     if (l0 === 0) {
-      l0 = this.pool.alloc();
+      if (this.held >= this.frameLimit) this.flushAll();
+      l0 = this.allocFrame();
       s.l0[kind * 1024 + i] = l0;
       this.i32[this.wordOf(s.roots[kind], i)] = (l0 << 10) | PTE_V;
     }
@@ -408,13 +439,39 @@ export class ShadowMmu {
     if (l0 === 0) return;
     this.i32[this.wordOf(s.roots[kind], i)] = 0;
     s.l0[kind * 1024 + i] = 0;
+    s.mega[kind * 1024 + i] = 0;
     this.pool.release(l0 as HostFrame);
+    this.held--;
+  }
+
+  /** A frame from the pool; when the host has none, this vCPU's other shadows are given back first. */
+  private allocFrame(): HostFrame {
+    try {
+      const f = this.pool.alloc();
+      this.held++;
+      return f;
+    } catch {
+      this.flushAll();
+      try {
+        const f = this.pool.alloc();
+        this.held++;
+        return f;
+      } catch (e) {
+        throw new ShadowExhaustedError(`no host frame left for a shadow page table: ${(e as Error).message}`);
+      }
+    }
   }
 
   private newSet(groot: number): ShadowSet {
     const roots: HostFrame[] = [];
-    for (let k = 0; k < KINDS; k++) roots.push(this.pool.alloc());
-    const s: ShadowSet = { id: this.nextId++, groot, roots, l0: new Int32Array(KINDS * 1024) };
+    for (let k = 0; k < KINDS; k++) roots.push(this.allocFrame());
+    const s: ShadowSet = {
+      id: this.nextId++,
+      groot,
+      roots,
+      l0: new Int32Array(KINDS * 1024),
+      mega: new Uint8Array(KINDS * 1024),
+    };
     this.sets.push(s);
     return s;
   }
@@ -426,6 +483,7 @@ export class ShadowMmu {
   private freeSet(s: ShadowSet): void {
     this.clearSet(s);
     for (const r of s.roots) this.pool.release(r);
+    this.held -= s.roots.length;
   }
 
   private dropSet(s: ShadowSet): void {
