@@ -78,6 +78,35 @@ describe("npm run bench", () => {
     assert.equal(result.summary, undefined, "the summary table is for the terminal, not the file");
   });
 
+  it("runs the modes suite: every mode and QEMU, figures per mode, and the table of exits by cause", {
+    skip: !qemuAvailable() && "qemu-system-riscv32 is not installed",
+  }, () => {
+    const out = join(scratch, "modes.json");
+    const r = bench(["modes", "--runs", "1", "--workloads", "boot", "--out", out]);
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(readFileSync(out, "utf8"));
+    assert.equal(result.suite, "modes");
+    for (const mode of ["native", "trap", "pv"]) {
+      assert.ok(result.figures[`boot.${mode}.ms`].value > 0, `${mode} ms`);
+      assert.ok(result.figures[`boot.${mode}.instructions`].value > 100_000, `${mode} instructions`);
+    }
+    for (const mode of ["trap", "pv"]) assert.ok(result.figures[`boot.${mode}.exits`].value > 0);
+    assert.equal(result.figures["boot.pv.vs_native"].goal, result.figures["boot.trap.vs_native"].value);
+    assert.ok(result.figures["boot.native.vs_qemu"].value > 0);
+    assert.equal(result.figures["autotest.native.ms"], undefined, "only the workloads asked for");
+    assert.match(r.stdout, /boot: exits by cause/);
+    assert.match(r.stdout, /│ shadow-fill +│/);
+  });
+
+  it("refuses --engines outside the modes suite, and an unknown engine, with status 2", () => {
+    const cpu = bench(["cpu", "--engines", "dbt"]);
+    assert.equal(cpu.status, 2);
+    assert.match(cpu.stderr, /--engines is for the modes suite/);
+    const unknown = bench(["modes", "--engines", "jit"]);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown engine 'jit'; engines: dbt, interp/);
+  });
+
   it("refuses an unknown workload, and --workloads for the cpu suite, with status 2", () => {
     const unknown = bench(["dbt", "--workloads", "branchy,gpu"]);
     assert.equal(unknown.status, 2);
@@ -87,13 +116,13 @@ describe("npm run bench", () => {
     );
     const cpu = bench(["cpu", "--workloads", "branchy"]);
     assert.equal(cpu.status, 2);
-    assert.match(cpu.stderr, /--workloads is for the dbt suite/);
+    assert.match(cpu.stderr, /--workloads is for the dbt and modes suites/);
   });
 
   it("refuses an unknown suite with status 2, naming the known ones", () => {
     const r = bench(["gpu"]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^bench: unknown suite 'gpu'; suites: cpu, dbt, sched, ctr$/m);
+    assert.match(r.stderr, /^bench: unknown suite 'gpu'; suites: cpu, dbt, sched, ctr, modes$/m);
   });
 
   it("refuses a bad run count with status 2", () => {
