@@ -870,7 +870,7 @@ const pvTables: Hostile = {
  * DBCN_CONSOLE_READ stores console input — so a guest can ask it to write into a pinned table: the
  * shared page registered on the pinned root (the trapped sp, saved at offset 24, lands in entry 6) and
  * a console read into entry 7, both a pointer to an unpinned table the guest writes freely. Whether or
- * not the hypervisor lets those writes happen (see the todo test below), every access through them
+ * not the hypervisor lets those writes happen (see the test below), every access through them
  * must stay inside the guest's RAM and leave pinned tables read-only.
  */
 const PLANT = pte(gfnOf(UNPINNED), V);
@@ -1461,12 +1461,7 @@ for (const mode of MODES) {
       arena.assertIsolated();
     });
 
-    it("a guest cannot exhaust host memory with the shadow tables it makes the hypervisor build", {
-      todo:
-        "BUG: shadow tables have no per-vCPU or per-domain bound (trap: 3 kinds x 1025 frames per " +
-        "vCPU, pv: 8 sets of that); ShadowPool.alloc's OutOfFramesError escapes from onTrap through " +
-        "runSync, so one guest crashes the whole host (and before that, starves it of memory)",
-    }, () => {
+    it("a guest cannot exhaust host memory with the shadow tables it makes the hypervisor build", () => {
       const arena = new Arena(mode);
       const d = arena.add({ name: "shadow-hog", kernel: shadowHogImage(mode) });
       arena.run(2_000_000); // must not throw
@@ -1476,11 +1471,7 @@ for (const mode of MODES) {
     });
 
     if (mode === "trap")
-      it("a double fault's reason names the trap vector's address in hex", {
-        todo:
-          "BUG: Hypervisor.reflect prints the vector as (v.stvec & ~3).toString(16), signed: " +
-          "'(0x-7fffff00)' for a vector at 0x80000100",
-      }, () => {
+      it("a double fault's reason names the trap vector's address in hex", () => {
         const d = runAlone(mode, crashers.find((c) => c.name === "root-outside-ram") as Hostile);
         assert.equal(
           d.end?.reason,
@@ -1489,13 +1480,7 @@ for (const mode of MODES) {
       });
 
     if (mode === "pv")
-      it("the hypervisor never writes into a pinned table on the guest's behalf", {
-        todo:
-          "BUG: PV_REGISTER_SHARED accepts a pinned table (trap delivery then writes epc/cause/tval/" +
-          "status/saved_sp/mask into it), PV_PIN_TABLE accepts the registered shared page, and " +
-          "DBCN_CONSOLE_READ stores into a pinned table: unvalidated entries (here pointers to an " +
-          "unpinned table) appear in a pinned root",
-      }, () => {
+      it("the hypervisor never writes into a pinned table on the guest's behalf", () => {
         const d = runAlone(mode, pinnedWrites);
         const r = results(d, PLANT_WORDS);
         assert.notEqual(r[2], 0, "PV_PIN_TABLE of the shared page must be refused");
