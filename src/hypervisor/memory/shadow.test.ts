@@ -514,21 +514,13 @@ describe("shadow MMU: bounded host memory", () => {
     assert.throws(() => env.mmu.fill(va(0, 3), ACCESS_LOAD, KIND_S, false, S), ShadowExhaustedError);
   });
 
-  it("a ShadowMmu made on a host without frames for its roots fails with ShadowExhaustedError", {
-    todo:
-      "shadow.ts: the constructor's newSet → allocFrame catches the pool's OutOfFramesError and calls " +
-      "flushAll() while `current` is still undefined, so a TypeError escapes instead",
-  }, () => {
+  it("a ShadowMmu made on a host without frames for its roots fails with ShadowExhaustedError", () => {
     const env = makeEnv();
     env.allocator.alloc(env.allocator.freeCount - 1, 2);
     assert.throws(() => new ShadowMmu(env.pool, env.mem), ShadowExhaustedError);
   });
 
-  it("a switch that runs out of frames for the new set's roots keeps none of them", {
-    todo:
-      "shadow.ts newSet: the roots allocated before allocFrame throws ShadowExhaustedError are never " +
-      "released (pool.inUse stays up after release(): host frames lost to the hypervisor for good)",
-  }, () => {
+  it("a switch that runs out of frames for the new set's roots keeps none of them", () => {
     const env = standard({ maxSets: 2 });
     env.allocator.alloc(env.allocator.freeCount - 1, 2); // room for one root of three
     assert.throws(() => env.mmu.select(S), ShadowExhaustedError);

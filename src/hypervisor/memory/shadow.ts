@@ -340,6 +340,9 @@ export class ShadowMmu {
       return this.guestFault(ACCESS_FAULT[access]);
     }
     const guestPerms = perms;
+    // What the P2M withholds is an access fault (the guest's own tables allowed it).
+    const p2mBit = access === ACCESS_STORE ? PTE_W : access === ACCESS_FETCH ? PTE_X : PTE_R;
+    if ((e.perms & p2mBit) === 0) return this.guestFault(ACCESS_FAULT[access]);
     perms &= e.perms;
     if (this.readOnly?.(gfn)) perms &= ~PTE_W;
     if (access === ACCESS_STORE && (perms & PTE_W) === 0) return this.guestFault(PAGE_FAULT[access]);
@@ -451,7 +454,7 @@ export class ShadowMmu {
       this.held++;
       return f;
     } catch {
-      this.flushAll();
+      if (this.sets.length > 0) this.flushAll(); // none yet while the constructor makes the first set
       try {
         const f = this.pool.alloc();
         this.held++;
@@ -464,7 +467,13 @@ export class ShadowMmu {
 
   private newSet(groot: number): ShadowSet {
     const roots: HostFrame[] = [];
-    for (let k = 0; k < KINDS; k++) roots.push(this.allocFrame());
+    try {
+      for (let k = 0; k < KINDS; k++) roots.push(this.allocFrame());
+    } catch (e) {
+      for (const r of roots) this.pool.release(r); // a set is all three roots or nothing
+      this.held -= roots.length;
+      throw e;
+    }
     const s: ShadowSet = {
       id: this.nextId++,
       groot,
