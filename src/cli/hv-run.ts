@@ -19,7 +19,7 @@ import { type ConsoleBackend, StdioConsole } from "../machine/devices/console.js
 import type { ClockKind, MachineExit } from "../machine/machine.js";
 import { MiB, parseChoice, parseIntInRange, parseMemorySize, UsageError } from "./options.js";
 import { ENGINES, type EngineName } from "./registry.js";
-import { loadGuest } from "./run.js";
+import { loadGuest, watchForDeadlock } from "./run.js";
 
 export interface DomainArg {
   mode: DomainMode;
@@ -127,7 +127,7 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
       clock: s.clock,
       engine: ENGINES[s.engine].engine,
       scheduler: s.scheduler,
-      onIdle: process.stdin.isTTY === true ? "wait" : "exit",
+      onIdle: "wait", // piped input may still come: watchForDeadlock ends the run once it has ended
     });
     const domains: Domain[] = [];
     for (const [i, d] of s.domains.entries()) {
@@ -157,8 +157,14 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
         throw e;
       }
     }
+    const stopWatching = process.stdin.isTTY === true ? () => {} : watchForDeadlock(hv.machine);
     const start = performance.now();
-    const exit: MachineExit = await hv.run({ maxInsns: s.maxInsns });
+    let exit: MachineExit;
+    try {
+      exit = await hv.run({ maxInsns: s.maxInsns });
+    } finally {
+      stopWatching();
+    }
     const hostMs = performance.now() - start;
     for (const p of prefixed) p.flush();
     stdio.close();

@@ -180,7 +180,7 @@ const DEADLOCK_CHECK_MS = 20;
  * interrupt pending and no timer is armed. The check runs between the machine's rounds (it sleeps while
  * idle), so it sees a consistent state. Returns the function that stops watching.
  */
-function watchForDeadlock(machine: Machine): () => void {
+export function watchForDeadlock(machine: Machine): () => void {
   let inputEnded = false;
   const onEnd = (): void => {
     inputEnded = true;

@@ -8,7 +8,7 @@
  *                                            vCPU's virtual CSRs; a PV kernel gets it reflected
  *   ecall, virtual S-mode                    the hypercall table (SBI, and the PV extension)
  *   page fault                               the memory manager: a shadow fill, or the guest's own fault
- *   MMIO (a fill that ends in a device)      a device model (none is registered yet: an access fault)
+ *   MMIO (a fill that ends in a device)      a device model (devices.ts: the virtual PLIC and UART)
  *   timer / software interrupt (host)        the scheduler (slice end, tick, vCPU timer, kick)
  *   anything else, or from virtual U-mode    reflected into the guest kernel, as hardware would deliver it
  *
@@ -87,6 +87,7 @@ export function dispatchException(host: DispatcherHost, v: Vcpu, h: Hart, cause:
       }
       if (r.kind === "mmio") {
         d.countExit("mmio");
+        if (access !== ACCESS_FETCH && d.devices?.emulate(h, r.gpa, access)) return;
         host.reflect(v, h, access === ACCESS_FETCH ? 1 : access === ACCESS_LOAD ? 5 : 7, tval);
         return;
       }

@@ -6,6 +6,7 @@
  * Every exit a domain's vCPUs take is counted here by cause (what `rvisor` prints per domain).
  */
 import type { ConsoleBackend } from "../machine/devices/console.js";
+import type { DomainDevices } from "./devices.js";
 import type { GuestMemory } from "./memory/guest-memory.js";
 import type { P2m } from "./memory/p2m.js";
 import type { PvState } from "./pv.js";
@@ -36,6 +37,8 @@ export class Domain {
   retired = 0;
   /** PV page-table bookkeeping (pv mode only). */
   pv: PvState | undefined;
+  /** The virtual PLIC and UART (MMIO device models). */
+  devices: DomainDevices | undefined;
 
   constructor(
     readonly id: DomainId,

@@ -1,11 +1,12 @@
 /**
  * The device tree a domain boots with: its own RAM at 0x8000_0000 (whatever host frames back it), its
- * vCPUs, the timebase and the boot arguments. No devices: a `trap` or `pv` guest reaches the outside
- * world through SBI calls (console, timer, power) only.
+ * vCPUs, the timebase, the boot arguments, and its device models where QEMU `virt` has them: the virtual
+ * 16550 UART and the virtual PLIC (devices.ts). SBI (console, timer, power) is there as well.
  */
 import { type FdtNode, serializeFdt } from "../machine/fdt.js";
-import { DRAM_BASE } from "../machine/memory-map.js";
-import { TIMEBASE_HZ } from "../machine/params.js";
+import { IRQ_M_EXT, IRQ_S_EXT } from "../machine/isa/csr-defs.js";
+import { DRAM_BASE, PLIC_BASE, PLIC_SIZE, UART0_BASE, UART0_IRQ, UART0_SIZE } from "../machine/memory-map.js";
+import { PLIC_SOURCES, TIMEBASE_HZ } from "../machine/params.js";
 
 const node = (name: string, props: FdtNode["props"], children: FdtNode[] = []): FdtNode => ({
   name,
@@ -21,7 +22,11 @@ export interface GuestFdtOptions {
   name: string;
 }
 
+/** The 16550's input clock on QEMU virt, as the board's tree gives it. */
+const UART_CLOCK_HZ = 3_686_400;
+
 export function guestFdt(opts: GuestFdtOptions): Uint8Array {
+  const intc = (i: number): number => 2 + i; // phandles: 1 is the PLIC
   const cpus = Array.from({ length: opts.vcpus }, (_, i) =>
     node(
       `cpu@${i.toString(16)}`,
@@ -35,9 +40,11 @@ export function guestFdt(opts: GuestFdtOptions): Uint8Array {
       ],
       [
         node("interrupt-controller", [
+          ["#address-cells", [0]],
           ["#interrupt-cells", [1]],
           ["interrupt-controller", null],
           ["compatible", "riscv,cpu-intc"],
+          ["phandle", [intc(i)]],
         ]),
       ],
     ),
@@ -64,6 +71,35 @@ export function guestFdt(opts: GuestFdtOptions): Uint8Array {
           ["timebase-frequency", [TIMEBASE_HZ]],
         ],
         cpus,
+      ),
+      node(
+        "soc",
+        [
+          ["#address-cells", [2]],
+          ["#size-cells", [2]],
+          ["compatible", "simple-bus"],
+          ["ranges", null],
+        ],
+        [
+          node(`serial@${UART0_BASE.toString(16)}`, [
+            ["interrupts", [UART0_IRQ]],
+            ["interrupt-parent", [1]],
+            ["clock-frequency", [UART_CLOCK_HZ]],
+            ["reg", [0, UART0_BASE, 0, UART0_SIZE]],
+            ["compatible", "ns16550a"],
+          ]),
+          node(`plic@${PLIC_BASE.toString(16)}`, [
+            ["phandle", [1]],
+            ["riscv,ndev", [PLIC_SOURCES - 1]],
+            ["reg", [0, PLIC_BASE, 0, PLIC_SIZE]],
+            // Context 2i is vCPU i's M-mode (it reaches nothing), 2i+1 its S-mode external interrupt.
+            ["interrupts-extended", cpus.flatMap((_, i) => [intc(i), IRQ_M_EXT, intc(i), IRQ_S_EXT])],
+            ["interrupt-controller", null],
+            ["compatible", ["sifive,plic-1.0.0", "riscv,plic0"]],
+            ["#address-cells", [0]],
+            ["#interrupt-cells", [1]],
+          ]),
+        ],
       ),
     ],
   );

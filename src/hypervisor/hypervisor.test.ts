@@ -160,4 +160,18 @@ describe("the guest kernel under the hypervisor", () => {
       /^vCPU 0: trap cause 2 at 0x[0-9a-f]+ before a PV trap handler and shared page were registered$/,
     );
   });
+
+  it("gives a trap domain a virtual PLIC and UART: receive interrupts, claim/complete, output as on the board", async () => {
+    const input = "first line\nsecond\nquit\n";
+    const native = await runRvisor(guestProgramElf("uart-irq"), { firmware: "sbi", stdin: input });
+    assert.equal(native.exitCode, 0, native.stdout);
+    const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 32 });
+    const console = new BufferConsole(input);
+    const d = hv.createDomain({ mode: "trap", kernel: guestProgramElf("uart-irq"), memoryMiB: 8, console });
+    const exit = hv.runSync({ maxInsns: 50_000_000 });
+    assert.equal(exit.kind, "poweroff", exit.message);
+    assert.equal(console.text(), native.stdout);
+    assert.match(console.text(), /^FIRST LINE\nSECOND\nuart-irq: 2 lines, interrupts taken: yes/m);
+    assert.ok((d.exits.get("mmio") ?? 0) > 10, "device registers are reached through MMIO exits");
+  });
 });

@@ -46,6 +46,7 @@ import {
 } from "../machine/machine.js";
 import { CLINT_MSIP, DRAM_BASE } from "../machine/memory-map.js";
 import { PAGE_SIZE, TIMEBASE_HZ } from "../machine/params.js";
+import { DomainDevices } from "./devices.js";
 import { type DispatcherHost, dispatchException, shadowKind } from "./dispatcher.js";
 import { Domain, type DomainEnd, type DomainMode } from "./domain.js";
 import { guestFdt } from "./guest-fdt.js";
@@ -159,6 +160,7 @@ export class Hypervisor implements DispatcherHost {
       h.scounteren = 7;
       h.waiting = true;
     }
+    this.machine.pollers.push(() => this.pollDevices());
   }
 
   get pcpus(): number {
@@ -205,6 +207,13 @@ export class Hypervisor implements DispatcherHost {
     const p2m = new P2m(id, this.allocator, ramBytes / PAGE_SIZE);
     p2m.populate(ramBytes / PAGE_SIZE); // throws OutOfFramesError, taking nothing, when the host is full
     const mem = new GuestMemory(p2m, this.machine.ram);
+    // A gfn that changes its host frame (or loses it) must not stay reachable through any shadow.
+    p2m.onChange(() => {
+      const d = this.domains.get(id);
+      if (d === undefined) return;
+      for (const v of d.vcpus) v.shadow.flushAll();
+      this.flushTlbs(d);
+    });
     for (const s of image.segments) mem.write(s.paddr, s.data); // frames are zeroed: bss needs nothing
     const fdt = guestFdt({ vcpus: nvcpus, ramBytes, bootargs: spec.bootargs, name });
     const fdtAddr = DRAM_BASE + ramBytes - Math.ceil(fdt.length / PAGE_SIZE) * PAGE_SIZE;
@@ -212,6 +221,12 @@ export class Hypervisor implements DispatcherHost {
 
     const d = new Domain(id, name, spec.mode, p2m, mem, spec.console ?? new BufferConsole());
     if (spec.mode === "pv") d.pv = new PvState();
+    d.devices = new DomainDevices(nvcpus, d.console, p2m, (i, level) => {
+      const v = d.vcpus[i];
+      if (v === undefined || !d.alive) return;
+      if (level) this.raiseVirq(v, MIP_SEIP);
+      else this.clearVirq(v, MIP_SEIP);
+    });
     this.domains.set(id, d);
     this.scheduler.addDomain(id, { weight: spec.weight ?? 256, cap: spec.cap ?? 0 });
     for (let i = 0; i < nvcpus; i++) {
@@ -302,12 +317,14 @@ export class Hypervisor implements DispatcherHost {
       }
     }
     this.service(h);
+    this.here = -1;
     return true;
   }
 
   /** Everything due on pCPU `h` after an exit, before guest code runs again. */
   private service(h: Hart): void {
     const now = this.machine.clint.mtime();
+    this.pollDevices();
     for (const v of this.vcpus.values()) {
       if (v.timerAt <= now) {
         v.timerAt = Number.POSITIVE_INFINITY;
@@ -323,6 +340,16 @@ export class Hypervisor implements DispatcherHost {
     if (v !== null) this.deliverInterrupt(v, h);
     else this.idle(h);
     this.programTimers();
+  }
+
+  /**
+   * Console input into every domain's UART. Runs on exits and, through the board's pollers, while every
+   * pCPU idles; an interrupt it raises for a sleeping vCPU wakes an idle pCPU to run it.
+   */
+  private pollDevices(): void {
+    for (const d of this.domains.values()) if (d.alive) d.devices?.poll();
+    if (this.here < 0 && this.driver.kicked)
+      for (let p = 0; p < this.pcpus; p++) if (this.loaded[p] === null) this.ipi(p);
   }
 
   /** Saves what pCPU `h` runs and loads `vcpu` (null: idle until an interrupt). */

@@ -137,8 +137,8 @@ export function pvCall(host: HypercallHost, v: Vcpu, h: Hart, fid: number): SbiR
   }
 }
 
-/** Events a PV guest can receive: software (bit 1) and timer (bit 5). */
-export const pvEnabled = (1 << 1) | (1 << 5);
+/** Events a PV guest can receive: software (bit 1), timer (bit 5) and external (bit 9, the virtual PLIC). */
+export const pvEnabled = (1 << 1) | (1 << 5) | (1 << 9);
 
 function iret(host: HypercallHost, v: Vcpu, h: Hart, frame: number): SbiRet | typeof NO_RETURN {
   if ((frame & 3) !== 0) return fail(SBI_ERR_INVALID_PARAM);

@@ -85,6 +85,11 @@ export class Machine {
   engine: Engine;
   htif: Htif | undefined;
   exit: MachineExit | undefined;
+  /**
+   * Called after every round and while the board idles, as the UART is polled: how software above the
+   * board (the hypervisor's device models) takes console input when no hart runs.
+   */
+  readonly pollers: (() => void)[] = [];
 
   private readonly onIdle: "exit" | "wait";
   /** icount: virtual time in instructions at the start of the current round. */
@@ -211,6 +216,9 @@ export class Machine {
     }
     this.clint.update();
     this.uart.poll();
+    for (const p of this.pollers) p();
+    // A poller may have raised an interrupt (input for a waiting guest): then the board is not idle.
+    if (sleepMs !== 0 && this.harts.some((h) => !h.stopped && (h.mip & h.mie) !== 0)) sleepMs = 0;
     return sleepMs;
   }
 
@@ -225,6 +233,7 @@ export class Machine {
         if (this.onIdle === "exit") return this.deadlock();
         await sleep(5);
         this.uart.poll();
+        for (const p of this.pollers) p();
       } else if (idle > 0) {
         await sleep(idle);
       } else if (performance.now() - lastYield > 20) {

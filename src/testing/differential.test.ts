@@ -27,6 +27,7 @@ const SETTINGS: Record<string, { harts?: number; stdin?: string }> = {
   multihart: { harts: 2 },
   "sbi-harts": { harts: 2 },
   echo: { stdin: "Differential input, 123\n" },
+  "uart-irq": { stdin: "Differential input\nline two\nquit\n" },
 };
 
 describe("conformance suite (guest/isa): rvisor and QEMU both pass every program", () => {

@@ -45,6 +45,11 @@ const expectations: Record<string, Expectation> = {
   "libc-selftest": { exitCode: 0, lines: [/^libc-selftest: \d+ checks, 0 failed$/] },
   timer: { exitCode: 0, lines: ["timer: 5 interrupts taken", "timer: mtime monotonic: yes"] },
   echo: { stdin: "Hello, guest 42\n", exitCode: 0, lines: ["HELLO, GUEST 42", "echo: 15 characters"] },
+  "uart-irq": {
+    stdin: "first line\nsecond\nquit\n",
+    exitCode: 0,
+    lines: ["FIRST LINE", "SECOND", "uart-irq: 2 lines, interrupts taken: yes, bytes dropped: 0"],
+  },
   memstream: {
     exitCode: 0,
     lines: [/^memstream: \d+ words x 3 arrays \(\d+ KiB\), \d+ passes$/, /^reductions [0-9a-f]{8}$/, "VALID"],

@@ -1,0 +1,106 @@
+/**
+ * A domain's device models, at the addresses QEMU `virt` gives them, so an unmodified guest finds them
+ * where it would on the board: a virtual PLIC (external interrupts) and a virtual 16550 UART (a console
+ * with receive interrupts) on the domain's console.
+ *
+ *   guest load/store to 0x1000_0000 ──shadow fault──▶ fill: the P2M says mmio-trap ──▶ dispatcher
+ *       ──▶ emulateMmio: decode the instruction at pc, call the model, write rd, step pc
+ *   UART irq line ──▶ virtual PLIC ──▶ S-context of vCPU i ──▶ virtual SEIP (sip bit 9 / PV pending bit 9)
+ *
+ * The models are the board's own (machine/devices): only what they are wired to differs. The PLIC's
+ * M-mode contexts exist (the register layout needs them) but reach nothing: a guest has no M-mode.
+ */
+import type { AccessSize, Device, InterruptTarget } from "../machine/bus.js";
+import type { ConsoleBackend } from "../machine/devices/console.js";
+import { Plic } from "../machine/devices/plic.js";
+import { Uart16550 } from "../machine/devices/uart16550.js";
+import type { Hart } from "../machine/hart.js";
+import { EXPANDED } from "../machine/isa/compressed.js";
+import { MIP_SEIP } from "../machine/isa/csr-defs.js";
+import { PLIC_BASE, PLIC_SIZE, UART0_BASE, UART0_IRQ, UART0_SIZE } from "../machine/memory-map.js";
+import { ACCESS_LOAD, ACCESS_STORE, type Access } from "../machine/mmu.js";
+import { guestPhys } from "./memory/addresses.js";
+import type { P2m } from "./memory/p2m.js";
+
+/** Where the models raise a vCPU's virtual external interrupt. */
+export type ExternalIrqSink = (vcpuIndex: number, level: boolean) => void;
+
+interface Mapped {
+  base: number;
+  end: number;
+  device: Device;
+}
+
+export class DomainDevices {
+  readonly plic: Plic;
+  readonly uart: Uart16550;
+  private readonly map: Mapped[];
+
+  constructor(vcpus: number, console: ConsoleBackend, p2m: P2m, sink: ExternalIrqSink) {
+    const targets: InterruptTarget[] = Array.from({ length: vcpus }, (_, i) => ({
+      hartId: i,
+      setInterruptLevel: (mask: number, level: boolean) => {
+        if ((mask & MIP_SEIP) !== 0) sink(i, level);
+      },
+    }));
+    this.plic = new Plic(targets);
+    this.uart = new Uart16550(this.plic.line(UART0_IRQ), console);
+    this.map = [
+      { base: UART0_BASE, end: UART0_BASE + UART0_SIZE, device: this.uart },
+      { base: PLIC_BASE, end: PLIC_BASE + PLIC_SIZE, device: this.plic },
+    ];
+    for (const m of this.map) p2m.mapMmio(guestPhys(m.base), m.end - m.base, m.device.name);
+  }
+
+  /** Pulls console input into the UART (every exit; cheap when nothing waits). */
+  poll(): void {
+    this.uart.poll();
+  }
+
+  /**
+   * Performs the load or store at `h.pc` that faulted on guest-physical `gpa` in a device range:
+   * returns false (the caller reflects an access fault) when no device is there, or the instruction is
+   * not a plain aligned load/store of the faulting kind.
+   */
+  emulate(h: Hart, gpa: number, access: Access): boolean {
+    const m = this.map.find((x) => gpa >= x.base && gpa < x.end);
+    if (m === undefined) return false;
+    let insn: number;
+    try {
+      insn = h.fetch(h.pc);
+    } catch {
+      return false;
+    }
+    let len = 4;
+    if ((insn & 3) !== 3) {
+      insn = EXPANDED[insn & 0xffff];
+      len = 2;
+      if (insn === 0) return false;
+    }
+    const opcode = insn & 0x7f;
+    const funct3 = (insn >>> 12) & 7;
+    const offset = gpa - m.base;
+    if (opcode === 0x03 && access === ACCESS_LOAD) {
+      const size = LOAD_SIZE[funct3];
+      if (size === 0 || offset % size !== 0 || offset + size > m.end - m.base) return false;
+      let value = m.device.read(offset, size as AccessSize);
+      if (funct3 === 0) value = (value << 24) >> 24;
+      else if (funct3 === 1) value = (value << 16) >> 16;
+      const rd = (insn >>> 7) & 31;
+      if (rd !== 0) h.x[rd] = value;
+    } else if (opcode === 0x23 && access === ACCESS_STORE) {
+      const size = funct3 <= 2 ? 1 << funct3 : 0;
+      if (size === 0 || offset % size !== 0 || offset + size > m.end - m.base) return false;
+      const value = h.x[(insn >>> 20) & 31];
+      m.device.write(offset, size as AccessSize, size === 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1));
+    } else {
+      return false;
+    }
+    h.pc = (h.pc + len) >>> 0;
+    h.retired++;
+    return true;
+  }
+}
+
+/** Access size of each load funct3 (lb lh lw - lbu lhu - -), 0 for none. */
+const LOAD_SIZE = [1, 2, 4, 0, 1, 2, 0, 0] as const;
