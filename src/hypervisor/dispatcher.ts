@@ -4,7 +4,7 @@
  *
  *   cause                                   goes to
  *   ─────────────────────────────────────   ───────────────────────────────────────────────────────────
- *   illegal instruction, virtual S-mode      the interpreter (trap mode), which emulates it on the
+ *   illegal instruction, virtual S-mode      the interpreter (trap and bt modes), which emulates it on the
  *                                            vCPU's virtual CSRs; a PV kernel gets it reflected
  *   ecall, virtual S-mode                    the hypercall table (SBI, and the PV extension)
  *   page fault                               the memory manager: a shadow fill, or the guest's own fault
@@ -50,7 +50,7 @@ export function dispatchException(host: DispatcherHost, v: Vcpu, h: Hart, cause:
   const d = v.domain;
   switch (cause) {
     case CAUSE_ILLEGAL_INSN: {
-      if (d.mode === "trap") {
+      if (d.mode !== "pv") {
         const what = emulate(host, v, h, tval);
         if (what !== null) {
           h.retired++;
@@ -79,7 +79,7 @@ export function dispatchException(host: DispatcherHost, v: Vcpu, h: Hart, cause:
           : cause === CAUSE_LOAD_PAGE_FAULT
             ? ACCESS_LOAD
             : ACCESS_STORE;
-      const mxr = d.mode === "trap" && (v.sstatus & MSTATUS_MXR) !== 0;
+      const mxr = d.mode !== "pv" && (v.sstatus & MSTATUS_MXR) !== 0;
       const r = v.shadow.fill(tval, access, shadowKind(v), mxr, v.satp);
       if (r.kind === "mapped") {
         d.countExit("shadow-fill");

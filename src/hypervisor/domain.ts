@@ -14,7 +14,7 @@ import type { DomainId } from "./scheduler/interface.js";
 import type { Vcpu } from "./vcpu.js";
 
 /** How a domain is virtualized (see docs/architecture.md). `native` is the bare machine, not a domain. */
-export const DOMAIN_MODES = ["trap", "pv"] as const;
+export const DOMAIN_MODES = ["trap", "bt", "pv"] as const;
 export type DomainMode = (typeof DOMAIN_MODES)[number];
 
 export type DomainState = "running" | "paused" | "shutdown" | "crashed";
@@ -33,6 +33,8 @@ export class Domain {
   readonly vcpus: Vcpu[] = [];
   /** Exits by cause: "csr", "sret", "sbi:TIME", "pv:MMU_UPDATE", "shadow-fill", "guest-fault", ... */
   readonly exits = new Map<string, number>();
+  /** Privileged instructions handled without an exit (bt mode's direct VMM calls), by label. */
+  readonly calls = new Map<string, number>();
   /** Instructions retired by this domain's vCPUs. */
   retired = 0;
   /** PV page-table bookkeeping (pv mode only). */
@@ -51,6 +53,10 @@ export class Domain {
 
   countExit(cause: string): void {
     this.exits.set(cause, (this.exits.get(cause) ?? 0) + 1);
+  }
+
+  countCall(label: string): void {
+    this.calls.set(label, (this.calls.get(label) ?? 0) + 1);
   }
 
   get totalExits(): number {

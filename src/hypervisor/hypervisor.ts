@@ -46,6 +46,7 @@ import {
 } from "../machine/machine.js";
 import { CLINT_MSIP, DRAM_BASE } from "../machine/memory-map.js";
 import { PAGE_SIZE, TIMEBASE_HZ } from "../machine/params.js";
+import { Monitor, type MonitorHost } from "./bt.js";
 import { DomainDevices } from "./devices.js";
 import { type DispatcherHost, dispatchException, shadowKind } from "./dispatcher.js";
 import { Domain, type DomainEnd, type DomainMode } from "./domain.js";
@@ -88,7 +89,12 @@ export interface HypervisorOptions {
   pvShadowSets?: number;
   /** When every vCPU is blocked and no timer is armed: end the run (default) or wait for input. */
   onIdle?: "exit" | "wait";
+  /** Host CPU quirks (see Hart.quirkSensitiveRead): "sensitive-unprivileged". */
+  quirks?: readonly Quirk[];
 }
+
+export const QUIRKS = ["sensitive-unprivileged"] as const;
+export type Quirk = (typeof QUIRKS)[number];
 
 export interface DomainSpec {
   mode: DomainMode;
@@ -111,7 +117,7 @@ export class DomainConfigError extends Error {
 /** The control domain's entry in listings: it runs no guest code. */
 export const CONTROL_DOMAIN = { id: 0, name: "Domain-0" } as const;
 
-export class Hypervisor implements DispatcherHost {
+export class Hypervisor implements DispatcherHost, MonitorHost {
   readonly machine: Machine;
   readonly allocator: FrameAllocator;
   readonly pool: ShadowPool;
@@ -128,6 +134,8 @@ export class Hypervisor implements DispatcherHost {
   private nextDomId = 1;
   private nextVcpuId = 0;
   private readonly pvShadowSets: number;
+  /** bt mode's direct VMM calls, one per pCPU. */
+  private readonly monitors: Monitor[];
   private started = false;
   private lastNs = 0;
   /** The pCPU whose exit is being handled. */
@@ -151,7 +159,9 @@ export class Hypervisor implements DispatcherHost {
     this.loaded = new Array<Vcpu | null>(pcpus).fill(null);
     this.loadedAt = new Array<number>(pcpus).fill(0);
     this.programmed = new Array<number>(pcpus).fill(Number.POSITIVE_INFINITY);
+    this.monitors = this.machine.harts.map((h) => new Monitor(this, h));
     for (const h of this.machine.harts) {
+      h.quirkSensitiveRead = opts.quirks?.includes("sensitive-unprivileged") ?? false;
       h.mTrapHook = (hart, cause, tval) => this.onTrap(hart, cause, tval);
       h.setPriv(PRIV_U);
       h.mstatus = 0;
@@ -290,7 +300,7 @@ export class Hypervisor implements DispatcherHost {
     for (let p = 0; p < this.pcpus; p++) this.ipi(p);
   }
 
-  private ipi(p: number): void {
+  ipi(p: number): void {
     this.machine.clint.write(CLINT_MSIP + 4 * p, 4, 1);
   }
 
@@ -374,6 +384,9 @@ export class Hypervisor implements DispatcherHost {
     h.x.set(v.regs);
     h.x[0] = 0;
     h.pc = v.pc;
+    const monitor = this.monitors[p];
+    monitor.vcpu = v;
+    h.vmm = v.domain.mode === "bt" ? monitor : undefined;
     h.reservation = -1;
     h.waiting = false;
     v.pcpu = p;
@@ -384,6 +397,8 @@ export class Hypervisor implements DispatcherHost {
 
   /** Nothing to run on `h`: it waits for the next host interrupt (a timer or an IPI). */
   private idle(h: Hart): void {
+    h.vmm = undefined;
+    this.monitors[h.hartId].vcpu = undefined;
     h.pc = 0;
     h.satp = 0;
     h.flushTlb();
@@ -418,6 +433,16 @@ export class Hypervisor implements DispatcherHost {
   }
 
   // ── virtual interrupts and the trap bounce ───────────────────────────────────────────────────
+
+  /** Whether `v` has a pending virtual interrupt it can take now. */
+  interruptDeliverable(v: Vcpu): boolean {
+    if (v.domain.mode === "pv") {
+      if (v.sharedGpa < 0) return false;
+      const pending = sharedRead(v, SH_PENDING) & pvEnabled;
+      return pending !== 0 && (v.vpriv !== PRIV_S || sharedRead(v, SH_MASK) === 0);
+    }
+    return (v.sip & v.sie) !== 0 && (v.vpriv !== PRIV_S || (v.sstatus & MSTATUS_SIE) !== 0);
+  }
 
   /** Delivers the highest pending virtual interrupt if the guest can take it now. */
   private deliverInterrupt(v: Vcpu, h: Hart): void {

@@ -62,12 +62,7 @@ export function emulate(host: InterpreterHost, v: Vcpu, h: Hart, insn: number): 
   const rs1 = (insn >>> 15) & 31;
   if (funct3 === 0) {
     if (insn === INSN_SRET) {
-      const s = v.sstatus;
-      v.vpriv = (s & MSTATUS_SPP) !== 0 ? PRIV_S : PRIV_U;
-      v.sstatus =
-        (s & ~(MSTATUS_SPP | MSTATUS_SIE)) | MSTATUS_SPIE | ((s & MSTATUS_SPIE) !== 0 ? MSTATUS_SIE : 0);
-      h.pc = v.sepc >>> 0;
-      host.loadShadow(v, h);
+      h.pc = sretOp(host, v, h);
       return "sret";
     }
     if (insn === INSN_WFI) {
@@ -76,30 +71,71 @@ export function emulate(host: InterpreterHost, v: Vcpu, h: Hart, insn: number): 
       return "wfi";
     }
     if (insn >>> 25 === 0x09 && rd === 0) {
-      if (rs1 === 0) v.shadow.flushAll();
-      else v.shadow.flushVa(h.x[rs1]);
-      h.flushTlb();
+      sfenceOp(v, h, rs1 === 0 ? -1 : h.x[rs1]);
       h.pc = (h.pc + 4) >>> 0;
       return "sfence.vma";
     }
     return null;
   }
   if (funct3 === 4) return null;
-  const csr = insn >>> 20;
-  const op = funct3 & 3; // 1 write, 2 set, 3 clear
-  const src = (funct3 & 4) !== 0 ? rs1 : h.x[rs1];
-  const writes = op === 1 || rs1 !== 0;
-  const old = readCsr(v, csr);
-  if (old === undefined) return null;
-  if (writes) {
-    if (csr >>> 10 === 3) return null; // read-only CSR
-    const value = op === 1 ? src : op === 2 ? old | src : old & ~src;
-    writeCsr(host, v, h, csr, value >>> 0);
-  }
+  const old = csrOp(host, v, h, insn, (funct3 & 4) !== 0 ? rs1 : h.x[rs1]);
+  if (old === null) return null;
   if (rd !== 0) h.x[rd] = old;
   h.pc = (h.pc + 4) >>> 0;
   return "csr";
 }
+
+/**
+ * The CSR instruction `insn` (csrrw/s/c and their immediate forms) with source value `src`, on the
+ * vCPU's virtual CSRs: returns the CSR's old value, or null when it is illegal in S-mode. Used by the
+ * trap path above and directly by binary translation (bt.ts).
+ */
+export function csrOp(host: InterpreterHost, v: Vcpu, h: Hart, insn: number, src: number): number | null {
+  if (v.vpriv !== PRIV_S) return null;
+  const csr = insn >>> 20;
+  const op = (insn >>> 12) & 3; // 1 write, 2 set, 3 clear
+  const rs1 = (insn >>> 15) & 31;
+  const old = readCsr(v, csr);
+  if (old === undefined) return null;
+  if (op === 1 || rs1 !== 0) {
+    if (csr >>> 10 === 3) return null; // read-only CSR
+    const value = op === 1 ? src : op === 2 ? old | src : old & ~src;
+    writeCsr(host, v, h, csr, value >>> 0);
+  }
+  return old;
+}
+
+/** SRET on the vCPU: virtual privilege ← SPP, SIE ← SPIE; returns sepc, where it continues. */
+export function sretOp(host: InterpreterHost, v: Vcpu, h: Hart): number {
+  const s = v.sstatus;
+  v.vpriv = (s & MSTATUS_SPP) !== 0 ? PRIV_S : PRIV_U;
+  v.sstatus =
+    (s & ~(MSTATUS_SPP | MSTATUS_SIE)) | MSTATUS_SPIE | ((s & MSTATUS_SPIE) !== 0 ? MSTATUS_SIE : 0);
+  host.loadShadow(v, h);
+  return v.sepc >>> 0;
+}
+
+/** SFENCE.VMA on the vCPU's shadows (vaddr -1: all). */
+export function sfenceOp(v: Vcpu, h: Hart, vaddr: number): void {
+  if (vaddr === -1) v.shadow.flushAll();
+  else v.shadow.flushVa(vaddr);
+  h.flushTlb();
+}
+
+/** The CSRs the interpreter keeps per vCPU (the rest are the hart's own: counters, or illegal). */
+export const VIRTUAL_CSRS: ReadonlySet<number> = new Set([
+  CSR.sstatus,
+  CSR.sie,
+  CSR.sip,
+  CSR.stvec,
+  CSR.sscratch,
+  CSR.sepc,
+  CSR.scause,
+  CSR.stval,
+  CSR.satp,
+  CSR.scounteren,
+  CSR.senvcfg,
+]);
 
 function readCsr(v: Vcpu, csr: number): number | undefined {
   switch (csr) {

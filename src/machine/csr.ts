@@ -63,7 +63,7 @@ const lo32 = (v: number): number => (v % TWO32) | 0;
 const hi32 = (v: number): number => Math.floor(v / TWO32) | 0;
 
 function checkAccess(h: Hart, csr: number, insn: number, write: boolean): void {
-  if (h.priv < ((csr >>> 8) & 3)) h.illegal(insn);
+  if (h.priv < ((csr >>> 8) & 3) && !(h.quirkSensitiveRead && !write && csr === CSR.sstatus)) h.illegal(insn);
   if (write && csr >>> 10 === 3) h.illegal(insn);
   if (csr === CSR.satp && h.priv === PRIV_S && (h.mstatus & MSTATUS_TVM) !== 0) h.illegal(insn);
   // Counters: cycle, time, instret, hpmcounter3..31 and their high halves.

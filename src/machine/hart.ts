@@ -78,6 +78,21 @@ const IRQ_PRIORITY = [11, 3, 7, 9, 1, 5] as const;
  */
 export type MTrapHook = (hart: Hart, cause: number, tval: number) => boolean;
 
+/**
+ * Direct calls into a virtual machine monitor, for binary-translation-style virtualization: while set
+ * and the hart runs in U-mode, the privileged instructions a deprivileged guest kernel executes (CSR
+ * operations, SRET, SFENCE.VMA) call these instead of raising an illegal-instruction trap. Each either
+ * performs the instruction on the guest's virtual state or raises the trap itself (h.illegal).
+ */
+export interface VmmCalls {
+  /** A CSR instruction with source value `src`: returns the CSR's old value (for rd). */
+  csr(insn: number, src: number): number;
+  /** SRET: returns the pc to continue at. */
+  sret(insn: number): number;
+  /** SFENCE.VMA of `vaddr` (-1: all). */
+  sfence(insn: number, vaddr: number): void;
+}
+
 export class Hart {
   // ── architectural state ────────────────────────────────────────────────────────────────────
   readonly x = new Int32Array(32);
@@ -139,6 +154,14 @@ export class Hart {
   stopped = false;
   /** Firmware for traps into M-mode (undefined: M-mode code handles them, as on bare metal). */
   mTrapHook: MTrapHook | undefined;
+  /** A monitor's direct calls for U-mode privileged instructions (binary translation); see VmmCalls. */
+  vmm: VmmCalls | undefined;
+  /**
+   * The `sensitive-unprivileged` quirk: a pure read of sstatus (csrr) in U-mode returns the hart's real
+   * sstatus instead of trapping — a sensitive instruction that is not privileged, like x86's pushf, so
+   * trap-and-emulate no longer sees everything it must (Popek and Goldberg's condition broken).
+   */
+  quirkSensitiveRead = false;
   /** Called by FENCE.I and on code invalidation (the translator hooks it). */
   onFenceI: (() => void) | undefined;
   /** Current mtime, for the `time` CSR (set by the board). */

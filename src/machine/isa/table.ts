@@ -135,6 +135,8 @@ const amoOp = (name: string, f5: number, combine: string): InsnDef =>
 
 const csrOp = (name: string, f3: number, fmt: "CSR" | "CSRI", kind: "w" | "s" | "c"): InsnDef => {
   const src = fmt === "CSR" ? "x[rs1]" : "rs1";
+  // With a monitor's direct calls (binary translation), U-mode CSR operations go to it (hart.ts VmmCalls).
+  const vmm = `const s = ${src}; if (h.vmm !== undefined && h.priv === 0) { const v = h.vmm.csr(insn, s); if (rd !== 0) x[rd] = v; } else {`;
   let sem: string;
   if (kind === "w") {
     // csrrw with rd = x0 does not read the CSR (no read side effects).
@@ -144,6 +146,7 @@ const csrOp = (name: string, f3: number, fmt: "CSR" | "CSRI", kind: "w" | "s" | 
     const next = kind === "s" ? "v | s" : "v & ~s";
     sem = `const s = ${src}; const v = h.csrRead(csr, insn); if (rs1 !== 0) h.csrWrite(csr, ${next}, insn); x[rd] = v;`;
   }
+  sem = `${vmm} ${sem.replace(`const s = ${src}; `, "")} }`;
   return r(name, (f3 << 12) | 0x73, F3, fmt, sem, true);
 };
 
@@ -193,7 +196,14 @@ export const INSNS: readonly InsnDef[] = [
   // ── system ─────────────────────────────────────────────────────────────────────────────────
   r("ecall", 0x0000_0073, ALL, "NONE", "h.ecall();", true),
   r("ebreak", 0x0010_0073, ALL, "NONE", "h.ebreak();", true),
-  r("sret", 0x1020_0073, ALL, "NONE", "npc = h.sret(insn);", true),
+  r(
+    "sret",
+    0x1020_0073,
+    ALL,
+    "NONE",
+    "npc = h.vmm !== undefined && h.priv === 0 ? h.vmm.sret(insn) : h.sret(insn);",
+    true,
+  ),
   r("mret", 0x3020_0073, ALL, "NONE", "npc = h.mret(insn);", true),
   r("wfi", 0x1050_0073, ALL, "NONE", "h.wfi(insn);", true),
   r(
@@ -201,7 +211,8 @@ export const INSNS: readonly InsnDef[] = [
     0x1200_0073,
     0xfe007fff,
     "NONE",
-    "h.sfenceVma(rs1 === 0 ? -1 : x[rs1], rs2 === 0 ? -1 : x[rs2], insn);",
+    "if (h.vmm !== undefined && h.priv === 0) h.vmm.sfence(insn, rs1 === 0 ? -1 : x[rs1]); " +
+      "else h.sfenceVma(rs1 === 0 ? -1 : x[rs1], rs2 === 0 ? -1 : x[rs2], insn);",
     true,
   ),
   // ── Zicsr ──────────────────────────────────────────────────────────────────────────────────
