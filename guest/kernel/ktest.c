@@ -127,14 +127,16 @@ static int test_sum(void) {
   uintptr_t va = 0x00c00000u;
   uint32_t magic = 0x5a17e5edu, v0 = 0, v1 = 0, v2 = 0, v3 = 0;
   int ok = uvm_alloc_range(pt, va, va + PAGE_SIZE, PTE_R | PTE_W) == 0 && uvm_write(pt, va, &magic, 4) == 0;
-  int before = 0, inside = 0, after = 0, unmapped = 1;
+  int before = 0, inside = 0, after = 0, unmapped = 1, open_seen = 0, closed_seen = 1;
   if (ok) {
     vm_activate(pt);
     before = kernel_can_read(va, &v0);
     arch_user_access_begin();
+    open_seen = arch_user_access_enabled();
     inside = kernel_can_read(va, &v1);
     unmapped = kernel_can_read(va + PAGE_SIZE, &v3);
     arch_user_access_end();
+    closed_seen = arch_user_access_enabled();
     after = kernel_can_read(va, &v2);
     vm_activate(kernel_pagetable);
   }
@@ -144,6 +146,12 @@ static int test_sum(void) {
   CHECK(inside && v1 == magic, "with SUM the kernel could not read the user page (read %08lx)", (unsigned long)v1);
   CHECK(!unmapped, "the kernel read an unmapped user address");
   CHECK(!after, "the kernel read a user page after SUM was cleared");
+  /*
+   * The kernel reads its own SUM state back. A hypervisor that lets that read through without a trap
+   * (rvisor's sensitive-unprivileged quirk under trap-and-emulate) hands it the host's U-mode sstatus.
+   */
+  CHECK(open_seen, "sstatus reads SUM clear inside the user-access window");
+  CHECK(!closed_seen, "sstatus reads SUM set after the window closed");
   return 0;
 }
 

@@ -174,4 +174,37 @@ describe("the guest kernel under the hypervisor", () => {
     assert.match(console.text(), /^FIRST LINE\nSECOND\nuart-irq: 2 lines, interrupts taken: yes/m);
     assert.ok((d.exits.get("mmio") ?? 0) > 10, "device registers are reached through MMIO exits");
   });
+
+  it("passes its whole suite in bt mode on both engines, with no exit for CSR operations, sret or sfence.vma", () => {
+    for (const [, engine] of ENGINES) {
+      const hv = new Hypervisor({ pcpus: 1, engine, hostMemoryMiB: 64 });
+      const [g] = boot(hv, [{ mode: "bt", memoryMiB: 32 }]);
+      hv.runSync({ maxInsns: MAX_INSNS });
+      assert.equal(testResultLines(g.console.text()).at(-1), ALL_PASS, g.console.text());
+      for (const cause of ["csr", "sret", "sfence.vma"])
+        assert.equal(g.domain.exits.get(cause), undefined, cause);
+      assert.ok((g.domain.calls.get("bt:csr") ?? 0) > 1000, "CSR operations went to the monitor directly");
+      assert.ok((g.domain.calls.get("bt:sret") ?? 0) > 1000);
+    }
+  });
+
+  it("shows Popek and Goldberg's condition: with a sensitive read that does not trap, trap mode fails and bt and pv do not", () => {
+    const run = (mode: DomainMode) => {
+      const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 64, quirks: ["sensitive-unprivileged"] });
+      const [g] = boot(hv, [{ mode, memoryMiB: 32 }]);
+      hv.runSync({ maxInsns: MAX_INSNS });
+      return g;
+    };
+    // The trap vector saves sstatus with a plain csrr, which now returns the host's U-mode sstatus: the
+    // kernel takes its own probe fault for a user one and kills the shell.
+    const trap = run("trap");
+    assert.notEqual(trap.domain.end?.code, 0);
+    assert.doesNotMatch(trap.console.text(), new RegExp(ALL_PASS));
+    assert.match(trap.console.text(), /killed: load page fault|FAIL sum/);
+    for (const mode of ["bt", "pv"] as const) {
+      const g = run(mode);
+      assert.equal(testResultLines(g.console.text()).at(-1), ALL_PASS, `${mode}:\n${g.console.text()}`);
+      assert.equal(g.domain.end?.code, 0);
+    }
+  });
 });

@@ -84,6 +84,8 @@ void arch_lazy_mmu_flush(void);
 /* Opens and closes the window in which the kernel may touch user pages (sstatus.SUM). */
 void arch_user_access_begin(void);
 void arch_user_access_end(void);
+/* Whether that window is open now (natively: sstatus.SUM, read back). */
+int arch_user_access_enabled(void);
 
 /* ---- time -------------------------------------------------------------------------------------- */
 /* The `time` counter (ticks of the device tree's timebase-frequency). */

@@ -72,3 +72,6 @@ void arch_lazy_mmu_flush(void) {}
 
 void arch_user_access_begin(void) { csr_set(sstatus, MSTATUS_SUM); }
 void arch_user_access_end(void) { csr_clear(sstatus, MSTATUS_SUM); }
+
+/* A plain read of sstatus: under trap-and-emulate it must trap to be right (see ktest's `sum`). */
+int arch_user_access_enabled(void) { return (csr_read(sstatus) & MSTATUS_SUM) != 0; }

@@ -157,9 +157,17 @@ void arch_pagetable_release(uintptr_t pa, int root) {
   check(pv_call1(PV_UNPIN_TABLE, pa), "PV_UNPIN_TABLE");
 }
 
+static int user_access; /* the state PV_USER_ACCESS was last given: the kernel knows it, nothing to read */
+
 void arch_user_access_begin(void) {
   mmu_flush(); /* the accesses go through the user's mappings */
   check(pv_call1(PV_USER_ACCESS, 1), "PV_USER_ACCESS");
+  user_access = 1;
 }
 
-void arch_user_access_end(void) { check(pv_call1(PV_USER_ACCESS, 0), "PV_USER_ACCESS"); }
+void arch_user_access_end(void) {
+  check(pv_call1(PV_USER_ACCESS, 0), "PV_USER_ACCESS");
+  user_access = 0;
+}
+
+int arch_user_access_enabled(void) { return user_access; }
