@@ -421,6 +421,9 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     let next = Number.POSITIVE_INFINITY;
     let busy = false;
     for (let p = 0; p < this.pcpus; p++) if (this.driver.current[p] !== null) busy = true;
+    // A vCPU that is neither blocked nor stopped wants to run: perhaps parked by a cap, waiting for the
+    // accounting that unparks it, so the scheduler's deadline must stay armed.
+    for (const v of this.vcpus.values()) if (v.power === "started" && !v.blocked && v.domain.alive) busy = true;
     // With nothing runnable anywhere, only a vCPU timer can change anything: let the board idle.
     if (busy || this.driver.kicked) next = Math.ceil(this.driver.nextDeadline() / NS_PER_TICK);
     for (const v of this.vcpus.values()) if (v.timerAt < next) next = v.timerAt;

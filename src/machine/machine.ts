@@ -97,6 +97,8 @@ export class Machine {
   private readonly startMs = performance.now();
   private current: Hart | undefined;
   private sliceStart = 0;
+  /** icount: the time (in instructions) at which the current round's budget ends. */
+  private roundEnd = 0;
 
   constructor(opts: MachineOptions = {}) {
     const n = opts.harts ?? 1;
@@ -115,7 +117,13 @@ export class Machine {
       this.harts.push(h);
     }
     this.clint = new Clint(this.harts, { mtime: () => this.clockMtime() }, () => {
-      // A new mtimecmp: end the running hart's slice so the next round's budget sees the deadline.
+      // A new mtimecmp: end the running hart's slice so the next round's budget sees the deadline —
+      // unless (icount) the deadline falls at or after the end of this round anyway: cutting the slice
+      // then would only lose the hart the rest of its round.
+      if (this.clock === "icount" && this.current !== undefined) {
+        const at = this.clint.nextDeadline() * INSNS_PER_MTIME_TICK;
+        if (at >= this.roundEnd) return;
+      }
       if (this.current !== undefined) {
         this.current.remaining = 0;
         this.current.exitBlock = true;
@@ -177,6 +185,7 @@ export class Machine {
       const until = Math.ceil(deadline * INSNS_PER_MTIME_TICK - this.time);
       budget = Math.max(1, Math.min(budget, until));
     }
+    this.roundEnd = this.time + budget;
     let ran = false;
     let advance = 0; // time passes as far as the furthest hart got (harts run in parallel)
     for (const h of this.harts) {
