@@ -5,15 +5,19 @@
  *   one domain     its console is stdin/stdout, as `rvisor run` on the bare board
  *   several        each domain's output lines go to stdout prefixed with "[name] "; stdin goes to the first
  *   exit status    the domain's exit code (the worst of them with several); 124 at --max-insns
- *   --stats        per domain: state, instructions, and exits counted by cause (the dispatcher's labels)
+ *   --stats        per domain: state, instructions, and exits counted by cause (the dispatcher's labels);
+ *                  then the scheduler's view: each domain's CPU time and share of the host
+ *   --sched-trace  the scheduler's Gantt trace (which vCPU ran on which pCPU when) as JSON, after the run
  *
  * A --domain spec is xl-like key=value pairs: mode=trap|pv (required), kernel=PATH (required),
  * memory=SIZE, vcpus=N, name=NAME, weight=N, cap=N, bootargs=TEXT (last: it may contain commas).
  */
+import { writeFileSync } from "node:fs";
 import Table from "cli-table3";
 import { DOMAIN_MODES, type Domain, type DomainMode } from "../hypervisor/domain.js";
 import { DomainConfigError, Hypervisor } from "../hypervisor/hypervisor.js";
 import { OutOfFramesError } from "../hypervisor/memory/errors.js";
+import { type HostSchedInfo, schedStats, schedTrace } from "../hypervisor/sched-control.js";
 import { isSchedulerName, SCHEDULER_NAMES, type SchedulerName } from "../hypervisor/scheduler/registry.js";
 import { type ConsoleBackend, StdioConsole } from "../machine/devices/console.js";
 import type { ClockKind, MachineExit } from "../machine/machine.js";
@@ -40,6 +44,8 @@ export interface HypervisorRunSettings {
   engine: EngineName;
   scheduler: SchedulerName;
   stats: boolean;
+  /** Where to write the scheduler's Gantt trace (JSON) after the run. */
+  schedTrace?: string;
 }
 
 const DOMAIN_KEYS = ["mode", "kernel", "memory", "vcpus", "name", "bootargs", "weight", "cap"] as const;
@@ -172,7 +178,9 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
       if (d.state === "crashed") process.stderr.write(`rvisor: domain ${d.name} crashed: ${d.end?.reason}\n`);
     if (exit.kind === "limit" || exit.kind === "deadlock")
       process.stderr.write(`rvisor: ${exit.message ?? exit.kind}\n`);
-    if (s.stats) process.stderr.write(`${formatDomainStats(domains, hostMs)}\n`);
+    if (s.stats)
+      process.stderr.write(`${formatDomainStats(domains, hostMs)}\n${formatSchedShares(schedStats(hv))}\n`);
+    if (s.schedTrace !== undefined) writeFileSync(s.schedTrace, `${JSON.stringify(schedTrace(hv))}\n`);
     if (exit.kind !== "poweroff") return exit.code;
     return Math.max(0, ...domains.map((d) => d.end?.code ?? 0));
   } finally {
@@ -195,4 +203,25 @@ export function formatDomainStats(domains: readonly Domain[], hostMs: number): s
   for (const c of causes)
     table.push([`  ${c}`, ...domains.map((d) => (d.exits.get(c) ?? 0).toLocaleString("en-US"))]);
   return `${table.toString()}\nhost time ${(hostMs / 1000).toFixed(3)} s`;
+}
+
+/** The scheduler's lines of `--stats`: per domain, weight, cap, CPU time, share and run-queue waits. */
+export function formatSchedShares(s: HostSchedInfo): string {
+  const secs = (ns: number): string => (ns / 1e9).toFixed(3);
+  const n = s.pcpus.length;
+  const width = Math.max(0, ...s.domains.map((d) => d.name.length));
+  const lines = [`scheduler ${s.policy}, ${n} pCPU${n === 1 ? "" : "s"}, ${secs(s.nowNs)} s of host time`];
+  for (const d of s.domains) {
+    const waits =
+      d.runqWaits === 0
+        ? "no waits"
+        : `${d.runqWaits} waits of ${(d.runqWaitNs / d.runqWaits / 1e6).toFixed(2)} ms`;
+    lines.push(
+      `  ${d.name.padEnd(width)}  weight ${String(d.weight).padEnd(5)}  cap ${String(d.cap).padEnd(4)}  ` +
+        `cpu ${secs(d.cpuTimeNs)} s  ${(d.share * 100).toFixed(1).padStart(5)} % of the host  ` +
+        `${d.cpuPercent.toFixed(1).padStart(5)} % of a pCPU  ${waits}, ${d.migrations} migrations`,
+    );
+  }
+  lines.push(`  idle: ${s.pcpus.map((p) => `pCPU ${p.pcpu} ${secs(p.idleNs)} s`).join(", ")}`);
+  return lines.join("\n");
 }

@@ -84,6 +84,10 @@ program
   .option("--engine <name>", `execution engine: ${ENGINE_NAMES.join(", ")}`, DEFAULT_ENGINE)
   .option("--stats", "print instructions, host time, MIPS, virtual time and the exit reason on stderr")
   .option("--bootargs <text>", "kernel command line, put in the device tree's /chosen/bootargs")
+  .option(
+    "--sched-trace <file>",
+    "after a hypervisor run, write the scheduler's Gantt trace (which vCPU ran on which pCPU when) as JSON",
+  )
   .action(action((elf: string | undefined, raw: RawRunOptions) => runAny(elf, raw)));
 
 program

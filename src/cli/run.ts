@@ -51,6 +51,7 @@ export interface RawRunOptions {
   mode?: string;
   domain?: string[];
   scheduler?: string;
+  schedTrace?: string;
 }
 
 /** `--mode`: native is the bare board with the SBI firmware; trap and pv make the kernel a domain. */
@@ -87,8 +88,13 @@ export function runAny(elf: string | undefined, raw: RawRunOptions): Promise<num
       engine: parseChoice(raw.engine ?? DEFAULT_ENGINE, "--engine", ENGINE_NAMES),
       scheduler: parseScheduler(raw.scheduler ?? DEFAULT_SCHEDULER),
       stats: raw.stats === true,
+      schedTrace: raw.schedTrace,
     });
   }
+  if (raw.schedTrace !== undefined)
+    throw new UsageError(
+      `--sched-trace applies to hypervisor runs (--mode ${DOMAIN_MODES.join("|")} or --domain) only`,
+    );
   if (elf === undefined) throw new UsageError("run needs an ELF (or --domain specs)");
   const firmware = raw.firmware ?? (mode === "native" ? "sbi" : "none");
   return runCommand(parseRunOptions(elf, { ...raw, firmware }));
