@@ -89,7 +89,7 @@ describe("--domain specs", () => {
   it("rejects bad values with a message naming the key and the value", () => {
     assert.throws(
       () => parseDomainSpec("mode=hvm,kernel=k"),
-      usage(/^--domain mode must be one of trap, pv, got 'hvm'$/),
+      usage(/^--domain mode must be one of trap, bt, pv, got 'hvm'$/),
     );
     assert.throws(() => parseDomainSpec("mode=native,kernel=k"), usage(/--domain mode .* got 'native'/));
     assert.throws(

@@ -15,7 +15,7 @@
 import { writeFileSync } from "node:fs";
 import Table from "cli-table3";
 import { DOMAIN_MODES, type Domain, type DomainMode } from "../hypervisor/domain.js";
-import { DomainConfigError, Hypervisor } from "../hypervisor/hypervisor.js";
+import { DomainConfigError, Hypervisor, type Quirk } from "../hypervisor/hypervisor.js";
 import { OutOfFramesError } from "../hypervisor/memory/errors.js";
 import { type HostSchedInfo, schedStats, schedTrace } from "../hypervisor/sched-control.js";
 import { isSchedulerName, SCHEDULER_NAMES, type SchedulerName } from "../hypervisor/scheduler/registry.js";
@@ -44,6 +44,8 @@ export interface HypervisorRunSettings {
   engine: EngineName;
   scheduler: SchedulerName;
   stats: boolean;
+  /** Host CPU quirks (Hypervisor option). */
+  quirks?: readonly Quirk[];
   /** Where to write the scheduler's Gantt trace (JSON) after the run. */
   schedTrace?: string;
 }
@@ -133,6 +135,7 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
       clock: s.clock,
       engine: ENGINES[s.engine].engine,
       scheduler: s.scheduler,
+      quirks: s.quirks,
       onIdle: "wait", // piped input may still come: watchForDeadlock ends the run once it has ended
     });
     const domains: Domain[] = [];
@@ -202,6 +205,13 @@ export function formatDomainStats(domains: readonly Domain[], hostMs: number): s
   table.push(["exits", ...domains.map((d) => d.totalExits.toLocaleString("en-US"))]);
   for (const c of causes)
     table.push([`  ${c}`, ...domains.map((d) => (d.exits.get(c) ?? 0).toLocaleString("en-US"))]);
+  const calls = [...new Set(domains.flatMap((d) => [...d.calls.keys()]))].sort();
+  if (calls.length > 0) {
+    const total = (d: Domain) => [...d.calls.values()].reduce((a, b) => a + b, 0);
+    table.push(["direct VMM calls (bt)", ...domains.map((d) => total(d).toLocaleString("en-US"))]);
+    for (const c of calls)
+      table.push([`  ${c}`, ...domains.map((d) => (d.calls.get(c) ?? 0).toLocaleString("en-US"))]);
+  }
   return `${table.toString()}\nhost time ${(hostMs / 1000).toFixed(3)} s`;
 }
 

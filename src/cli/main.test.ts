@@ -253,7 +253,7 @@ describe("rvisor run under the hypervisor", () => {
     );
     assertUsageError(
       rvisor(["run", "--domain", "mode=hvm9,kernel=x"]),
-      /--domain mode must be one of trap, pv, got 'hvm9'/,
+      /--domain mode must be one of trap, bt, pv, got 'hvm9'/,
     );
     assertUsageError(rvisor(["run", "--mode", "pv"]), /--mode pv needs a kernel ELF/);
     assertUsageError(
@@ -262,7 +262,7 @@ describe("rvisor run under the hypervisor", () => {
     );
     assertUsageError(
       rvisor(["run", "--mode", "fast", kernelElf()]),
-      /--mode must be one of native, trap, pv/,
+      /--mode must be one of native, trap, bt, pv/,
     );
   });
 

@@ -13,6 +13,7 @@
 import { createRequire } from "node:module";
 import { Command, type CommanderError } from "commander";
 import { registerContainerCommands } from "../containers/cli.js";
+import { QUIRKS } from "../hypervisor/hypervisor.js";
 import { DEFAULT_SCHEDULER, SCHEDULER_NAMES } from "../hypervisor/scheduler/registry.js";
 import { ElfError } from "../machine/elf.js";
 import { MAX_HARTS } from "../machine/params.js";
@@ -84,6 +85,10 @@ program
   .option("--engine <name>", `execution engine: ${ENGINE_NAMES.join(", ")}`, DEFAULT_ENGINE)
   .option("--stats", "print instructions, host time, MIPS, virtual time and the exit reason on stderr")
   .option("--bootargs <text>", "kernel command line, put in the device tree's /chosen/bootargs")
+  .option(
+    "--quirk <name>",
+    `a host CPU quirk for hypervisor runs: ${QUIRKS.join(", ")} (a U-mode sstatus read stops trapping)`,
+  )
   .option(
     "--sched-trace <file>",
     "after a hypervisor run, write the scheduler's Gantt trace (which vCPU ran on which pCPU when) as JSON",

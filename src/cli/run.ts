@@ -13,6 +13,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { DOMAIN_MODES } from "../hypervisor/domain.js";
+import { QUIRKS } from "../hypervisor/hypervisor.js";
 import { DEFAULT_SCHEDULER } from "../hypervisor/scheduler/registry.js";
 import { boot } from "../machine/boot.js";
 import { StdioConsole } from "../machine/devices/console.js";
@@ -52,6 +53,7 @@ export interface RawRunOptions {
   domain?: string[];
   scheduler?: string;
   schedTrace?: string;
+  quirk?: string;
 }
 
 /** `--mode`: native is the bare board with the SBI firmware; trap and pv make the kernel a domain. */
@@ -89,8 +91,11 @@ export function runAny(elf: string | undefined, raw: RawRunOptions): Promise<num
       scheduler: parseScheduler(raw.scheduler ?? DEFAULT_SCHEDULER),
       stats: raw.stats === true,
       schedTrace: raw.schedTrace,
+      quirks: raw.quirk === undefined ? [] : [parseChoice(raw.quirk, "--quirk", QUIRKS)],
     });
   }
+  if (raw.quirk !== undefined)
+    throw new UsageError("--quirk applies to hypervisor runs (--mode trap|bt|pv) only");
   if (raw.schedTrace !== undefined)
     throw new UsageError(
       `--sched-trace applies to hypervisor runs (--mode ${DOMAIN_MODES.join("|")} or --domain) only`,

@@ -278,14 +278,29 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   // ── running ──────────────────────────────────────────────────────────────────────────────────
 
   /** Runs until every domain has ended (or a limit / deadlock), yielding to Node's event loop. */
-  run(opts: RunOptions = {}): Promise<MachineExit> {
+  async run(opts: RunOptions = {}): Promise<MachineExit> {
     this.start();
-    return this.machine.run(opts);
+    const exit = await this.machine.run(opts);
+    this.settle();
+    return exit;
   }
 
   runSync(opts: RunOptions = {}): MachineExit {
     this.start();
-    return this.machine.runSync(opts);
+    const exit = this.machine.runSync(opts);
+    this.settle();
+    return exit;
+  }
+
+  /** Credits each loaded vCPU's progress to its domain, so counts are exact when a run stops. */
+  private settle(): void {
+    for (let p = 0; p < this.pcpus; p++) {
+      const v = this.loaded[p];
+      if (v === null) continue;
+      const h = this.machine.harts[p];
+      v.domain.retired += h.retired - this.loadedAt[p];
+      this.loadedAt[p] = h.retired;
+    }
   }
 
   private start(): void {
@@ -423,7 +438,8 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     for (let p = 0; p < this.pcpus; p++) if (this.driver.current[p] !== null) busy = true;
     // A vCPU that is neither blocked nor stopped wants to run: perhaps parked by a cap, waiting for the
     // accounting that unparks it, so the scheduler's deadline must stay armed.
-    for (const v of this.vcpus.values()) if (v.power === "started" && !v.blocked && v.domain.alive) busy = true;
+    for (const v of this.vcpus.values())
+      if (v.power === "started" && !v.blocked && v.domain.alive) busy = true;
     // With nothing runnable anywhere, only a vCPU timer can change anything: let the board idle.
     if (busy || this.driver.kicked) next = Math.ceil(this.driver.nextDeadline() / NS_PER_TICK);
     for (const v of this.vcpus.values()) if (v.timerAt < next) next = v.timerAt;
