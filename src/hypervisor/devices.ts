@@ -52,10 +52,16 @@ export class DomainDevices {
     for (const m of this.map) p2m.mapMmio(guestPhys(m.base), m.end - m.base, m.device.name);
   }
 
-  /** Pulls console input into the UART (every exit; cheap when nothing waits). */
+  /**
+   * Pulls console input into the UART (every exit; cheap when nothing waits) — once the guest has used
+   * the UART. Until then input stays in the console for the SBI debug console, which a guest reading
+   * through DBCN (the guest kernel) would otherwise find empty: the receiver would have taken it.
+   */
   poll(): void {
-    this.uart.poll();
+    if (this.uartInUse) this.uart.poll();
   }
+
+  private uartInUse = false;
 
   /**
    * Performs the load or store at `h.pc` that faulted on guest-physical `gpa` in a device range:
@@ -80,6 +86,7 @@ export class DomainDevices {
     const opcode = insn & 0x7f;
     const funct3 = (insn >>> 12) & 7;
     const offset = gpa - m.base;
+    if (m.device === this.uart) this.uartInUse = true;
     if (opcode === 0x03 && access === ACCESS_LOAD) {
       const size = LOAD_SIZE[funct3];
       if (size === 0 || offset % size !== 0 || offset + size > m.end - m.base) return false;

@@ -9,7 +9,13 @@ import { BufferConsole } from "../machine/devices/console.js";
 import { run as interpret } from "../machine/interpreter.js";
 import type { Engine } from "../machine/machine.js";
 import { guestProgramElf } from "../testing/guest-build.js";
-import { kernelAutotestElf, kernelPvAutotestElf, testResultLines } from "../testing/kernel.js";
+import {
+  kernelAutotestElf,
+  kernelElf,
+  kernelPvAutotestElf,
+  kernelPvElf,
+  testResultLines,
+} from "../testing/kernel.js";
 import { runRvisor } from "../testing/rvisor.js";
 import type { Domain, DomainMode } from "./domain.js";
 import { Hypervisor } from "./hypervisor.js";
@@ -205,6 +211,24 @@ describe("the guest kernel under the hypervisor", () => {
       const g = run(mode);
       assert.equal(testResultLines(g.console.text()).at(-1), ALL_PASS, `${mode}:\n${g.console.text()}`);
       assert.equal(g.domain.end?.code, 0);
+    }
+  });
+
+  it("answers a scripted shell session in every mode exactly as natively (pv: its own page counts)", async () => {
+    const input = "ps\nrun hello\nrun cpu 2000\nmem\nshutdown\n";
+    const native = await runRvisor(kernelElf(), { firmware: "sbi", stdin: input, memoryMiB: 32 });
+    assert.equal(native.exitCode, 0, native.stdout);
+    assert.match(native.stdout, /cpu: 303 primes below 2000/);
+    const pages = (text: string) => text.replace(/\d+ free pages|pages: .*|kernel image \d+ KiB/g, "…");
+    for (const mode of ["trap", "bt", "pv"] as const) {
+      const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 64 });
+      const console = new BufferConsole(input);
+      const kernel = mode === "pv" ? kernelPvElf() : kernelElf();
+      hv.createDomain({ mode, kernel, memoryMiB: 32, console });
+      const exit = hv.runSync({ maxInsns: MAX_INSNS });
+      assert.equal(exit.kind, "poweroff", `${mode}: ${exit.message}`);
+      if (mode === "pv") assert.equal(pages(console.text()), pages(native.stdout), mode);
+      else assert.equal(console.text(), native.stdout, mode);
     }
   });
 });
