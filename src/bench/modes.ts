@@ -5,6 +5,8 @@
  *   native   kernel.elf on the bare board with rvisor's SBI firmware, one hart (as `rvisor run --firmware sbi`)
  *   trap     kernel.elf as a domain of the hypervisor, deprivileged: privileged instructions trap and are
  *            emulated, page tables are shadowed (`rvisor run --mode trap`)
+ *   bt       kernel.elf as a domain in bt mode: the same, but privileged instructions call the monitor
+ *            directly from the translated code instead of trapping (`rvisor run --mode bt`)
  *   pv       kernel-pv.elf as a domain in pv mode: hypercalls and a shared page instead (docs/pv-abi.md)
  *   qemu     kernel.elf on qemu-system-riscv32 behind the boot shim: the reference for native
  *
@@ -37,8 +39,10 @@ import { DEFAULT_QEMU_CPU, runQemu } from "../testing/qemu.js";
 import type { Figure, SuiteResult } from "./results.js";
 import { median } from "./results.js";
 
-export const MODES = ["native", "trap", "pv"] as const;
+export const MODES = ["native", "trap", "bt", "pv"] as const;
 export type Mode = (typeof MODES)[number];
+/** The modes that run the kernel as a domain (and so take exits). */
+export const VIRT_MODES = ["trap", "bt", "pv"] as const;
 
 /** Guest RAM in every mode and on QEMU (the kernel's tests want at least 16 MiB; pv wants 4 MiB multiples). */
 export const MEMORY_MIB = 32;
@@ -210,7 +214,7 @@ export function runMode(w: ModesWorkload, mode: Mode, engine: EngineName, kernel
     });
     const d = hv.createDomain({
       mode,
-      kernel: mode === "pv" ? set.pv : set.native,
+      kernel: mode === "pv" ? set.pv : set.native, // bt and trap run the unmodified kernel
       memoryMiB: MEMORY_MIB,
       console,
     });
@@ -330,7 +334,7 @@ const fig = (value: number, unit: string, goal: number | null = null): Figure =>
 
 /**
  * The figures of one workload, named `<workload>.<mode>.<figure>`: ms (the translator's, or the one
- * engine's), instructions, exits and exits_per_kinsn (trap and pv), vs_native (trap and pv; pv's goal is
+ * engine's), instructions, exits and exits_per_kinsn (trap, bt, pv), vs_native (trap, bt, pv; bt's and pv's goal is
  * trap's value: paravirtualization should never cost more than trapping); native.vs_qemu; qemu.ms and
  * qemu.net_ms; and with the interpreter as a second engine, <mode>.interp.ms and .interp.vs_native.
  */
@@ -353,9 +357,10 @@ export function workloadFigures(r: WorkloadResult): Record<string, Figure> {
         }
       }
     }
-    for (const mode of ["trap", "pv"] as const) {
-      // The goal as precise as the file keeps the figure it comes from (results.ts: 4 digits).
-      const goal = mode === "pv" ? Number((modes.trap.ms / native).toPrecision(4)) : null;
+    for (const mode of VIRT_MODES) {
+      // The goal as precise as the file keeps the figure it comes from (results.ts: 4 digits): pv and bt
+      // should beat trap-and-emulate.
+      const goal = mode !== "trap" ? Number((modes.trap.ms / native).toPrecision(4)) : null;
       figures[`${w}.${mode}.${prefix}vs_native`] = fig(modes[mode].ms / native, "×", goal);
     }
     figures[`${w}.native.${prefix}vs_qemu`] = fig(native / r.qemu.netMs, "×");
@@ -403,22 +408,21 @@ export function summaryTable(results: readonly WorkloadResult[]): string {
 }
 
 /**
- * Exits by cause in trap and pv mode for one workload: count and per 1000 instructions, causes in order
+ * Exits by cause in trap, bt and pv mode for one workload: count and per 1000 instructions, causes in order
  * of their total, then the total and the instruction count. For the hypervisor's notes.
  */
 export function exitsByCauseTable(r: WorkloadResult, engine: EngineName): string {
   const modes = r.rvisor[engine];
   if (modes === undefined) throw new Error(`exitsByCauseTable: no ${engine} runs of ${r.workload.name}`);
-  const virt = [modes.trap, modes.pv];
+  const virt = VIRT_MODES.map((m) => modes[m]);
   const count = (m: ModeResult, c: string): number => m.exits?.get(c) ?? 0;
+  const sum = (c: string): number => virt.reduce((n, m) => n + count(m, c), 0);
   const causes = [...new Set(virt.flatMap((m) => [...(m.exits?.keys() ?? [])]))].sort(
-    (a, b) =>
-      count(modes.trap, b) + count(modes.pv, b) - count(modes.trap, a) - count(modes.pv, a) ||
-      (a < b ? -1 : 1),
+    (a, b) => sum(b) - sum(a) || (a < b ? -1 : 1),
   );
   const table = new Table({
-    head: ["cause", "trap", "trap /kinsn", "pv", "pv /kinsn"],
-    colAligns: ["left", "right", "right", "right", "right"],
+    head: ["cause", ...VIRT_MODES.flatMap((m) => [m, `${m} /kinsn`])],
+    colAligns: ["left", ...VIRT_MODES.flatMap(() => ["right", "right"] as const)],
     ...TABLE_STYLE,
   });
   const per = (n: number, m: ModeResult): string => ((n / m.retired) * 1000).toFixed(3);
@@ -459,7 +463,7 @@ export async function modesSuite(opts: ModesOptions): Promise<SuiteResult> {
     const rvisor: WorkloadResult["rvisor"] = {};
     const transcripts = new Set<string>();
     for (const engine of engines) {
-      const runs: Record<Mode, ModeRun[]> = { native: [], trap: [], pv: [] };
+      const runs: Record<Mode, ModeRun[]> = { native: [], trap: [], bt: [], pv: [] };
       for (let i = 0; i < opts.runs; i++) {
         for (const mode of roundOrder(i)) {
           const run = runMode(w, mode, engine, kernels);
@@ -474,6 +478,7 @@ export async function modesSuite(opts: ModesOptions): Promise<SuiteResult> {
       rvisor[engine] = {
         native: summarizeRuns(runs.native),
         trap: summarizeRuns(runs.trap),
+        bt: summarizeRuns(runs.bt),
         pv: summarizeRuns(runs.pv),
       };
     }
