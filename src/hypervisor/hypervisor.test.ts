@@ -68,12 +68,12 @@ describe("the guest kernel under the hypervisor", () => {
     });
   }
 
-  it("runs four domains in different modes at once on two pCPUs, each with its own correct output", () => {
+  it("runs four domains in trap, pv and bt modes at once on two pCPUs, each with its own correct output", () => {
     const hv = new Hypervisor({ pcpus: 2, hostMemoryMiB: 160 });
     const guests = boot(hv, [
       { mode: "trap", memoryMiB: 16, name: "t16" },
       { mode: "pv", memoryMiB: 20, name: "p20" },
-      { mode: "trap", memoryMiB: 24, name: "t24" },
+      { mode: "bt", memoryMiB: 24, name: "b24" },
       { mode: "pv", memoryMiB: 32, name: "p32" },
     ]);
     const exit = hv.runSync({ maxInsns: 4 * MAX_INSNS });

@@ -262,7 +262,7 @@ const CSR_SCAUSE = 0x142;
 const CSR_STVAL = 0x143;
 const CSR_SATP = 0x180;
 
-export type Mode = "trap" | "pv";
+export type Mode = "trap" | "bt" | "pv";
 
 /** Powers the domain off cleanly (SRST shutdown, no reason). */
 export function shutdown(asm: Asm): Asm {
@@ -276,7 +276,7 @@ export function shutdown(asm: Asm): Asm {
  */
 export function probeSetup(asm: Asm, mode: Mode): Asm {
   asm.li(S1, RESULTS).li(SP, STACK_TOP).li(S3, SHARED);
-  if (mode === "trap") {
+  if (mode !== "pv") {
     asm.la(T0, ".probe-handler").csrw(CSR_STVEC, T0);
   } else {
     asm.sbi(EID_PV, PV_REGISTER_SHARED, [SHARED]);
@@ -289,7 +289,7 @@ export function probeSetup(asm: Asm, mode: Mode): Asm {
 /** The handler probeSetup installs; call once, after the guest's code. */
 export function probeHandler(asm: Asm, mode: Mode): Asm {
   asm.label(".probe-handler");
-  if (mode === "trap") asm.csrr(T0, CSR_SCAUSE).rec(T0).csrr(T0, CSR_STVAL).rec(T0);
+  if (mode !== "pv") asm.csrr(T0, CSR_SCAUSE).rec(T0).csrr(T0, CSR_STVAL).rec(T0);
   else
     asm
       .op("lw", { rd: T0, rs1: S3, imm: SH_CAUSE })
@@ -329,7 +329,7 @@ export const PATTERN_SEED = 0x5a5a_1234;
 export function victimImage(mode: Mode): ElfImage {
   const asm = new Asm();
   asm.label("loop");
-  if (mode === "trap") asm.op("wfi");
+  if (mode !== "pv") asm.op("wfi");
   else asm.li(A7, EID_PV).li(A6, PV_BLOCK).op("ecall");
   asm.j("loop");
   const pattern: number[] = [];
