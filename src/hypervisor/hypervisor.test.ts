@@ -231,4 +231,45 @@ describe("the guest kernel under the hypervisor", () => {
       else assert.equal(console.text(), native.stdout, mode);
     }
   });
+
+  it("pauses a domain (its vCPUs stop running, the other domain goes on) and unpauses it to finish", () => {
+    const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 96 });
+    const [a, b] = boot(hv, [
+      { mode: "trap", name: "a" },
+      { mode: "pv", name: "b" },
+    ]);
+    hv.runSync({ maxInsns: 2_000_000 });
+    hv.pauseDomain(a.domain.id);
+    assert.equal(a.domain.state, "paused");
+    assert.throws(() => hv.pauseDomain(a.domain.id), /domain 1 \(a\) is paused, not running/);
+    const frozen = a.domain.retired;
+    const bBefore = b.domain.retired;
+    hv.machine.exit = undefined;
+    hv.runSync({ maxInsns: hv.machine.retired + 5_000_000 });
+    assert.equal(a.domain.retired, frozen, "a paused domain runs nothing");
+    assert.ok(b.domain.retired > bBefore + 4_000_000, "the other domain had the pCPU");
+    hv.unpauseDomain(a.domain.id);
+    hv.machine.exit = undefined;
+    const exit = hv.runSync({ maxInsns: 4 * MAX_INSNS });
+    assert.equal(exit.kind, "poweroff", exit.message);
+    for (const g of [a, b])
+      assert.equal(testResultLines(g.console.text()).at(-1), ALL_PASS, g.console.text());
+  });
+
+  it("keeps a persistent host running with no domain, and starts a domain created while it runs", async () => {
+    const hv = new Hypervisor({ pcpus: 2, hostMemoryMiB: 64, persistent: true, onIdle: "wait" });
+    const ended: string[] = [];
+    hv.onDomainEnd.push((d) => ended.push(`${d.name}: ${d.end?.reason}`));
+    const running = hv.run();
+    await new Promise((r) => setTimeout(r, 50));
+    const console = new BufferConsole();
+    hv.createDomain({ mode: "bt", kernel: kernelAutotestElf(), name: "late", memoryMiB: 32, console });
+    const deadline = Date.now() + 60_000;
+    while (ended.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(ended, ["late: poweroff"]);
+    assert.equal(testResultLines(console.text()).at(-1), ALL_PASS);
+    assert.equal(hv.machine.exit, undefined, "the host outlives its domains");
+    hv.machine.requestExit({ kind: "poweroff", code: 0 });
+    await running;
+  });
 });

@@ -91,6 +91,11 @@ export interface HypervisorOptions {
   onIdle?: "exit" | "wait";
   /** Host CPU quirks (see Hart.quirkSensitiveRead): "sensitive-unprivileged". */
   quirks?: readonly Quirk[];
+  /**
+   * A host that outlives its domains (the daemon): it runs with none, and the last one ending does not
+   * end the run. Default false: the run ends when every domain has.
+   */
+  persistent?: boolean;
 }
 
 export const QUIRKS = ["sensitive-unprivileged"] as const;
@@ -134,6 +139,9 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   private nextDomId = 1;
   private nextVcpuId = 0;
   private readonly pvShadowSets: number;
+  private readonly persistent: boolean;
+  /** Called when a domain shuts down or crashes (the toolstack's on_poweroff / on_crash). */
+  readonly onDomainEnd: ((d: Domain) => void)[] = [];
   /** bt mode's direct VMM calls, one per pCPU. */
   private readonly monitors: Monitor[];
   private started = false;
@@ -156,6 +164,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     this.scheduler = createScheduler(opts.scheduler ?? DEFAULT_SCHEDULER, { pcpus });
     this.driver = new SchedulerDriver(this.scheduler, 0);
     this.pvShadowSets = opts.pvShadowSets ?? 8;
+    this.persistent = opts.persistent ?? false;
     this.loaded = new Array<Vcpu | null>(pcpus).fill(null);
     this.loadedAt = new Array<number>(pcpus).fill(0);
     this.programmed = new Array<number>(pcpus).fill(Number.POSITIVE_INFINITY);
@@ -275,6 +284,43 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     this.domains.delete(id);
   }
 
+  /** Stops scheduling a running domain's vCPUs (xl pause); its timers and devices keep their state. */
+  pauseDomain(id: DomainId): void {
+    const d = this.domainOf(id);
+    if (d.state !== "running")
+      throw new DomainConfigError(`domain ${id} (${d.name}) is ${d.state}, not running`);
+    d.state = "paused";
+    const now = this.nowNs;
+    for (const v of d.vcpus) {
+      if (v.power !== "started" || v.blocked) continue;
+      v.blocked = true;
+      v.pausedRunnable = true;
+      this.driver.sleep(v.id, now);
+      if (v.pcpu !== null && v.pcpu !== this.here) this.ipi(v.pcpu);
+    }
+  }
+
+  /** Resumes a paused domain: vCPUs that were runnable, or have an interrupt waiting, run again. */
+  unpauseDomain(id: DomainId): void {
+    const d = this.domainOf(id);
+    if (d.state !== "paused")
+      throw new DomainConfigError(`domain ${id} (${d.name}) is ${d.state}, not paused`);
+    d.state = "running";
+    for (const v of d.vcpus) {
+      const pending =
+        v.domain.mode === "pv" ? (sharedRead(v, SH_PENDING) & pvEnabled) !== 0 : (v.sip & v.sie) !== 0;
+      if (v.pausedRunnable || pending) this.wake(v);
+      v.pausedRunnable = false;
+    }
+    this.kick();
+  }
+
+  private domainOf(id: DomainId): Domain {
+    const d = this.domains.get(id);
+    if (d === undefined) throw new DomainConfigError(`no domain ${id}`);
+    return d;
+  }
+
   // ── running ──────────────────────────────────────────────────────────────────────────────────
 
   /** Runs until every domain has ended (or a limit / deadlock), yielding to Node's event loop. */
@@ -306,7 +352,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   private start(): void {
     if (this.started) return;
     this.started = true;
-    if (this.domains.size === 0) throw new DomainConfigError("no domain to run");
+    if (this.domains.size === 0 && !this.persistent) throw new DomainConfigError("no domain to run");
     this.kick();
   }
 
@@ -551,7 +597,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   }
 
   private wake(v: Vcpu): void {
-    if (!v.blocked || v.power !== "started" || !v.domain.alive) return;
+    if (!v.blocked || v.power !== "started" || v.domain.state !== "running") return;
     v.blocked = false;
     this.driver.wake(v.id, this.nowNs);
   }
@@ -614,6 +660,9 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     d.end = end;
     for (const v of d.vcpus) if (v.power === "started") this.stopVcpu(v);
     for (const v of d.vcpus) v.shadow.flushAll();
+    for (const v of d.vcpus) if (v.pcpu !== null && v.pcpu !== this.here) this.ipi(v.pcpu);
+    for (const fn of this.onDomainEnd) fn(d);
+    if (this.persistent) return;
     let worst = 0;
     for (const x of this.domains.values()) {
       if (x.alive) return;

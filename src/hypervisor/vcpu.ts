@@ -39,8 +39,10 @@ export class Vcpu {
   /** The guest's SBI timer deadline, in mtime ticks (Infinity: none armed). */
   timerAt = Number.POSITIVE_INFINITY;
   power: VcpuPower = "stopped";
-  /** Waiting in WFI / PV_BLOCK until an interrupt is pending. */
+  /** Waiting in WFI / PV_BLOCK until an interrupt is pending (or held by a pause). */
   blocked = false;
+  /** It was runnable when its domain was paused: unpausing wakes it. */
+  pausedRunnable = false;
   /** The pCPU it is loaded on, or null. */
   pcpu: number | null = null;
 
