@@ -8,13 +8,7 @@
  * SBI_ERR_INVALID_PARAM / INVALID_ADDRESS / NOT_SUPPORTED, exactly as the firmware gives them natively.
  */
 import {
-  BASE_GET_IMPL_ID,
-  BASE_GET_IMPL_VERSION,
-  BASE_GET_MARCHID,
-  BASE_GET_MIMPID,
-  BASE_GET_MVENDORID,
-  BASE_GET_SPEC_VERSION,
-  BASE_PROBE_EXTENSION,
+  baseCall,
   DBCN_CONSOLE_READ,
   DBCN_CONSOLE_WRITE,
   DBCN_CONSOLE_WRITE_BYTE,
@@ -47,9 +41,6 @@ import {
   SBI_ERR_INVALID_ADDRESS,
   SBI_ERR_INVALID_PARAM,
   SBI_ERR_NOT_SUPPORTED,
-  SBI_IMPL_ID_RVISOR,
-  SBI_IMPL_VERSION,
-  SBI_SPEC_VERSION,
   type SbiRet,
   SRST_REASON_SYSTEM_FAILURE,
   SRST_SYSTEM_RESET,
@@ -171,23 +162,8 @@ function call(host: HypercallHost, v: Vcpu, h: Hart, eid: number, fid: number): 
 }
 
 function base(d: Domain, fid: number, arg: number): SbiRet {
-  switch (fid) {
-    case BASE_GET_SPEC_VERSION:
-      return ok(SBI_SPEC_VERSION);
-    case BASE_GET_IMPL_ID:
-      return ok(SBI_IMPL_ID_RVISOR);
-    case BASE_GET_IMPL_VERSION:
-      return ok(SBI_IMPL_VERSION);
-    case BASE_PROBE_EXTENSION:
-      if (arg === EID_RVISOR_PV) return ok(d.mode === "pv" ? 1 : 0);
-      return ok(EXTENSION_NAMES.has(arg) ? 1 : 0);
-    case BASE_GET_MVENDORID:
-    case BASE_GET_MARCHID:
-    case BASE_GET_MIMPID:
-      return ok(0);
-    default:
-      return fail(SBI_ERR_NOT_SUPPORTED);
-  }
+  const has = (eid: number) => (eid === EID_RVISOR_PV ? d.mode === "pv" : EXTENSION_NAMES.has(eid));
+  return baseCall(fid, arg, has, { mvendorid: 0, marchid: 0, mimpid: 0 });
 }
 
 /** Applies `fn` to the vCPUs an SBI hart mask names (hart ids are vCPU indexes). */

@@ -125,3 +125,33 @@ export type Outcome = SbiRet | LegacyRet | typeof NO_RETURN;
 
 export const ok = (value = 0): SbiRet => ({ error: SBI_SUCCESS, value });
 export const fail = (error: number): SbiRet => ({ error, value: 0 });
+
+/**
+ * The Base extension's answers (SBI chapter 4), for any implementation: the board's firmware and the
+ * hypervisor's SBI for guests differ only in which extensions they have and what the machine ids are.
+ */
+export function baseCall(
+  fid: number,
+  arg: number,
+  has: (eid: number) => boolean,
+  ids: { mvendorid: number; marchid: number; mimpid: number },
+): SbiRet {
+  switch (fid) {
+    case BASE_GET_SPEC_VERSION:
+      return ok(SBI_SPEC_VERSION);
+    case BASE_GET_IMPL_ID:
+      return ok(SBI_IMPL_ID_RVISOR);
+    case BASE_GET_IMPL_VERSION:
+      return ok(SBI_IMPL_VERSION);
+    case BASE_PROBE_EXTENSION:
+      return ok(has(arg >>> 0) ? 1 : 0);
+    case BASE_GET_MVENDORID:
+      return ok(ids.mvendorid);
+    case BASE_GET_MARCHID:
+      return ok(ids.marchid);
+    case BASE_GET_MIMPID:
+      return ok(ids.mimpid);
+    default:
+      return fail(SBI_ERR_NOT_SUPPORTED);
+  }
+}

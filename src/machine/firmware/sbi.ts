@@ -50,13 +50,7 @@ import { CLINT_MSIP } from "../memory-map.js";
 import { DebugConsole } from "./debug-console.js";
 import { Hsm } from "./hsm.js";
 import {
-  BASE_GET_IMPL_ID,
-  BASE_GET_IMPL_VERSION,
-  BASE_GET_MARCHID,
-  BASE_GET_MIMPID,
-  BASE_GET_MVENDORID,
-  BASE_GET_SPEC_VERSION,
-  BASE_PROBE_EXTENSION,
+  baseCall,
   EID_BASE,
   EID_DBCN,
   EID_HSM,
@@ -84,9 +78,6 @@ import {
   RFENCE_REMOTE_SFENCE_VMA_ASID,
   SBI_ERR_INVALID_PARAM,
   SBI_ERR_NOT_SUPPORTED,
-  SBI_IMPL_ID_RVISOR,
-  SBI_IMPL_VERSION,
-  SBI_SPEC_VERSION,
   SRST_REASON_NONE,
   SRST_REASON_SYSTEM_FAILURE,
   SRST_SYSTEM_RESET,
@@ -288,24 +279,11 @@ export class SbiFirmware {
   }
 
   private base(h: Hart, fid: number): Outcome {
-    switch (fid) {
-      case BASE_GET_SPEC_VERSION:
-        return ok(SBI_SPEC_VERSION);
-      case BASE_GET_IMPL_ID:
-        return ok(SBI_IMPL_ID_RVISOR);
-      case BASE_GET_IMPL_VERSION:
-        return ok(SBI_IMPL_VERSION);
-      case BASE_PROBE_EXTENSION:
-        return ok(EXTENSIONS.has(h.x[10] >>> 0) ? 1 : 0);
-      case BASE_GET_MVENDORID:
-        return ok(machineCsr(h, CSR.mvendorid));
-      case BASE_GET_MARCHID:
-        return ok(machineCsr(h, CSR.marchid));
-      case BASE_GET_MIMPID:
-        return ok(machineCsr(h, CSR.mimpid));
-      default:
-        return fail(SBI_ERR_NOT_SUPPORTED);
-    }
+    return baseCall(fid, h.x[10], (eid) => EXTENSIONS.has(eid), {
+      mvendorid: machineCsr(h, CSR.mvendorid),
+      marchid: machineCsr(h, CSR.marchid),
+      mimpid: machineCsr(h, CSR.mimpid),
+    });
   }
 
   /** set_timer(stime_value = hi:lo): arms this hart's mtimecmp, clears STIP, unmasks MTIE. */
