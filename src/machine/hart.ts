@@ -17,6 +17,22 @@
 import type { Bus } from "./bus.js";
 import { csrRead, csrWrite } from "./csr.js";
 import {
+  type HState,
+  hCsrRead,
+  hCsrWrite,
+  hEcall,
+  hFence,
+  hLoad,
+  hMret,
+  hPendingInterrupt,
+  hSfenceVma,
+  hSret,
+  hStore,
+  hTakeTrap,
+  hTranslate,
+  hWfi,
+} from "./hext.js";
+import {
   CAUSE_BREAKPOINT,
   CAUSE_ECALL_U,
   CAUSE_ILLEGAL_INSN,
@@ -99,6 +115,10 @@ export class Hart {
   /** Address of the next instruction, unsigned. */
   pc = 0;
   priv: Priv = PRIV_M;
+  /** Virtualization mode V of the H extension (VS/VU when set); always false without it. */
+  virt = false;
+  /** H-extension state (hext.ts), or undefined for a hart without it: then none of its paths run. */
+  hx: HState | undefined;
 
   mstatus = 0;
   medeleg = 0;
@@ -207,6 +227,8 @@ export class Hart {
     this.pmpaddr.fill(0);
     this.reservation = -1;
     this.waiting = false;
+    this.virt = false;
+    this.hx?.reset();
     this.flushTlb();
   }
 
@@ -253,6 +275,10 @@ export class Hart {
    * (exceptions) or the next one to run (interrupts).
    */
   takeTrap(cause: number, tval: number): void {
+    if (this.hx !== undefined) {
+      hTakeTrap(this, cause, tval);
+      return;
+    }
     const interrupt = (cause & CAUSE_INTERRUPT) !== 0;
     const code = cause & 0x7fff_ffff;
     const deleg = interrupt ? this.mideleg : this.medeleg;
@@ -287,6 +313,7 @@ export class Hart {
    * M-level interrupts come before S-level ones; within a level, the fixed priority order.
    */
   pendingInterrupt(): number {
+    if (this.hx !== undefined) return hPendingInterrupt(this);
     const pending = this.mip & this.mie;
     if (pending === 0) return 0;
     const m = pending & ~this.mideleg;
@@ -318,6 +345,7 @@ export class Hart {
   // ── privileged instructions (called from the instruction table) ───────────────────────────
 
   ecall(): never {
+    if (this.hx !== undefined) hEcall(this);
     return this.raise(CAUSE_ECALL_U + this.priv, 0);
   }
 
@@ -326,6 +354,7 @@ export class Hart {
   }
 
   mret(insn: number): number {
+    if (this.hx !== undefined) return hMret(this, insn);
     if (this.priv < PRIV_M) this.illegal(insn);
     const s = this.mstatus;
     const mpp = ((s & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT) as Priv;
@@ -340,6 +369,7 @@ export class Hart {
   }
 
   sret(insn: number): number {
+    if (this.hx !== undefined) return hSret(this, insn);
     if (this.priv < PRIV_S || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TSR) !== 0))
       this.illegal(insn);
     const s = this.mstatus;
@@ -354,6 +384,10 @@ export class Hart {
   }
 
   wfi(insn: number): void {
+    if (this.hx !== undefined) {
+      hWfi(this, insn);
+      return;
+    }
     // U-mode WFI is illegal when S-mode exists; S-mode WFI is illegal with TW (no bounded wait here).
     if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TW) !== 0))
       this.illegal(insn);
@@ -363,6 +397,10 @@ export class Hart {
   }
 
   sfenceVma(vaddr: number, _asid: number, insn: number): void {
+    if (this.hx !== undefined) {
+      hSfenceVma(this, vaddr, insn);
+      return;
+    }
     if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TVM) !== 0))
       this.illegal(insn);
     // Entries are not tagged by ASID: flushing by address, or everything, is exact or conservative.
@@ -375,11 +413,29 @@ export class Hart {
   }
 
   csrRead(csr: number, insn: number): number {
-    return csrRead(this, csr, insn);
+    return this.hx === undefined ? csrRead(this, csr, insn) : hCsrRead(this, csr, insn);
   }
 
   csrWrite(csr: number, value: number, insn: number): void {
-    csrWrite(this, csr, value, insn);
+    if (this.hx === undefined) csrWrite(this, csr, value, insn);
+    else hCsrWrite(this, csr, value, insn);
+  }
+
+  // H extension (hext.ts): illegal instructions on a hart without it.
+
+  /** HLV.B/BU/H/HU/W, HLVX.HU/WU (kind: see hext.ts HLV_SIZE). */
+  hlv(va: number, kind: number, insn: number): number {
+    return hLoad(this, va, kind, insn);
+  }
+
+  /** HSV.B/H/W. */
+  hsv(va: number, v: number, size: 1 | 2 | 4, insn: number): void {
+    hStore(this, va, v, size, insn);
+  }
+
+  /** HFENCE.VVMA (gvma = 0) and HFENCE.GVMA (1). */
+  hfence(gvma: number, insn: number): void {
+    hFence(this, gvma !== 0, insn);
   }
 
   // ── TLB ────────────────────────────────────────────────────────────────────────────────────
@@ -398,6 +454,7 @@ export class Hart {
   /** Translates `va` for `access` under the current context; raises page/access faults (tval = va). */
   translate(va: number, access: Access): number {
     va >>>= 0;
+    if (this.hx !== undefined) return hTranslate(this, va, access);
     let priv: number = this.priv;
     if (access !== ACCESS_FETCH && (this.mstatus & MSTATUS_MPRV) !== 0 && priv === PRIV_M) {
       priv = (this.mstatus & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT;

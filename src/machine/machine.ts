@@ -26,6 +26,7 @@ import { Plic } from "./devices/plic.js";
 import { SifiveTest } from "./devices/sifive-test.js";
 import { Uart16550 } from "./devices/uart16550.js";
 import { EXIT_STOPPED, type ExitReason, Hart } from "./hart.js";
+import { enableH } from "./hext.js";
 import {
   CLINT_BASE,
   CLINT_SIZE,
@@ -57,6 +58,11 @@ export interface MachineOptions {
    * `exit` ends the run as a deadlock (tests, batch runs); `wait` keeps polling the console for input.
    */
   onIdle?: "exit" | "wait";
+  /**
+   * The H extension (hypervisor: V mode, hs/vs CSRs, two-stage translation; hext.ts), misa.H = 1.
+   * Off by default: a hart without it runs none of the extension's code.
+   */
+  hExtension?: boolean;
 }
 
 export interface MachineExit {
@@ -113,6 +119,7 @@ export class Machine {
     this.harts = [];
     for (let i = 0; i < n; i++) {
       const h = new Hart(i, this.bus);
+      if (opts.hExtension === true) enableH(h);
       h.readTime = () => this.clint.mtime();
       this.harts.push(h);
     }

@@ -4,7 +4,7 @@
  * (an `ecall` is the usual way to stop), which is recorded instead of handled.
  */
 import { PRIV_M, type Priv } from "./isa/csr-defs.js";
-import { Machine } from "./machine.js";
+import { Machine, type MachineOptions } from "./machine.js";
 import { DRAM_BASE } from "./memory-map.js";
 
 export interface TrapRecord {
@@ -34,9 +34,9 @@ export function poke(m: Machine, addr: number, words: readonly number[]): void {
 export function runCode(
   words: readonly number[],
   setup?: (m: Machine) => void,
-  opts: { maxInsns?: number; stopOnTrap?: boolean } = {},
+  opts: { maxInsns?: number; stopOnTrap?: boolean; machine?: MachineOptions } = {},
 ): CodeRun {
-  const m = new Machine({ ramBytes: 4 * 1024 * 1024 });
+  const m = new Machine({ ramBytes: 4 * 1024 * 1024, ...opts.machine });
   poke(m, DRAM_BASE, words);
   const h = m.harts[0];
   h.reset(DRAM_BASE);

@@ -112,3 +112,68 @@ export const SATP_MODE_SV32 = 1 << 31;
 export const SATP_ASID_SHIFT = 22;
 export const SATP_ASID_MASK = 0x1ff;
 export const SATP_PPN_MASK = 0x3f_ffff;
+
+// ── H extension (hypervisor) ──────────────────────────────────────────────────────────────────
+/** CSR numbers of the H extension (present only on harts built with it; see hext.ts). */
+export const HCSR = {
+  hstatus: 0x600,
+  hedeleg: 0x602,
+  hideleg: 0x603,
+  hie: 0x604,
+  htimedelta: 0x605,
+  hcounteren: 0x606,
+  hgeie: 0x607,
+  henvcfg: 0x60a,
+  htimedeltah: 0x615,
+  henvcfgh: 0x61a,
+  htval: 0x643,
+  hip: 0x644,
+  hvip: 0x645,
+  htinst: 0x64a,
+  hgatp: 0x680,
+  hgeip: 0xe12,
+  vsstatus: 0x200,
+  vsie: 0x204,
+  vstvec: 0x205,
+  vsscratch: 0x240,
+  vsepc: 0x241,
+  vscause: 0x242,
+  vstval: 0x243,
+  vsip: 0x244,
+  vsatp: 0x280,
+  mtinst: 0x34a,
+  mtval2: 0x34b,
+} as const;
+
+export const HSTATUS_VSBE = 1 << 5;
+export const HSTATUS_GVA = 1 << 6;
+export const HSTATUS_SPV = 1 << 7;
+export const HSTATUS_SPVP = 1 << 8;
+export const HSTATUS_HU = 1 << 9;
+export const HSTATUS_VTVM = 1 << 20;
+export const HSTATUS_VTW = 1 << 21;
+export const HSTATUS_VTSR = 1 << 22;
+/** mstatush (RV32) fields of the H extension. */
+export const MSTATUSH_GVA = 1 << 6;
+export const MSTATUSH_MPV = 1 << 7;
+
+export const IRQ_VS_SOFT = 2;
+export const IRQ_VS_TIMER = 6;
+export const IRQ_VS_EXT = 10;
+export const IRQ_S_GEXT = 12;
+export const MIP_VSSIP = 1 << IRQ_VS_SOFT;
+export const MIP_VSTIP = 1 << IRQ_VS_TIMER;
+export const MIP_VSEIP = 1 << IRQ_VS_EXT;
+export const MIP_SGEIP = 1 << IRQ_S_GEXT;
+
+export const CAUSE_ECALL_VS = 10;
+export const CAUSE_INSN_GUEST_PAGE_FAULT = 20;
+export const CAUSE_LOAD_GUEST_PAGE_FAULT = 21;
+export const CAUSE_VIRTUAL_INSN = 22;
+export const CAUSE_STORE_GUEST_PAGE_FAULT = 23;
+
+/** hgatp (Sv32x4): MODE, VMID, root PPN (16 KiB aligned: PPN[1:0] read as zero). */
+export const HGATP_MODE_SV32X4 = 1 << 31;
+export const HGATP_VMID_SHIFT = 22;
+export const HGATP_VMID_MASK = 0x7f;
+export const HGATP_PPN_MASK = 0x3f_fffc;

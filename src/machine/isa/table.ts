@@ -150,6 +150,30 @@ const csrOp = (name: string, f3: number, fmt: "CSR" | "CSRI", kind: "w" | "s" | 
   return r(name, (f3 << 12) | 0x73, F3, fmt, sem, true);
 };
 
+/** HLV/HLVX (funct7 and rs2 fixed), HSV (rd = 0) and HFENCE.VVMA/GVMA: SYSTEM, funct3 4 and 0. */
+function hRows(): InsnDef[] {
+  const HLV = 0xfff0707f; // funct7 + rs2 + funct3 + opcode
+  const HSV = 0xfe007fff; // funct7 + funct3 + rd + opcode
+  const hlv = (name: string, f7: number, rs2: number, kind: number): InsnDef =>
+    r(name, (f7 << 25) | (rs2 << 20) | (4 << 12) | 0x73, HLV, "R", `x[rd] = h.hlv(x[rs1], ${kind}, insn);`);
+  const hsv = (name: string, f7: number, size: number): InsnDef =>
+    r(name, (f7 << 25) | (4 << 12) | 0x73, HSV, "R", `h.hsv(x[rs1], x[rs2], ${size}, insn);`);
+  return [
+    hlv("hlv.b", 0x30, 0, 0),
+    hlv("hlv.bu", 0x30, 1, 1),
+    hlv("hlv.h", 0x32, 0, 2),
+    hlv("hlv.hu", 0x32, 1, 3),
+    hlv("hlvx.hu", 0x32, 3, 5),
+    hlv("hlv.w", 0x34, 0, 4),
+    hlv("hlvx.wu", 0x34, 3, 6),
+    hsv("hsv.b", 0x31, 1),
+    hsv("hsv.h", 0x33, 2),
+    hsv("hsv.w", 0x35, 4),
+    r("hfence.vvma", (0x11 << 25) | 0x73, HSV, "NONE", "h.hfence(0, insn);", true),
+    r("hfence.gvma", (0x31 << 25) | 0x73, HSV, "NONE", "h.hfence(1, insn);", true),
+  ];
+}
+
 export const INSNS: readonly InsnDef[] = [
   // ── RV32I ──────────────────────────────────────────────────────────────────────────────────
   r("lui", 0x37, OPC, "U", "x[rd] = imm;"),
@@ -215,6 +239,8 @@ export const INSNS: readonly InsnDef[] = [
       "else h.sfenceVma(rs1 === 0 ? -1 : x[rs1], rs2 === 0 ? -1 : x[rs2], insn);",
     true,
   ),
+  // ── H (hypervisor): illegal on a hart without the extension (hext.ts) ──────────────────────────
+  ...hRows(),
   // ── Zicsr ──────────────────────────────────────────────────────────────────────────────────
   csrOp("csrrw", 1, "CSR", "w"),
   csrOp("csrrs", 2, "CSR", "s"),
