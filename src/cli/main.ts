@@ -4,8 +4,11 @@
  *
  *   rvisor run <elf>   boot a guest ELF with stdio as its console; exit with the guest's exit code
  *   rvisor demo        hello.elf, then coremark-lite.elf, explained
- *   rvisor info        the board: ISA, harts, RAM, memory map, engines, firmware
+ *   rvisor info        the board: ISA, harts, RAM, memory map, engines, firmware (no daemon needed)
  *   rvisor ctr …       Linux containers on this host (src/containers/cli.ts)
+ *   rvisor daemon      rvisord, the host daemon; and the xl-style verbs that talk to it: create, list,
+ *                      host-info (xl info: `info` stays the board's), start, pause, unpause, destroy,
+ *                      console (src/cli/toolstack.ts)
  *
  * Exit status: the guest's own for `run`; 2 for bad input (a missing or non-RV32 file, a bad number, an
  * unknown name), with a one-line message on stderr; 1 for a fault inside rvisor itself.
@@ -22,6 +25,7 @@ import { infoCommand, type RawInfoOptions } from "./info.js";
 import { CLOCK_NAMES, UsageError } from "./options.js";
 import { DEFAULT_ENGINE, ENGINE_NAMES, FIRMWARE_NAMES } from "./registry.js";
 import { type RawRunOptions, RUN_MODES, runAny } from "./run.js";
+import { registerToolstackCommands } from "./toolstack.js";
 
 /** Exit status for bad command-line input, as most Unix tools use it. */
 const EXIT_USAGE = 2;
@@ -109,5 +113,6 @@ program
   .action(action((raw: RawInfoOptions) => infoCommand(raw)));
 
 registerContainerCommands(program);
+registerToolstackCommands(program, action);
 
 await program.parseAsync(process.argv);

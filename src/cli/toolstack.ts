@@ -1,0 +1,260 @@
+/**
+ * The xl-style verbs, talking to rvisord over its API (../control/daemon/client.ts):
+ *
+ *   rvisor daemon [--socket P] [--pcpus N] [--memory SIZE] [--state-dir D]   rvisord in the foreground
+ *   rvisor create <cfg> [-c]       a domain from an xl.cfg file (-c: follow its console)
+ *   rvisor list [--json]           Domain-0, the domains, then the stopped (defined) ones
+ *   rvisor host-info [--json]      the host as the daemon sees it (xl info); `rvisor info` stays the
+ *                                  board's description and needs no daemon
+ *   rvisor start <dom>             a stopped domain again, from its stored config
+ *   rvisor pause|unpause|destroy <dom>
+ *   rvisor console <dom> [-f]      the console output so far; --follow streams it until the domain stops
+ *
+ * <dom> is a name or an id. Every verb takes --socket (default $RVISOR_SOCKET, else
+ * /run/rvisor/rvisord.sock). Exit status 1 when the daemon refuses or is not running, with its message.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import type { DomainInfo, HostInfo } from "../control/daemon/api.js";
+import { DaemonApiError, DaemonNotRunningError, RvisordClient } from "../control/daemon/client.js";
+import { socketPath, stateDir } from "../control/daemon/paths.js";
+import { Rvisord } from "../control/daemon/server.js";
+import { isSchedulerName, SCHEDULER_NAMES } from "../hypervisor/scheduler/registry.js";
+import type { ClockKind } from "../machine/machine.js";
+import { MAX_HARTS } from "../machine/params.js";
+import { CLOCK_NAMES, MiB, parseChoice, parseIntInRange, parseMemorySize, UsageError } from "./options.js";
+import { DEFAULT_ENGINE, ENGINE_NAMES, ENGINES } from "./registry.js";
+
+type Body<A extends unknown[]> = (...args: A) => Promise<number> | number;
+type Wrap = <A extends unknown[]>(body: Body<A>) => (...args: A) => Promise<void>;
+
+/** Refusals from the daemon, and its absence, are the user's to fix: a message and status 1. */
+function daemonErrors<A extends unknown[]>(body: Body<A>): Body<A> {
+  return async (...args: A) => {
+    try {
+      return await body(...args);
+    } catch (e) {
+      if (e instanceof DaemonNotRunningError || e instanceof DaemonApiError) {
+        process.stderr.write(`rvisor: ${e.message}\n`);
+        return 1;
+      }
+      throw e;
+    }
+  };
+}
+
+interface SocketOption {
+  socket?: string;
+}
+
+const client = (o: SocketOption) => new RvisordClient(socketPath(o.socket));
+
+/** xl's state flags: r(unning) b(locked) p(aused) s(hutdown) c(rashed) d(ying); "------" when stopped. */
+export function stateFlags(state: string): string {
+  const flags = ["-", "-", "-", "-", "-", "-"];
+  const at = { running: 0, paused: 2, shutdown: 3, crashed: 4 }[state];
+  if (at !== undefined) flags[at] = state[0];
+  return flags.join("");
+}
+
+/** After the mode of a stopped domain: how it last ended. */
+function stoppedNote(d: DomainInfo): string {
+  if (d.state !== "stopped") return "";
+  return d.end === undefined ? " (stopped)" : ` (stopped: ${d.end.reason})`;
+}
+
+/** `xl list`'s table, with rvisor's Mode column. */
+export function formatList(domains: readonly DomainInfo[]): string {
+  const width = Math.max(40, ...domains.map((d) => d.name.length));
+  const lines = [
+    `${"Name".padEnd(width)}   ID   Mem VCPUs      State   Time(s)  Mode`,
+    ...domains.map(
+      (d) =>
+        `${d.name.padEnd(width)} ${String(d.id ?? "-").padStart(4)} ${String(d.memoryMiB).padStart(5)} ` +
+        `${String(d.vcpus).padStart(5)}     ${stateFlags(d.state)} ${d.cpuTimeS.toFixed(1).padStart(9)}  ` +
+        `${d.mode}${stoppedNote(d)}`,
+    ),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** `xl info`'s key : value lines. */
+export function formatHostInfo(h: HostInfo): string {
+  const rows: [string, string | number][] = [
+    ["host", "rvisor (emulated RV32 host)"],
+    ["rvisor_version", h.version],
+    ["api", h.api],
+    ["nr_cpus", h.pcpus],
+    ["total_memory", h.totalMemoryMiB],
+    ["free_memory", h.freeMemoryMiB],
+    ["total_frames", h.totalFrames],
+    ["free_frames", h.freeFrames],
+    ["scheduler", h.scheduler],
+    ["clock", h.clock],
+    ["uptime", `${(h.uptimeNs / 1e9).toFixed(3)} s`],
+    ["socket", h.socket],
+    ["state_dir", h.stateDir],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(22)}: ${v}\n`).join("");
+}
+
+async function followConsole(c: RvisordClient, dom: string): Promise<number> {
+  let code = 0;
+  await c.streamConsole(dom, (e) => {
+    if (e.kind === "output") process.stdout.write(e.text);
+    else if (e.end !== null) code = e.end.code;
+  });
+  return code;
+}
+
+export interface RawDaemonOptions extends SocketOption {
+  pcpus: string;
+  memory: string;
+  stateDir?: string;
+  clock: string;
+  engine: string;
+  scheduler: string;
+}
+
+/** Runs rvisord until SIGTERM or SIGINT; then stops it cleanly (domains destroyed, socket removed). */
+async function daemonCommand(raw: RawDaemonOptions): Promise<number> {
+  const pcpus = parseIntInRange(raw.pcpus, "--pcpus", 1, MAX_HARTS);
+  const memoryMiB = parseMemorySize(raw.memory) / MiB;
+  const clock = parseChoice(raw.clock, "--clock", CLOCK_NAMES) as ClockKind;
+  const engine = parseChoice(raw.engine, "--engine", ENGINE_NAMES);
+  if (!isSchedulerName(raw.scheduler))
+    throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(", ")}, got '${raw.scheduler}'`);
+  let daemon: Rvisord;
+  try {
+    daemon = await Rvisord.start({
+      socketPath: socketPath(raw.socket),
+      stateDir: stateDir(raw.stateDir),
+      pcpus,
+      hostMemoryMiB: Math.floor(memoryMiB),
+      clock,
+      engine: ENGINES[engine].engine,
+      scheduler: raw.scheduler,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EACCES" || err.code === "EADDRINUSE" || /already listening/.test(err.message))
+      throw new UsageError(err.message);
+    throw e;
+  }
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      daemon.stop().then(resolveStop, resolveStop);
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+  return 0;
+}
+
+export function registerToolstackCommands(program: Command, action: Wrap): void {
+  const socketHelp = "rvisord's socket (default: $RVISOR_SOCKET, else /run/rvisor/rvisord.sock)";
+  const verb = <A extends unknown[]>(body: Body<A>) => action(daemonErrors(body));
+
+  program
+    .command("daemon")
+    .description("run rvisord, the host daemon (domain 0's toolstack), in the foreground")
+    .option("--socket <path>", socketHelp)
+    .option("--pcpus <n>", `host pCPUs, 1..${MAX_HARTS}`, "2")
+    .option("--memory <size>", "host RAM (every domain's memory plus shadow tables)", "512M")
+    .option(
+      "--state-dir <dir>",
+      "where the database of domain configs lives (default: $RVISOR_STATE_DIR, else /var/lib/rvisor)",
+    )
+    .option("--clock <kind>", `time source: ${CLOCK_NAMES.join(", ")}`, "icount")
+    .option("--engine <name>", `execution engine: ${ENGINE_NAMES.join(", ")}`, DEFAULT_ENGINE)
+    .option("--scheduler <name>", `hypervisor scheduler: ${SCHEDULER_NAMES.join(", ")}`, "credit")
+    .action(action((raw: RawDaemonOptions) => daemonCommand(raw)));
+
+  program
+    .command("create")
+    .description("create a domain from an xl.cfg-style config file (on the running rvisord)")
+    .argument("<cfg>", "the domain's config file")
+    .option("-c, --console", "then follow its console until it stops")
+    .option("--socket <path>", socketHelp)
+    .action(
+      verb(async (file: string, o: SocketOption & { console?: boolean }) => {
+        let text: string;
+        try {
+          text = readFileSync(file, "utf8");
+        } catch (e) {
+          throw new UsageError(`${file}: cannot read the config file: ${(e as Error).message}`);
+        }
+        process.stderr.write(`Parsing config from ${file}\n`);
+        const c = client(o);
+        const d = await c.create({ config: text, path: resolve(file) });
+        for (const w of d.warnings) process.stderr.write(`warning: ${w}\n`);
+        process.stderr.write(`Created ${d.name} (id ${d.id}, ${d.mode})\n`);
+        return o.console ? followConsole(c, d.name) : 0;
+      }),
+    );
+
+  program
+    .command("list")
+    .description("list the domains (xl list), stopped (defined) ones last")
+    .option("--json", "as JSON")
+    .option("--socket <path>", socketHelp)
+    .action(
+      verb(async (o: SocketOption & { json?: boolean }) => {
+        const domains = await client(o).list();
+        process.stdout.write(o.json ? `${JSON.stringify(domains, null, 2)}\n` : formatList(domains));
+        return 0;
+      }),
+    );
+
+  program
+    .command("host-info")
+    .description("the host as rvisord sees it (xl info): pCPUs, memory, scheduler, version")
+    .option("--json", "as JSON")
+    .option("--socket <path>", socketHelp)
+    .action(
+      verb(async (o: SocketOption & { json?: boolean }) => {
+        const info = await client(o).info();
+        process.stdout.write(o.json ? `${JSON.stringify(info, null, 2)}\n` : formatHostInfo(info));
+        return 0;
+      }),
+    );
+
+  const simple = [
+    ["start", "start a stopped (defined) domain from its stored config"],
+    ["pause", "pause a domain: its vCPUs are no longer scheduled"],
+    ["unpause", "resume a paused domain"],
+    ["destroy", "end a domain at once and free its resources (its config stays defined)"],
+  ] as const;
+  for (const [name, description] of simple) {
+    program
+      .command(name)
+      .description(description)
+      .argument("<dom>", "the domain's name or id")
+      .option("--socket <path>", socketHelp)
+      .action(
+        verb(async (dom: string, o: SocketOption) => {
+          await client(o)[name](dom);
+          return 0;
+        }),
+      );
+  }
+
+  program
+    .command("console")
+    .description("print a domain's console output so far (--follow: and then as it comes)")
+    .argument("<dom>", "the domain's name or id")
+    .option("-f, --follow", "keep printing output until the domain stops (Ctrl-C leaves)")
+    .option("--socket <path>", socketHelp)
+    .action(
+      verb(async (dom: string, o: SocketOption & { follow?: boolean }) => {
+        const c = client(o);
+        if (o.follow) return followConsole(c, dom);
+        process.stdout.write((await c.console(dom)).text);
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,614 @@
+/**
+ * rvisord: the host daemon, domain 0's toolstack. One process per host owns a persistent Hypervisor
+ * (it keeps running with no domain), the store (XenStore semantics, ../store), each domain's console
+ * buffer and the SQLite database of defined domains (state-db.ts), and serves the HTTP+JSON API of
+ * api.ts on a unix socket that only its owner may use (mode 0600).
+ *
+ *   client ──HTTP/unix socket──▶ handle() ──▶ Hypervisor.createDomain / pause / destroy
+ *                                   │           ▲ run() yields to the event loop every ~20 ms,
+ *                                   │           │ so requests are served between rounds
+ *                                   ├──▶ Store: /local/domain/<id>/…, /vm/<uuid> (writeDomainTree)
+ *                                   └──▶ StateDb: the config of every created domain
+ *
+ * A domain that ends by itself (power-off, reboot, crash) gets its config's on_poweroff / on_reboot /
+ * on_crash action: destroy (the default for power-off and crash: its resources go back, it is listed
+ * as stopped with how it ended, its console output stays readable), restart (a fresh domain from the
+ * same config; more than RESTART_LIMIT restarts within RESTART_WINDOW_MS stop it, as xl's reboot-loop
+ * guard does), preserve (it stays in the list as shutdown or crashed until destroyed). The coredump-
+ * variants act as their plain forms (no core dumps yet) and rename-restart as restart.
+ *
+ * On SIGTERM/SIGINT (the CLI's `rvisor daemon` installs the handlers) stop() destroys every domain,
+ * removes the socket and closes the database; definitions stay for the next start. Nothing is started
+ * automatically at start-up.
+ */
+import { randomUUID } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
+import { connect } from "node:net";
+import { dirname, resolve } from "node:path";
+import type { Domain, DomainEnd, DomainMode } from "../../hypervisor/domain.js";
+import { CONTROL_DOMAIN, DomainConfigError, Hypervisor } from "../../hypervisor/hypervisor.js";
+import { HYPERVISOR } from "../../hypervisor/memory/frames.js";
+import { schedStats } from "../../hypervisor/sched-control.js";
+import type { SchedulerName } from "../../hypervisor/scheduler/registry.js";
+import { ElfError } from "../../machine/elf.js";
+import type { ClockKind, Engine, MachineExit } from "../../machine/machine.js";
+import { PAGE_SIZE } from "../../machine/params.js";
+import {
+  ConfigError,
+  type DomainConfig,
+  formatProblem,
+  parseDomainConfig,
+  type ShutdownAction,
+} from "../config/index.js";
+import type { Connection } from "../store/connection.js";
+import { Store } from "../store/store.js";
+import { wellKnown, writeDomainTree } from "../store/well-known.js";
+import {
+  API_VERSION,
+  type ConsoleOutput,
+  type CreateRequest,
+  type DomainInfo,
+  type HostInfo,
+  type StoredDomain,
+  type StoreNode,
+} from "./api.js";
+import { ConsoleLog } from "./console-log.js";
+import { StateDb } from "./state-db.js";
+
+const MiB = 1024 * 1024;
+const MAX_BODY = 1024 * 1024;
+export const RESTART_LIMIT = 5;
+export const RESTART_WINDOW_MS = 10_000;
+
+const { version } = createRequire(import.meta.url)("../../../package.json") as { version: string };
+
+export interface DaemonOptions {
+  socketPath: string;
+  stateDir: string;
+  /** Host pCPUs. Default 2. */
+  pcpus?: number;
+  /** Host RAM in MiB. Default 512. */
+  hostMemoryMiB?: number;
+  clock?: ClockKind;
+  engine?: Engine;
+  scheduler?: SchedulerName;
+  /** Where the daemon's log lines go. Default: nowhere. */
+  log?: (line: string) => void;
+}
+
+/** A refusal with its HTTP status; the message is the API's `error`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** One defined domain: its stored config and, while it exists in the hypervisor, the Domain. */
+interface Entry {
+  stored: StoredDomain;
+  domain: Domain | undefined;
+  /** The console of the latest run (kept after the domain is gone). */
+  console: ConsoleLog | undefined;
+  /** How the latest run ended. */
+  end: DomainEnd | undefined;
+  /** When the latest restarts happened (ms), for the reboot-loop guard. */
+  restarts: number[];
+  /** Told when the running domain ends or is destroyed (console streams). */
+  readonly onStop: Set<() => void>;
+}
+
+const HV_MODES: Record<string, DomainMode | undefined> = { trap: "trap", bt: "bt", pv: "pv" };
+
+export class Rvisord {
+  readonly hv: Hypervisor;
+  readonly store = new Store();
+  private readonly tools: Connection;
+  private readonly db: StateDb;
+  private readonly server: Server;
+  /** Defined domains by name. */
+  private readonly entries = new Map<string, Entry>();
+  private running: Promise<MachineExit> | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly log: (line: string) => void;
+
+  private constructor(readonly opts: DaemonOptions) {
+    this.log = opts.log ?? (() => {});
+    this.db = new StateDb(opts.stateDir);
+    this.hv = new Hypervisor({
+      pcpus: opts.pcpus ?? 2,
+      hostMemoryMiB: opts.hostMemoryMiB ?? 512,
+      clock: opts.clock,
+      engine: opts.engine,
+      scheduler: opts.scheduler,
+      persistent: true,
+      onIdle: "wait",
+    });
+    this.tools = this.store.connect(0);
+    this.hv.onDomainEnd.push((d) => {
+      // Called from inside the hypervisor's exit path: act once it has returned.
+      setImmediate(() => this.domainEnded(d));
+    });
+    for (const s of this.db.all())
+      this.entries.set(s.name, {
+        stored: s,
+        domain: undefined,
+        console: undefined,
+        end: undefined,
+        restarts: [],
+        onStop: new Set(),
+      });
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
+    });
+  }
+
+  /** Opens the database, starts the hypervisor and listens on the socket. */
+  static async start(opts: DaemonOptions): Promise<Rvisord> {
+    await clearStaleSocket(opts.socketPath);
+    const d = new Rvisord(opts);
+    try {
+      await d.listen();
+    } catch (e) {
+      d.db.close();
+      throw e;
+    }
+    d.running = d.hv.run();
+    d.running.catch((e: unknown) => d.log(`rvisord: the hypervisor stopped: ${(e as Error).stack}`));
+    d.log(
+      `rvisord ${version}: listening on ${opts.socketPath}, state in ${opts.stateDir}, ` +
+        `${d.hv.pcpus} pCPUs, ${opts.hostMemoryMiB ?? 512} MiB, ${d.entries.size} defined domain(s)`,
+    );
+    return d;
+  }
+
+  private listen(): Promise<void> {
+    const path = this.opts.socketPath;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    // The socket is created with mode 0600 from the start (no window in which others could connect).
+    let old: number | undefined;
+    try {
+      old = process.umask(0o177);
+    } catch {
+      // umask is not available in worker threads: the chmod below still applies.
+    }
+    return new Promise<void>((resolveListen, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(path, () => {
+        this.server.off("error", reject);
+        chmodSync(path, 0o600);
+        resolveListen();
+      });
+      if (old !== undefined) process.umask(old);
+    });
+  }
+
+  /** Destroys every domain, stops the hypervisor, closes the socket (removing it) and the database. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log("rvisord: stopping");
+      for (const e of this.entries.values()) if (e.domain !== undefined) this.teardown(e);
+      this.hv.machine.requestExit({ kind: "poweroff", code: 0 });
+      await this.running?.catch(() => undefined);
+      await new Promise<void>((r) => {
+        this.server.close(() => r());
+        this.server.closeAllConnections();
+      });
+      if (existsSync(this.opts.socketPath)) unlinkSync(this.opts.socketPath);
+      this.db.close();
+    })();
+    return this.stopping;
+  }
+
+  // ── domains ──────────────────────────────────────────────────────────────────────────────────
+
+  /** POST /v1/domains: parse, build the domain, write its store tree, define it durably. */
+  create(req: CreateRequest): { info: DomainInfo; warnings: string[] } {
+    if (typeof req?.config !== "string" || typeof req.path !== "string")
+      throw new ApiError(400, 'the body must be JSON {"config": <the file\'s text>, "path": <its path>}');
+    let config: DomainConfig;
+    let warnings: string[];
+    try {
+      const v = parseDomainConfig(req.config, { file: req.path, baseDir: dirname(resolve(req.path)) });
+      config = v.config;
+      warnings = v.warnings.map(formatProblem);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ApiError(400, e.message);
+      throw e;
+    }
+    const old = this.entries.get(config.name);
+    if (old?.domain !== undefined)
+      throw new ApiError(409, `a domain named ${config.name} already exists (id ${old.domain.id})`);
+    const stored: StoredDomain = {
+      name: config.name,
+      uuid: config.uuid ?? old?.stored.uuid ?? randomUUID(),
+      source: req.path,
+      text: req.config,
+      config,
+    };
+    const entry: Entry = old ?? {
+      stored,
+      domain: undefined,
+      console: undefined,
+      end: undefined,
+      restarts: [],
+      onStop: new Set(),
+    };
+    const previous = entry.stored;
+    entry.stored = stored;
+    try {
+      this.boot(entry);
+    } catch (e) {
+      entry.stored = previous;
+      throw e;
+    }
+    try {
+      this.db.put(stored);
+    } catch (e) {
+      this.teardown(entry);
+      throw e;
+    }
+    this.entries.set(config.name, entry);
+    this.log(`rvisord: created ${config.name} (id ${entry.domain?.id}) from ${req.path}`);
+    return { info: this.info(entry), warnings };
+  }
+
+  /** POST /v1/domains/:dom/start: a stopped domain again, from its stored config. */
+  startDefined(entry: Entry): DomainInfo {
+    if (entry.domain !== undefined)
+      throw new ApiError(
+        409,
+        `${entry.stored.name} is already ${entry.domain.state} (id ${entry.domain.id})`,
+      );
+    entry.restarts = [];
+    this.boot(entry);
+    return this.info(entry);
+  }
+
+  /** Builds the hypervisor domain for `entry` and writes its store tree. */
+  private boot(entry: Entry): void {
+    const c = entry.stored.config;
+    const where = `${entry.stored.source}: type`;
+    const mode = HV_MODES[c.type];
+    if (mode === undefined)
+      throw new ApiError(
+        400,
+        c.type === "native"
+          ? `${where}: "native" is the bare board, not a domain: run it with \`rvisor run\``
+          : `${where}: "${c.type}" domains need the hypervisor extension, which rvisor does not have yet`,
+      );
+    const console = new ConsoleLog();
+    let d: Domain;
+    try {
+      d = this.hv.createDomain({
+        mode,
+        kernel: c.kernel,
+        name: c.name,
+        memoryMiB: c.memoryMiB,
+        vcpus: c.vcpus,
+        console,
+        weight: c.cpuWeight,
+        cap: c.cap,
+      });
+    } catch (e) {
+      if (e instanceof ElfError || e instanceof DomainConfigError)
+        throw new ApiError(400, `${entry.stored.source}: ${e.message}`);
+      if ((e as Error).name === "OutOfFramesError")
+        throw new ApiError(
+          409,
+          `${entry.stored.source}: the host has too little free memory: ${(e as Error).message}`,
+        );
+      throw e;
+    }
+    entry.domain = d;
+    entry.console = console;
+    entry.end = undefined;
+    const tree = writeDomainTree(this.tools, {
+      domid: d.id,
+      name: c.name,
+      uuid: entry.stored.uuid,
+      memoryKiB: c.memoryMiB * 1024,
+      vcpus: c.vcpus,
+    });
+    if (!tree.ok) this.log(`rvisord: ${c.name}: store tree not written: ${tree.errno}: ${tree.detail}`);
+  }
+
+  /** Gives a domain's resources back and removes its store entries; the definition stays. */
+  private teardown(entry: Entry): void {
+    const d = entry.domain;
+    if (d === undefined) return;
+    entry.domain = undefined;
+    entry.end ??= d.end ?? { state: "shutdown", code: 0, reason: "destroyed" };
+    this.hv.destroyDomain(d.id);
+    this.tools.rm(wellKnown.home(d.id));
+    this.tools.rm(wellKnown.vmPath(entry.stored.uuid));
+    for (const fn of entry.onStop) fn();
+  }
+
+  private domainEnded(d: Domain): void {
+    const entry = [...this.entries.values()].find((e) => e.domain === d);
+    if (entry === undefined || d.end === undefined) return; // destroyed by the toolstack meanwhile
+    const c = entry.stored.config;
+    const action: ShutdownAction =
+      d.state === "crashed" ? c.onCrash : d.end.reason === "reboot" ? c.onReboot : c.onPoweroff;
+    this.log(`rvisord: ${d.name} (id ${d.id}) ${d.state}: ${d.end.reason}; on that: ${action}`);
+    entry.end = d.end;
+    if (action === "preserve") {
+      for (const fn of entry.onStop) fn();
+      return;
+    }
+    this.teardown(entry);
+    if (!action.endsWith("restart")) return;
+    const now = Date.now();
+    entry.restarts = entry.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
+    if (entry.restarts.length >= RESTART_LIMIT) {
+      this.log(
+        `rvisord: ${d.name} restarted ${RESTART_LIMIT} times in ${RESTART_WINDOW_MS} ms: left stopped`,
+      );
+      return;
+    }
+    entry.restarts.push(now);
+    try {
+      this.boot(entry);
+    } catch (e) {
+      this.log(`rvisord: ${d.name}: restart failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** A domain by id (live ones) or name (any defined one); 0 / Domain-0 is the control domain. */
+  private lookup(ref: string): Entry {
+    const ref2 = decodeURIComponent(ref);
+    if (ref2 === "0" || ref2 === CONTROL_DOMAIN.name)
+      throw new ApiError(400, `${CONTROL_DOMAIN.name} is the control domain: it cannot be managed`);
+    if (/^\d+$/.test(ref2)) {
+      const id = Number(ref2);
+      for (const e of this.entries.values()) if (e.domain?.id === id) return e;
+      throw new ApiError(404, `no domain with id ${id}`);
+    }
+    const e = this.entries.get(ref2);
+    if (e === undefined) throw new ApiError(404, `no domain named ${ref2}`);
+    return e;
+  }
+
+  private live(e: Entry): Domain {
+    if (e.domain === undefined) throw new ApiError(409, `${e.stored.name} is not running (it is stopped)`);
+    return e.domain;
+  }
+
+  // ── views ────────────────────────────────────────────────────────────────────────────────────
+
+  hostInfo(): HostInfo {
+    const a = this.hv.allocator;
+    return {
+      version,
+      api: API_VERSION,
+      pcpus: this.hv.pcpus,
+      scheduler: this.hv.scheduler.name,
+      clock: this.hv.machine.clock,
+      totalFrames: a.total,
+      freeFrames: a.freeCount,
+      totalMemoryMiB: (a.total * PAGE_SIZE) / MiB,
+      freeMemoryMiB: Math.floor((a.freeCount * PAGE_SIZE) / MiB),
+      uptimeNs: this.hv.nowNs,
+      socket: this.opts.socketPath,
+      stateDir: this.opts.stateDir,
+    };
+  }
+
+  list(): DomainInfo[] {
+    const cpu = process.cpuUsage();
+    const dom0: DomainInfo = {
+      id: CONTROL_DOMAIN.id,
+      name: CONTROL_DOMAIN.name,
+      mode: "control",
+      state: "running",
+      memoryMiB: Math.ceil((this.hv.allocator.countOf(HYPERVISOR) * PAGE_SIZE) / MiB),
+      vcpus: 1,
+      cpuTimeS: (cpu.user + cpu.system) / 1e6,
+    };
+    const cpuTimes = new Map(schedStats(this.hv).domains.map((d) => [d.id, d.cpuTimeNs / 1e9]));
+    const entries = [...this.entries.values()];
+    const live = entries.filter((e) => e.domain !== undefined).sort((a, b) => a.domain!.id - b.domain!.id);
+    const stopped = entries
+      .filter((e) => e.domain === undefined)
+      .sort((a, b) => a.stored.name.localeCompare(b.stored.name));
+    return [dom0, ...[...live, ...stopped].map((e) => this.info(e, cpuTimes))];
+  }
+
+  private info(e: Entry, cpuTimes?: Map<number, number>): DomainInfo {
+    const c = e.stored.config;
+    const d = e.domain;
+    const cpuTimeS =
+      d === undefined
+        ? 0
+        : ((cpuTimes ?? new Map(schedStats(this.hv).domains.map((x) => [x.id, x.cpuTimeNs / 1e9]))).get(
+            d.id,
+          ) ?? 0);
+    return {
+      id: d?.id ?? null,
+      name: c.name,
+      mode: c.type,
+      state: d?.state ?? "stopped",
+      memoryMiB: c.memoryMiB,
+      vcpus: c.vcpus,
+      cpuTimeS,
+      ...(e.end !== undefined ? { end: { ...e.end } } : {}),
+      source: e.stored.source,
+      uuid: e.stored.uuid,
+    };
+  }
+
+  private consoleOutput(e: Entry, from: number): ConsoleOutput {
+    if (e.console === undefined) return { text: "", from: 0, to: 0, dropped: 0 };
+    const s = e.console.since(from);
+    return { text: s.bytes.toString("utf8"), from: s.from, to: s.to, dropped: s.dropped };
+  }
+
+  private storeNode(path: string): StoreNode {
+    const value = this.tools.readString(path);
+    if (!value.ok)
+      throw new ApiError(value.errno === "ENOENT" ? 404 : 400, `${value.errno}: ${value.detail}`);
+    const children = this.tools.directory(path);
+    return { path, value: value.value, children: children.ok ? [...children.value] : [] };
+  }
+
+  // ── HTTP ─────────────────────────────────────────────────────────────────────────────────────
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://rvisord");
+    const path = url.pathname.replace(/\/+$/, "");
+    const method = req.method ?? "GET";
+    const parts = path.split("/").slice(1);
+    if (parts[0] !== API_VERSION)
+      throw new ApiError(
+        404,
+        `unknown path ${path}: this rvisord serves the ${API_VERSION} API (/${API_VERSION}/…)`,
+      );
+    const [, what, ref, verb, sub] = parts;
+    const route = `${method} ${what ?? ""}${ref === undefined ? "" : "/:dom"}${verb === undefined ? "" : `/${verb}`}${sub === undefined ? "" : `/${sub}`}`;
+    switch (route) {
+      case "GET info":
+        return send(res, 200, this.hostInfo());
+      case "GET domains":
+        return send(res, 200, this.list());
+      case "POST domains": {
+        const created = this.create(parseJson(await readBody(req)) as CreateRequest);
+        return send(res, 201, { ...created.info, warnings: created.warnings });
+      }
+      case "GET domains/:dom":
+        return send(res, 200, this.info(this.lookup(ref!)));
+      case "POST domains/:dom/start":
+        return send(res, 200, this.startDefined(this.lookup(ref!)));
+      case "POST domains/:dom/pause":
+      case "POST domains/:dom/unpause": {
+        const e = this.lookup(ref!);
+        const d = this.live(e);
+        try {
+          if (verb === "pause") this.hv.pauseDomain(d.id);
+          else this.hv.unpauseDomain(d.id);
+        } catch (err) {
+          if (err instanceof DomainConfigError) throw new ApiError(409, err.message);
+          throw err;
+        }
+        return send(res, 200, this.info(e));
+      }
+      case "POST domains/:dom/destroy": {
+        const e = this.lookup(ref!);
+        const d = this.live(e);
+        this.teardown(e);
+        this.log(`rvisord: destroyed ${e.stored.name} (id ${d.id})`);
+        return send(res, 200, this.info(e));
+      }
+      case "GET domains/:dom/console": {
+        const from = Number(url.searchParams.get("from") ?? "0");
+        if (!Number.isInteger(from) || from < 0) throw new ApiError(400, "from must be a byte offset");
+        return send(res, 200, this.consoleOutput(this.lookup(ref!), from));
+      }
+      case "POST domains/:dom/console": {
+        const e = this.lookup(ref!);
+        this.live(e);
+        const body = await readBody(req);
+        e.console?.feed(body);
+        return send(res, 200, { accepted: body.length });
+      }
+      case "GET domains/:dom/console/stream":
+        return this.stream(this.lookup(ref!), Number(url.searchParams.get("from") ?? "0"), res);
+      case "GET store": {
+        const p = url.searchParams.get("path");
+        if (p === null) throw new ApiError(400, "give the node as ?path=/local/domain/…");
+        return send(res, 200, this.storeNode(p));
+      }
+      default:
+        throw new ApiError(404, `no such endpoint: ${method} ${path}`);
+    }
+  }
+
+  /** Server-sent events: the output from `from`, then each chunk as it comes; `end` when the domain stops. */
+  private stream(e: Entry, from: number, res: ServerResponse): void {
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
+    const out = (chunk: Buffer) =>
+      res.write(`event: output\ndata: ${JSON.stringify(chunk.toString("utf8"))}\n\n`);
+    const first = this.consoleOutput(e, Number.isInteger(from) && from >= 0 ? from : 0);
+    if (first.text.length > 0) out(Buffer.from(first.text));
+    const finish = () => {
+      stopListening();
+      e.onStop.delete(finish);
+      res.end(`event: end\ndata: ${JSON.stringify(e.end ?? null)}\n\n`);
+    };
+    const stopListening = e.console?.listen(out) ?? (() => {});
+    if (e.domain === undefined || !e.domain.alive) {
+      finish();
+      return;
+    }
+    e.onStop.add(finish);
+    res.on("close", () => {
+      stopListening();
+      e.onStop.delete(finish);
+    });
+  }
+
+  private sendError(res: ServerResponse, e: unknown): void {
+    const status = e instanceof ApiError ? e.status : 500;
+    const message = e instanceof ApiError ? e.message : `internal error: ${(e as Error).stack ?? e}`;
+    if (status === 500) this.log(`rvisord: ${message}`);
+    if (res.headersSent) res.end();
+    else send(res, status, { error: message });
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new ApiError(413, `the request body is over ${MAX_BODY} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolveBody(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch (e) {
+    throw new ApiError(400, `the request body is not JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A socket file left by a daemon that died is removed; one a live daemon answers on is an error (two
+ * daemons would each own a hypervisor and fight over the state directory).
+ */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((r) => {
+    const s = connect(path);
+    s.once("connect", () => {
+      s.destroy();
+      r(true);
+    });
+    s.once("error", () => r(false));
+  });
+  if (alive) throw new Error(`another rvisord is already listening at ${path}`);
+  unlinkSync(path);
+}
