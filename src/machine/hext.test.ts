@@ -216,6 +216,22 @@ const VIRTUAL_CASES: Case[] = [
     cause: CAUSE_ILLEGAL_INSN,
   },
   { name: "hstatus from HS", priv: PRIV_S, virt: false, insn: csrr(10, HCSR.hstatus), cause: CAUSE_ECALL_S },
+  { name: "mie write from HS", priv: PRIV_S, virt: false, insn: csrw(CSR.mie, 0), cause: CAUSE_ILLEGAL_INSN },
+  { name: "misa from HS", priv: PRIV_S, virt: false, insn: csrr(10, CSR.misa), cause: CAUSE_ILLEGAL_INSN },
+  {
+    name: "mstatush from VS",
+    priv: PRIV_S,
+    virt: true,
+    insn: csrr(10, CSR.mstatush),
+    cause: CAUSE_ILLEGAL_INSN,
+  },
+  {
+    name: "time from VS: mcounteren no",
+    priv: PRIV_S,
+    virt: true,
+    insn: csrr(10, CSR.time),
+    cause: CAUSE_ILLEGAL_INSN,
+  },
   {
     name: "hgeip write from HS",
     priv: PRIV_S,

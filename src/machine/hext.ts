@@ -191,10 +191,12 @@ function hAccess(h: Hart, csr: number, insn: number, write: boolean): number {
   const x = hx(h);
   const level = (csr >>> 8) & 3;
   const readOnly = csr >>> 10 === 3;
+  // M-level CSRs (those handled here too: misa, mstatush, mideleg, …) and read-only ones, as in csr.ts.
+  if ((level === 3 && h.priv < PRIV_M) || (write && readOnly)) h.illegal(insn);
   if (h.virt) {
     if (level === 2 || (level === 1 && h.priv === PRIV_U)) {
       const exists = level === 2 ? H_CSRS.has(csr) : isSupervisorCsr(csr);
-      if (!exists || (write && readOnly)) h.illegal(insn);
+      if (!exists) h.illegal(insn);
       virtualInsn(h, insn);
     }
     if (level === 1) {
@@ -211,7 +213,7 @@ function hAccess(h: Hart, csr: number, insn: number, write: boolean): number {
     return csr;
   }
   if (level === 2) {
-    if (h.priv < PRIV_S || (write && readOnly)) h.illegal(insn);
+    if (h.priv < PRIV_S) h.illegal(insn);
     if (csr === HCSR.hgatp && h.priv === PRIV_S && (h.mstatus & MSTATUS_TVM) !== 0) h.illegal(insn);
   }
   return csr;
@@ -287,6 +289,7 @@ export function hCsrRead(h: Hart, csr: number, insn: number): number {
     case CSR.time:
     case CSR.timeh:
       if (h.virt) {
+        csrRead(h, c, insn); // the counter-enable checks
         const t = h.readTime() + x.htimedeltah * 2 ** 32 + (x.htimedelta >>> 0);
         return c === CSR.time ? (t % 2 ** 32) | 0 : Math.floor(t / 2 ** 32) | 0;
       }

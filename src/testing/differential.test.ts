@@ -30,15 +30,21 @@ const SETTINGS: Record<string, { harts?: number; stdin?: string }> = {
   "uart-irq": { stdin: "Differential input\nline two\nquit\n" },
 };
 
+/** The H-extension programs (rv32h*) run with the extension on both sides: QEMU's h=true, rvisor's hExtension. */
+const QEMU_CPU_H = "rv32,f=false,d=false,h=true";
+const needsH = (name: string): boolean => name.startsWith("rv32h");
+
 describe("conformance suite (guest/isa): rvisor and QEMU both pass every program", () => {
   for (const name of listIsaTests()) {
     it(name, { skip: noQemu }, async () => {
       const elf = isaTestElf(name);
-      const ref = await runQemu(elf, { machine: "spike", timeoutMs: 20_000 });
+      const hExtension = needsH(name);
+      const cpu = hExtension ? QEMU_CPU_H : undefined;
+      const ref = await runQemu(elf, { machine: "spike", timeoutMs: 20_000, cpu });
       assert.equal(ref.exitCode, 0, `QEMU fails ${name} at case ${ref.exitCode}`);
       const runs: number[] = [];
       for (const engine of ENGINE_NAMES) {
-        const ours = await runRvisor(elf, { engine, maxInsns: 50_000_000 });
+        const ours = await runRvisor(elf, { engine, maxInsns: 50_000_000, hExtension });
         assert.equal(
           ours.exitCode,
           0,
@@ -51,6 +57,16 @@ describe("conformance suite (guest/isa): rvisor and QEMU both pass every program
         runs.every((n) => n === runs[0]),
         `engines retired different counts: ${runs.join(", ")}`,
       );
+      if (!hExtension) {
+        // The extension changes nothing for software that does not use it.
+        const withH = await runRvisor(elf, { maxInsns: 50_000_000, hExtension: true });
+        assert.equal(
+          withH.exitCode,
+          0,
+          `rvisor with the H extension fails ${name} at case ${withH.exitCode}`,
+        );
+        assert.equal(withH.retired, runs[0]);
+      }
     });
   }
 });

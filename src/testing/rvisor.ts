@@ -23,6 +23,8 @@ export interface RvisorOptions {
   clock?: ClockKind;
   /** Execution engine (default: the translator). */
   engine?: EngineName;
+  /** Give the harts the H extension (MachineOptions.hExtension). */
+  hExtension?: boolean;
 }
 
 export interface RvisorResult {
@@ -46,6 +48,7 @@ export async function runRvisor(elf: string, opts: RvisorOptions = {}): Promise<
     engine: ENGINES[opts.engine ?? DEFAULT_ENGINE].engine,
     console,
     onIdle: "exit",
+    hExtension: opts.hExtension,
   });
   boot(machine, readElfFile(elf), { firmware: FIRMWARES[opts.firmware ?? "none"].firmware });
   const exit = await machine.run({ maxInsns: opts.maxInsns });
