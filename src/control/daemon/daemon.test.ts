@@ -37,7 +37,7 @@ async function createFrom(c: RvisordClient, path: string) {
   return c.create({ config: readFileSync(path, "utf8"), path });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await probe();
@@ -171,6 +171,22 @@ describe("rvisord", () => {
     assert.deepEqual(end, { state: "shutdown", code: 0, reason: "poweroff" });
   });
 
+  it("keeps a powered-off domain with on_poweroff = preserve until it is destroyed", async () => {
+    const d = await createFrom(
+      c,
+      cfg("kept", `type = "trap"\nkernel = "${kernels}/kernel-autotest.elf"\non_poweroff = "preserve"`),
+    );
+    const ended = await waitFor("kept to power off", async () => {
+      const it = find(await c.list(), "kept");
+      return it?.state === "shutdown" ? it : undefined;
+    });
+    assert.equal(ended.id, d.id, "a preserved domain keeps its id");
+    assert.equal(ended.end?.reason, "poweroff");
+    assert.equal((await c.storeRead(`/local/domain/${d.id}/name`)).value, "kept");
+    assert.equal((await c.destroy(d.id!)).state, "stopped");
+    await assert.rejects(c.storeRead(`/local/domain/${d.id}`), (e) => e instanceof DaemonApiError);
+  });
+
   it("refuses a bad config with the parser's file:line: key message, and a taken name", async () => {
     const bad = cfg("bad", `type = "trap"\nkernel = "${kernels}/kernel-autotest.elf"\nvcpu = 2`);
     await assert.rejects(
@@ -236,7 +252,7 @@ describe("rvisord", () => {
     await assert.rejects(c.list(), (e) => e instanceof DaemonNotRunningError);
     daemon = await Rvisord.start({ socketPath: socket, stateDir: state, pcpus: 2, hostMemoryMiB: 256 });
     const list = await c.list();
-    for (const name of ["t1", "p1", "shell", "streamed", "cli1"]) {
+    for (const name of ["t1", "p1", "shell", "streamed", "kept", "cli1"]) {
       const d = find(list, name);
       assert.equal(d?.state, "stopped", name);
       assert.equal(d?.id, null);

@@ -61,6 +61,8 @@ const MiB = 1024 * 1024;
 const MAX_BODY = 1024 * 1024;
 export const RESTART_LIMIT = 5;
 export const RESTART_WINDOW_MS = 10_000;
+/** How long a destroy waits for the scheduler to take the domain's vCPUs off the pCPUs. */
+const TEARDOWN_WAIT_MS = 2000;
 
 const { version } = createRequire(import.meta.url)("../../../package.json") as { version: string };
 
@@ -132,7 +134,9 @@ export class Rvisord {
     this.tools = this.store.connect(0);
     this.hv.onDomainEnd.push((d) => {
       // Called from inside the hypervisor's exit path: act once it has returned.
-      setImmediate(() => this.domainEnded(d));
+      setImmediate(() => {
+        this.domainEnded(d).catch((e: unknown) => this.log(`rvisord: ${(e as Error).stack}`));
+      });
     });
     for (const s of this.db.all())
       this.entries.set(s.name, {
@@ -192,7 +196,8 @@ export class Rvisord {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log("rvisord: stopping");
-      for (const e of this.entries.values()) if (e.domain !== undefined) this.teardown(e);
+      // While the hypervisor still runs: a teardown waits for the scheduler's next round.
+      await Promise.all([...this.entries.values()].map((e) => this.teardown(e)));
       this.hv.machine.requestExit({ kind: "poweroff", code: 0 });
       await this.running?.catch(() => undefined);
       await new Promise<void>((r) => {
@@ -208,7 +213,7 @@ export class Rvisord {
   // ── domains ──────────────────────────────────────────────────────────────────────────────────
 
   /** POST /v1/domains: parse, build the domain, write its store tree, define it durably. */
-  create(req: CreateRequest): { info: DomainInfo; warnings: string[] } {
+  async create(req: CreateRequest): Promise<{ info: DomainInfo; warnings: string[] }> {
     if (typeof req?.config !== "string" || typeof req.path !== "string")
       throw new ApiError(400, 'the body must be JSON {"config": <the file\'s text>, "path": <its path>}');
     let config: DomainConfig;
@@ -250,7 +255,7 @@ export class Rvisord {
     try {
       this.db.put(stored);
     } catch (e) {
-      this.teardown(entry);
+      await this.teardown(entry);
       throw e;
     }
     this.entries.set(config.name, entry);
@@ -318,19 +323,37 @@ export class Rvisord {
     if (!tree.ok) this.log(`rvisord: ${c.name}: store tree not written: ${tree.errno}: ${tree.detail}`);
   }
 
-  /** Gives a domain's resources back and removes its store entries; the definition stays. */
-  private teardown(entry: Entry): void {
+  /**
+   * Gives a domain's resources back and removes its store entries; the definition stays. The entry
+   * shows it stopped at once. The Hypervisor refuses to destroy a domain while the scheduler still has
+   * one of its vCPUs running on a pCPU, so a live domain is first ended (its vCPUs stopped, every pCPU
+   * interrupted) and destroyed once the scheduler has taken its vCPUs off the pCPUs, a round later.
+   */
+  private async teardown(entry: Entry): Promise<void> {
     const d = entry.domain;
     if (d === undefined) return;
     entry.domain = undefined;
+    if (d.alive) this.hv.shutdown(d, 0, "destroyed");
     entry.end ??= d.end ?? { state: "shutdown", code: 0, reason: "destroyed" };
-    this.hv.destroyDomain(d.id);
     this.tools.rm(wellKnown.home(d.id));
     this.tools.rm(wellKnown.vmPath(entry.stored.uuid));
     for (const fn of entry.onStop) fn();
+    const deadline = Date.now() + TEARDOWN_WAIT_MS;
+    while (this.onPcpu(d) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    try {
+      this.hv.destroyDomain(d.id);
+    } catch (e) {
+      this.log(`rvisord: ${d.name} (id ${d.id}): not destroyed: ${(e as Error).message}`);
+    }
   }
 
-  private domainEnded(d: Domain): void {
+  /** Whether the scheduler still has one of `d`'s vCPUs running on a pCPU. */
+  private onPcpu(d: Domain): boolean {
+    const ids = new Set(d.vcpus.map((v) => v.id));
+    return this.hv.scheduler.stats(this.hv.nowNs).vcpus.some((v) => ids.has(v.vcpu) && v.state === "running");
+  }
+
+  private async domainEnded(d: Domain): Promise<void> {
     const entry = [...this.entries.values()].find((e) => e.domain === d);
     if (entry === undefined || d.end === undefined) return; // destroyed by the toolstack meanwhile
     const c = entry.stored.config;
@@ -342,7 +365,7 @@ export class Rvisord {
       for (const fn of entry.onStop) fn();
       return;
     }
-    this.teardown(entry);
+    await this.teardown(entry);
     if (!action.endsWith("restart")) return;
     const now = Date.now();
     entry.restarts = entry.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
@@ -477,7 +500,7 @@ export class Rvisord {
       case "GET domains":
         return send(res, 200, this.list());
       case "POST domains": {
-        const created = this.create(parseJson(await readBody(req)) as CreateRequest);
+        const created = await this.create(parseJson(await readBody(req)) as CreateRequest);
         return send(res, 201, { ...created.info, warnings: created.warnings });
       }
       case "GET domains/:dom":
@@ -500,7 +523,7 @@ export class Rvisord {
       case "POST domains/:dom/destroy": {
         const e = this.lookup(ref!);
         const d = this.live(e);
-        this.teardown(e);
+        await this.teardown(e);
         this.log(`rvisord: destroyed ${e.stored.name} (id ${d.id})`);
         return send(res, 200, this.info(e));
       }
