@@ -9,7 +9,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { buildGuestVariant, guestProgramElf, qemuAvailable, repoRoot } from "../testing/guest-build.js";
+import {
+  buildGuestVariant,
+  guestProgramElf,
+  isaTestElf,
+  qemuAvailable,
+  repoRoot,
+} from "../testing/guest-build.js";
 import { kernelAutotestElf, kernelElf, kernelPvElf } from "../testing/kernel.js";
 import { runQemu } from "../testing/qemu.js";
 import { runRvisor } from "../testing/rvisor.js";
@@ -87,6 +93,16 @@ describe("rvisor run", () => {
     const r = rvisor(["run", elf]);
     assert.equal(r.status, 1);
     assert.match(r.stdout, /INVALID/);
+  });
+
+  it("gives the harts the H extension with --h-extension (bare board only)", () => {
+    const elf = isaTestElf("rv32hi-vm");
+    assert.equal(rvisor(["run", "--h-extension", elf]).status, 0);
+    assert.notEqual(rvisor(["run", elf]).status, 0); // without it, its first case fails
+    assertUsageError(
+      rvisor(["run", "--mode", "trap", "--h-extension", elf]),
+      /--h-extension applies to the bare board/,
+    );
   });
 
   it("boots an S-mode program on the SBI firmware with --firmware sbi", () => {

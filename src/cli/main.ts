@@ -90,6 +90,10 @@ program
   .option("--stats", "print instructions, host time, MIPS, virtual time and the exit reason on stderr")
   .option("--bootargs <text>", "kernel command line, put in the device tree's /chosen/bootargs")
   .option(
+    "--h-extension",
+    "give the harts the RISC-V H extension (hypervisor: V mode, two-stage translation)",
+  )
+  .option(
     "--quirk <name>",
     `a host CPU quirk for hypervisor runs: ${QUIRKS.join(", ")} (a U-mode sstatus read stops trapping)`,
   )

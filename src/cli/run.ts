@@ -54,6 +54,7 @@ export interface RawRunOptions {
   scheduler?: string;
   schedTrace?: string;
   quirk?: string;
+  hExtension?: boolean;
 }
 
 /** `--mode`: native is the bare board with the SBI firmware; trap and pv make the kernel a domain. */
@@ -82,6 +83,7 @@ export function runAny(elf: string | undefined, raw: RawRunOptions): Promise<num
       });
     }
     if (domains.length === 0) throw new UsageError(`--mode ${mode} needs a kernel ELF`);
+    if (raw.hExtension === true) throw new UsageError("--h-extension applies to the bare board only");
     return runHypervisorCommand({
       domains,
       pcpus: parseHarts(raw.harts ?? "1"),
@@ -115,6 +117,8 @@ export interface RunSettings {
   engine: EngineName;
   stats: boolean;
   bootargs: string | undefined;
+  /** The harts have the H extension (MachineOptions.hExtension). */
+  hExtension: boolean;
 }
 
 export function parseRunOptions(elf: string, raw: RawRunOptions): RunSettings {
@@ -128,6 +132,7 @@ export function parseRunOptions(elf: string, raw: RawRunOptions): RunSettings {
     engine: parseChoice(raw.engine ?? DEFAULT_ENGINE, "--engine", ENGINE_NAMES),
     stats: raw.stats === true,
     bootargs: raw.bootargs,
+    hExtension: raw.hExtension === true,
   };
 }
 
@@ -151,6 +156,7 @@ export async function runCommand(s: RunSettings): Promise<number> {
       console,
       engine: ENGINES[s.engine].engine,
       onIdle: "wait",
+      hExtension: s.hExtension,
     });
     try {
       boot(machine, image, { firmware: FIRMWARES[s.firmware].firmware, bootargs: s.bootargs });
