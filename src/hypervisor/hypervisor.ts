@@ -272,9 +272,19 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     const d = this.domains.get(id);
     if (d === undefined) throw new DomainConfigError(`no domain ${id}`);
     this.endDomain(d, { state: "shutdown", code: 0, reason: "destroyed" });
+    // Its vCPUs sleep now; the pCPUs they ran on decide again at once, so none is placed anywhere when
+    // the policy forgets it (the others learn theirs by IPI).
+    for (const pl of this.driver.run(this.nowNs)) if (pl.pcpu !== this.here) this.ipi(pl.pcpu);
     for (const v of d.vcpus) {
       const p = v.pcpu;
-      if (p !== null) this.switchTo(this.machine.harts[p], null);
+      if (p !== null) {
+        const h = this.machine.harts[p];
+        this.switchTo(h, null);
+        this.idle(h);
+        this.ipi(p); // it loads whatever the scheduler placed there instead
+      }
+      if (this.driver.runningOn(v.id) !== null)
+        throw new Error(`destroy domain ${id}: the scheduler still places vCPU ${v.id}`);
       this.scheduler.removeVcpu(v.id);
       this.vcpus.delete(v.id);
       v.shadow.release();
