@@ -29,6 +29,7 @@ import {
   MIP_VSSIP,
   MIP_VSTIP,
   MSTATUS_MPP,
+  MSTATUS_MPRV,
   MSTATUS_SIE,
   MSTATUS_SPIE,
   MSTATUS_SPP,
@@ -780,4 +781,36 @@ test("M-mode traps record mtval2 and mstatush.GVA for guest-page faults", () => 
   assert.equal(hx(h).mtval2, 0xf010 >>> 2);
   assert.equal(hx(h).mstatush, MSTATUSH_MPV | MSTATUSH_GVA);
   assert.equal(h.priv, PRIV_M);
+});
+
+test("M-mode loads with MPRV and mstatush.MPV = 1 go through both stages, as the guest would make them", () => {
+  const { machine, trap } = runCode(
+    [encode("lw", { rd: 10, rs1: 11, imm: 0x10 }), ECALL],
+    (m) => {
+      const h = m.harts[0];
+      guestWorld(h);
+      h.mstatus = MSTATUS_MPRV | (PRIV_S << 11);
+      hx(h).mstatush = MSTATUSH_MPV;
+      h.x[11] = 0x1000;
+    },
+    H,
+  );
+  assert.equal(trap?.cause, CAUSE_ECALL_M);
+  assert.equal(machine.harts[0].x[10], 0xdeadbeef | 0);
+});
+
+test("time in V-mode is time + htimedelta", () => {
+  const { machine } = runCode(
+    [csrr(10, CSR.time), ECALL],
+    (m) => {
+      const h = m.harts[0];
+      mode(h, PRIV_S, true);
+      h.mcounteren = 2;
+      hx(h).hcounteren = 2;
+      hx(h).htimedelta = 1000;
+      h.readTime = () => 5;
+    },
+    H,
+  );
+  assert.equal(machine.harts[0].x[10], 1005);
 });
