@@ -460,7 +460,8 @@ export class Rvisord {
       memoryMiB: c.memoryMiB,
       vcpus: c.vcpus,
       cpuTimeS,
-      ...(e.end !== undefined ? { end: { ...e.end } } : {}),
+      // The domain's own end is set at once; the entry's only once domainEnded has run (next tick).
+      ...((e.end ?? d?.end) !== undefined ? { end: { ...(e.end ?? d?.end) } } : {}),
       source: e.stored.source,
       uuid: e.stored.uuid,
     };
