@@ -452,6 +452,7 @@ export class Rvisord {
         : ((cpuTimes ?? new Map(schedStats(this.hv).domains.map((x) => [x.id, x.cpuTimeNs / 1e9]))).get(
             d.id,
           ) ?? 0);
+    const end = e.end ?? d?.end;
     return {
       id: d?.id ?? null,
       name: c.name,
@@ -461,7 +462,7 @@ export class Rvisord {
       vcpus: c.vcpus,
       cpuTimeS,
       // The domain's own end is set at once; the entry's only once domainEnded has run (next tick).
-      ...((e.end ?? d?.end) !== undefined ? { end: { ...(e.end ?? d?.end) } } : {}),
+      ...(end !== undefined ? { end: { ...end } } : {}),
       source: e.stored.source,
       uuid: e.stored.uuid,
     };
