@@ -58,7 +58,7 @@ export function boot(machine: Machine, image: ElfImage, opts: BootOptions = {}):
     ramSize: ram.size,
     bootargs: opts.bootargs,
     timebaseHz: TIMEBASE_HZ,
-    isa: "rv32imac_zicsr_zifencei",
+    isa: machine.harts[0].hx !== undefined ? "rv32imach_zicsr_zifencei" : "rv32imac_zicsr_zifencei",
     mmuType: "riscv,sv32",
     uart: { base: UART0_BASE, size: UART0_SIZE, irq: UART0_IRQ },
     clint: { base: CLINT_BASE, size: CLINT_SIZE },
