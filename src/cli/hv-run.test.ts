@@ -88,8 +88,8 @@ describe("--domain specs", () => {
 
   it("rejects bad values with a message naming the key and the value", () => {
     assert.throws(
-      () => parseDomainSpec("mode=hvm,kernel=k"),
-      usage(/^--domain mode must be one of trap, bt, pv, got 'hvm'$/),
+      () => parseDomainSpec("mode=kvm,kernel=k"),
+      usage(/^--domain mode must be one of trap, bt, pv, hvm, got 'kvm'$/),
     );
     assert.throws(() => parseDomainSpec("mode=native,kernel=k"), usage(/--domain mode .* got 'native'/));
     assert.throws(

@@ -269,7 +269,7 @@ describe("rvisor run under the hypervisor", () => {
     );
     assertUsageError(
       rvisor(["run", "--domain", "mode=hvm9,kernel=x"]),
-      /--domain mode must be one of trap, bt, pv, got 'hvm9'/,
+      /--domain mode must be one of trap, bt, pv, hvm, got 'hvm9'/,
     );
     assertUsageError(rvisor(["run", "--mode", "pv"]), /--mode pv needs a kernel ELF/);
     assertUsageError(

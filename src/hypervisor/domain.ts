@@ -7,6 +7,7 @@
  */
 import type { ConsoleBackend } from "../machine/devices/console.js";
 import type { DomainDevices } from "./devices.js";
+import type { GStage } from "./memory/gstage.js";
 import type { GuestMemory } from "./memory/guest-memory.js";
 import type { P2m } from "./memory/p2m.js";
 import type { PvState } from "./pv.js";
@@ -14,7 +15,7 @@ import type { DomainId } from "./scheduler/interface.js";
 import type { Vcpu } from "./vcpu.js";
 
 /** How a domain is virtualized (see docs/architecture.md). `native` is the bare machine, not a domain. */
-export const DOMAIN_MODES = ["trap", "bt", "pv"] as const;
+export const DOMAIN_MODES = ["trap", "bt", "pv", "hvm"] as const;
 export type DomainMode = (typeof DOMAIN_MODES)[number];
 
 export type DomainState = "running" | "paused" | "shutdown" | "crashed";
@@ -39,6 +40,8 @@ export class Domain {
   retired = 0;
   /** PV page-table bookkeeping (pv mode only). */
   pv: PvState | undefined;
+  /** hvm mode only: the G-stage table the hardware walks (built from the P2M on guest-page faults). */
+  gstage: GStage | undefined;
   /** The virtual PLIC and UART (MMIO device models). */
   devices: DomainDevices | undefined;
 

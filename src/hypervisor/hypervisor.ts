@@ -17,13 +17,29 @@
  *
  * Domains own their memory through a P2M over scattered host frames; shadow tables are hypervisor frames
  * from one pool. Domain 0 is the control domain: it is this process, and runs no guest code.
+ *
+ * An `hvm` vCPU runs instead in VS/VU-mode (V = 1) on the harts' H extension: its own traps and its VS
+ * interrupts (hvip) never leave the hart; only guest-page faults (G-stage fills from the P2M, roots in the
+ * allocator's reserved region), ecalls from VS, WFI (hstatus.VTW) and host interrupts exit. Its VS CSRs,
+ * vsie/hvip and V/priv are saved into the Vcpu's virtual S fields on a switch (loadHvm/saveHvm).
  */
 
 import { BufferConsole, type ConsoleBackend } from "../machine/devices/console.js";
 import { ElfError, type ElfImage, readElfFile } from "../machine/elf.js";
 import type { Hart } from "../machine/hart.js";
+import { setVirt } from "../machine/hext.js";
 import {
+  CAUSE_BREAKPOINT,
+  CAUSE_ECALL_U,
+  CAUSE_ILLEGAL_INSN,
+  CAUSE_INSN_MISALIGNED,
+  CAUSE_INSN_PAGE_FAULT,
   CAUSE_INTERRUPT,
+  CAUSE_LOAD_MISALIGNED,
+  CAUSE_LOAD_PAGE_FAULT,
+  CAUSE_STORE_MISALIGNED,
+  CAUSE_STORE_PAGE_FAULT,
+  HSTATUS_VTW,
   IRQ_M_SOFT,
   IRQ_M_TIMER,
   MIP_MSIP,
@@ -31,6 +47,9 @@ import {
   MIP_SEIP,
   MIP_SSIP,
   MIP_STIP,
+  MIP_VSEIP,
+  MIP_VSSIP,
+  MIP_VSTIP,
   MSTATUS_SIE,
   MSTATUS_SPIE,
   MSTATUS_SPP,
@@ -52,6 +71,7 @@ import { type DispatcherHost, dispatchException, shadowKind } from "./dispatcher
 import { Domain, type DomainEnd, type DomainMode } from "./domain.js";
 import { guestFdt } from "./guest-fdt.js";
 import { FrameAllocator } from "./memory/frames.js";
+import { GSTAGE_ROOT_FRAMES, GStage, GStageRoots } from "./memory/gstage.js";
 import { GuestMemory } from "./memory/guest-memory.js";
 import { P2m } from "./memory/p2m.js";
 import { ShadowExhaustedError, ShadowMmu, ShadowPool } from "./memory/shadow.js";
@@ -72,10 +92,28 @@ import {
 import { SchedulerDriver } from "./scheduler/driver.js";
 import type { DomainId, Scheduler, VcpuId } from "./scheduler/interface.js";
 import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./scheduler/registry.js";
-import { Vcpu } from "./vcpu.js";
+import { Vcpu, type VirtualPriv } from "./vcpu.js";
 
 const NS_PER_TICK = 1e9 / TIMEBASE_HZ;
 const MiB = 1024 * 1024;
+
+/** The VS-level interrupt bits of mip/mie (VSSIP, VSTIP, VSEIP): a vCPU's S bits shifted left by one. */
+const VS_IRQS = MIP_VSSIP | MIP_VSTIP | MIP_VSEIP;
+/**
+ * hvm: the exceptions an hvm guest kernel handles itself, delegated M → HS (medeleg) → VS (hedeleg), so
+ * they never exit: misaligned accesses, illegal instructions, breakpoints, ecalls from its programs,
+ * and page faults of its own (VS-stage) tables.
+ */
+const HVM_DELEG =
+  (1 << CAUSE_INSN_MISALIGNED) |
+  (1 << CAUSE_ILLEGAL_INSN) |
+  (1 << CAUSE_BREAKPOINT) |
+  (1 << CAUSE_LOAD_MISALIGNED) |
+  (1 << CAUSE_STORE_MISALIGNED) |
+  (1 << CAUSE_ECALL_U) |
+  (1 << CAUSE_INSN_PAGE_FAULT) |
+  (1 << CAUSE_LOAD_PAGE_FAULT) |
+  (1 << CAUSE_STORE_PAGE_FAULT);
 
 export interface HypervisorOptions {
   /** Host harts (pCPUs). Default 2. */
@@ -96,6 +134,11 @@ export interface HypervisorOptions {
    * end the run. Default false: the run ends when every domain has.
    */
   persistent?: boolean;
+  /**
+   * hvm domains that can exist at once: each needs a 16 KiB-aligned G-stage root, kept in a region
+   * reserved at the start of host RAM (16 KiB each). Default 8.
+   */
+  hvmDomains?: number;
 }
 
 export const QUIRKS = ["sensitive-unprivileged"] as const;
@@ -126,6 +169,8 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   readonly machine: Machine;
   readonly allocator: FrameAllocator;
   readonly pool: ShadowPool;
+  /** G-stage roots for hvm domains (the allocator's reserved region). */
+  readonly gstageRoots: GStageRoots;
   readonly scheduler: Scheduler;
   readonly driver: SchedulerDriver;
   readonly domains = new Map<DomainId, Domain>();
@@ -158,8 +203,11 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       engine: opts.engine,
       console: new BufferConsole(),
       onIdle: opts.onIdle ?? "exit",
+      hExtension: true, // hvm mode; costs nothing while V = 0
     });
-    this.allocator = new FrameAllocator(this.machine.ram);
+    const roots = opts.hvmDomains ?? 8;
+    this.allocator = new FrameAllocator(this.machine.ram, { reservedFrames: roots * GSTAGE_ROOT_FRAMES });
+    this.gstageRoots = new GStageRoots(this.allocator, 0, roots);
     this.pool = new ShadowPool(this.allocator, this.machine.ram);
     this.scheduler = createScheduler(opts.scheduler ?? DEFAULT_SCHEDULER, { pcpus });
     this.driver = new SchedulerDriver(this.scheduler, 0);
@@ -219,18 +267,22 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     if (image.entry < DRAM_BASE || image.entry >= DRAM_BASE + ramBytes)
       throw new ElfError(`${image.source}: entry 0x${image.entry.toString(16)} is outside the domain's RAM`);
 
-    const id = this.nextDomId++;
+    const id = this.nextDomId;
     const name = spec.name ?? `dom${id}`;
     for (const d of this.domains.values())
       if (d.name === name && d.alive) throw new DomainConfigError(`a domain named ${name} already exists`);
+    if (spec.mode === "hvm" && this.gstageRoots.available === 0)
+      throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
     const p2m = new P2m(id, this.allocator, ramBytes / PAGE_SIZE);
     p2m.populate(ramBytes / PAGE_SIZE); // throws OutOfFramesError, taking nothing, when the host is full
+    this.nextDomId++;
     const mem = new GuestMemory(p2m, this.machine.ram);
     // A gfn that changes its host frame (or loses it) must not stay reachable through any shadow.
     p2m.onChange(() => {
       const d = this.domains.get(id);
       if (d === undefined) return;
       for (const v of d.vcpus) v.shadow.flushAll();
+      d.gstage?.clear();
       this.flushTlbs(d);
     });
     for (const s of image.segments) mem.write(s.paddr, s.data); // frames are zeroed: bss needs nothing
@@ -240,6 +292,11 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
 
     const d = new Domain(id, name, spec.mode, p2m, mem, spec.console ?? new BufferConsole());
     if (spec.mode === "pv") d.pv = new PvState();
+    if (spec.mode === "hvm") {
+      const root = this.gstageRoots.take();
+      if (root === undefined) throw new Error("G-stage root vanished");
+      d.gstage = new GStage(this.allocator, this.machine.ram, root);
+    }
     d.devices = new DomainDevices(nvcpus, d.console, p2m, (i, level) => {
       const v = d.vcpus[i];
       if (v === undefined || !d.alive) return;
@@ -290,6 +347,11 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       v.shadow.release();
     }
     this.scheduler.removeDomain(id);
+    if (d.gstage !== undefined) {
+      d.gstage.clear();
+      this.gstageRoots.give(d.gstage.root);
+      d.gstage = undefined;
+    }
     d.p2m.release();
     this.domains.delete(id);
   }
@@ -318,7 +380,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     d.state = "running";
     for (const v of d.vcpus) {
       const pending =
-        v.domain.mode === "pv" ? (sharedRead(v, SH_PENDING) & pvEnabled) !== 0 : (v.sip & v.sie) !== 0;
+        v.domain.mode === "pv" ? (sharedRead(v, SH_PENDING) & pvEnabled) !== 0 : this.pendingOf(v) !== 0;
       if (v.pausedRunnable || pending) this.wake(v);
       v.pausedRunnable = false;
     }
@@ -463,7 +525,77 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     v.pcpu = p;
     this.loaded[p] = v;
     this.loadedAt[p] = h.retired;
-    this.loadShadow(v, h);
+    if (v.domain.mode === "hvm") this.loadHvm(v, h);
+    else this.loadShadow(v, h);
+  }
+
+  /**
+   * Puts hvm vCPU `v` on `h` in VS (or VU) mode: its VS CSRs, its domain's G-stage, the delegations that
+   * keep its own traps and its VS interrupts off the exit path, and WFI trapping (VTW) so it can block.
+   */
+  private loadHvm(v: Vcpu, h: Hart): void {
+    const x = h.hx;
+    const g = v.domain.gstage;
+    if (x === undefined || g === undefined)
+      throw new Error(`hvm vCPU ${v.id} on a hart without the H extension`);
+    x.vsstatus = v.sstatus;
+    x.vstvec = v.stvec;
+    x.vsscratch = v.sscratch;
+    x.vsepc = v.sepc;
+    x.vscause = v.scause;
+    x.vstval = v.stval;
+    x.vsatp = v.satp;
+    x.hstatus = HSTATUS_VTW;
+    x.hedeleg = HVM_DELEG;
+    x.hideleg = VS_IRQS;
+    x.hcounteren = 7;
+    x.hgatp = g.hgatp(v.domain.id);
+    h.medeleg = HVM_DELEG;
+    h.mideleg = 0; // the VS interrupts are delegated regardless (read-only one)
+    h.mie = MIP_MTIP | MIP_MSIP | ((v.sie << 1) & VS_IRQS);
+    h.mipSw = (h.mipSw & ~VS_IRQS) | ((v.sip << 1) & VS_IRQS);
+    h.scounteren = v.scounteren;
+    h.satp = 0;
+    setVirt(h, true);
+    h.setPriv(v.vpriv);
+    h.flushTlb();
+  }
+
+  /** Takes hvm vCPU `v`'s state off `h` and puts the host's back (V = 0, U-mode, nothing delegated). */
+  private saveHvm(v: Vcpu, h: Hart): void {
+    const x = h.hx;
+    if (x === undefined) return;
+    v.sstatus = x.vsstatus;
+    v.stvec = x.vstvec;
+    v.sscratch = x.vsscratch;
+    v.sepc = x.vsepc;
+    v.scause = x.vscause;
+    v.stval = x.vstval;
+    v.satp = x.vsatp;
+    v.sie = (h.mie & VS_IRQS) >>> 1;
+    v.sip = (h.mipSw & VS_IRQS) >>> 1;
+    v.scounteren = h.scounteren;
+    if (h.virt) v.vpriv = h.priv as VirtualPriv;
+    x.hstatus = x.hedeleg = x.hideleg = x.hgatp = x.hcounteren = 0;
+    h.medeleg = h.mideleg = 0;
+    h.mie = MIP_MTIP | MIP_MSIP;
+    h.mipSw &= ~VS_IRQS;
+    h.scounteren = 7;
+    setVirt(h, false);
+    h.setPriv(PRIV_U);
+    h.flushTlb();
+  }
+
+  /** The hart `v` is loaded on, if it is an hvm vCPU whose interrupt state is live there. */
+  private hvmHart(v: Vcpu): Hart | undefined {
+    return v.domain.mode === "hvm" && v.pcpu !== null ? this.machine.harts[v.pcpu] : undefined;
+  }
+
+  /** Pending and enabled virtual interrupts of a trap/bt/hvm vCPU (S bit positions). */
+  private pendingOf(v: Vcpu): number {
+    const h = this.hvmHart(v);
+    if (h !== undefined) return (h.mipSw & h.mie & VS_IRQS) >>> 1;
+    return v.sip & v.sie;
   }
 
   /** Nothing to run on `h`: it waits for the next host interrupt (a timer or an IPI). */
@@ -482,6 +614,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     const p = h.hartId;
     v.regs.set(h.x);
     v.pc = h.pc;
+    if (v.domain.mode === "hvm") this.saveHvm(v, h);
     v.pcpu = null;
     v.domain.retired += h.retired - this.loadedAt[p];
     this.loaded[p] = null;
@@ -516,11 +649,18 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       const pending = sharedRead(v, SH_PENDING) & pvEnabled;
       return pending !== 0 && (v.vpriv !== PRIV_S || sharedRead(v, SH_MASK) === 0);
     }
+    if (v.domain.mode === "hvm") {
+      const h = this.hvmHart(v);
+      if (h?.hx === undefined)
+        return this.pendingOf(v) !== 0 && (v.vpriv !== PRIV_S || (v.sstatus & MSTATUS_SIE) !== 0);
+      return this.pendingOf(v) !== 0 && (h.priv !== PRIV_S || (h.hx.vsstatus & MSTATUS_SIE) !== 0);
+    }
     return (v.sip & v.sie) !== 0 && (v.vpriv !== PRIV_S || (v.sstatus & MSTATUS_SIE) !== 0);
   }
 
   /** Delivers the highest pending virtual interrupt if the guest can take it now. */
   private deliverInterrupt(v: Vcpu, h: Hart): void {
+    if (v.domain.mode === "hvm") return; // the hart delivers VS interrupts itself (hvip, hideleg)
     let pending: number;
     if (v.domain.mode === "pv") {
       if (v.sharedGpa < 0) return;
@@ -538,6 +678,10 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   reflect(v: Vcpu, h: Hart, cause: number, tval: number): void {
     const interrupt = (cause & CAUSE_INTERRUPT) !== 0;
     const d = v.domain;
+    if (d.mode === "hvm") {
+      this.reflectHvm(v, h, cause, tval);
+      return;
+    }
     if (d.mode === "pv") {
       const handler = v.trapHandler;
       if (v.sharedGpa < 0 || handler === 0) {
@@ -589,6 +733,30 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     this.loadShadow(v, h);
   }
 
+  /** hvm: delivers exception `cause` to the guest kernel in VS-mode, as a delegated trap would arrive. */
+  private reflectHvm(v: Vcpu, h: Hart, cause: number, tval: number): void {
+    const x = h.hx;
+    if (x === undefined || !h.virt) throw new Error(`hvm vCPU ${v.id}: reflect while not in V-mode`);
+    const handler = (x.vstvec & ~3) >>> 0;
+    if (h.pc === handler) {
+      this.crash(
+        v,
+        `trap ${causeText(cause)} at the trap vector itself (0x${handler.toString(16)}): double fault`,
+      );
+      return;
+    }
+    x.vsepc = h.pc;
+    x.vscause = cause;
+    x.vstval = tval >>> 0;
+    const s = x.vsstatus;
+    x.vsstatus =
+      (s & ~(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE)) |
+      (h.priv === PRIV_S ? MSTATUS_SPP : 0) |
+      ((s & MSTATUS_SIE) !== 0 ? MSTATUS_SPIE : 0);
+    h.setPriv(PRIV_S);
+    h.pc = handler;
+  }
+
   private crash(v: Vcpu, why: string): void {
     this.endDomain(v.domain, { state: "crashed", code: 1, reason: `vCPU ${v.index}: ${why}` });
   }
@@ -596,6 +764,10 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   // ── DispatcherHost ───────────────────────────────────────────────────────────────────────────
 
   loadShadow(v: Vcpu, h: Hart): void {
+    if (v.domain.mode === "hvm") {
+      h.flushTlb(); // the hardware walks the guest's own tables: nothing to shadow
+      return;
+    }
     h.satp = v.shadow.hostSatp(shadowKind(v));
     h.flushTlb();
   }
@@ -618,6 +790,13 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   }
 
   raiseVirq(v: Vcpu, bits: number): void {
+    const hh = this.hvmHart(v);
+    if (hh !== undefined) {
+      // Live in the hart's hvip: the hart takes it itself when the guest enables it, no exit needed.
+      hh.setSoftwareInterrupt((bits << 1) & VS_IRQS, true);
+      if (this.pendingOf(v) !== 0) this.wake(v);
+      return;
+    }
     if (v.domain.mode === "pv") {
       sharedWrite(v, SH_PENDING, sharedRead(v, SH_PENDING) | bits);
       this.wake(v);
@@ -630,7 +809,9 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   }
 
   clearVirq(v: Vcpu, bits: number): void {
-    if (v.domain.mode === "pv") sharedWrite(v, SH_PENDING, sharedRead(v, SH_PENDING) & ~bits);
+    const hh = this.hvmHart(v);
+    if (hh !== undefined) hh.setSoftwareInterrupt((bits << 1) & VS_IRQS, false);
+    else if (v.domain.mode === "pv") sharedWrite(v, SH_PENDING, sharedRead(v, SH_PENDING) & ~bits);
     else v.sip &= ~bits;
   }
 

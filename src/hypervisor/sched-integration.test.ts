@@ -468,7 +468,7 @@ describe("rvisor run --sched-trace and --stats", () => {
     assert.equal(r.status, 2);
     assert.match(
       r.stderr,
-      /^rvisor: --sched-trace applies to hypervisor runs \(--mode trap\|bt\|pv or --domain\) only$/m,
+      /^rvisor: --sched-trace applies to hypervisor runs \(--mode trap\|bt\|pv\|hvm or --domain\) only$/m,
     );
   });
 });
