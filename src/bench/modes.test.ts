@@ -35,9 +35,9 @@ describe("the modes suite's workloads", () => {
     assert.equal(names[0], "autotest");
     assert.equal(shellInput(["run cpu 5 -q", "run mem 8 -q"]), "run cpu 5 -q\nrun mem 8 -q\nshutdown\n");
     assert.equal(shellInput([]), "shutdown\n");
-    assert.deepEqual(roundOrder(0), ["native", "trap", "bt", "pv"]);
-    assert.deepEqual(roundOrder(1), ["trap", "bt", "pv", "native"]);
-    assert.deepEqual(roundOrder(7), ["pv", "native", "trap", "bt"]);
+    assert.deepEqual(roundOrder(0), ["native", "trap", "bt", "pv", "hvm"]);
+    assert.deepEqual(roundOrder(1), ["trap", "bt", "pv", "hvm", "native"]);
+    assert.deepEqual(roundOrder(8), ["pv", "hvm", "native", "trap", "bt"]);
     assert.throws(() => findModesWorkload("gpu"), /unknown workload 'gpu'; workloads: autotest, boot,/);
   });
 });
@@ -99,12 +99,14 @@ function result(w: ModesWorkload, interp = false): WorkloadResult {
     native: summarizeRuns([run(100, 1_000_000)]),
     trap: summarizeRuns([run(300, 1_000_000, { csr: 900, "shadow-fill": 100 })]),
     bt: summarizeRuns([run(250, 1_000_000, { "shadow-fill": 100 })]),
+    hvm: summarizeRuns([run(120, 1_000_000, { gpf: 20 })]),
     pv: summarizeRuns([run(150, 1_010_000, { "pv:MMU_UPDATE": 50, "shadow-fill": 100 })]),
   };
   const slower = {
     native: { ...modes.native, ms: 200 },
     trap: { ...modes.trap, ms: 500 },
     bt: { ...modes.bt, ms: 450 },
+    hvm: { ...modes.hvm, ms: 220 },
     pv: { ...modes.pv, ms: 400 },
   };
   return {
@@ -169,12 +171,12 @@ describe("the modes suite's tables", () => {
     assert.match(t, /^autotest: exits by cause \(dbt; native: 1,000,000 instructions, 100 ms\)/);
     assert.deepEqual(
       rows.map((r) => r.split("│")[1].trim()),
-      ["cause", "csr", "shadow-fill", "pv:MMU_UPDATE", "total", "instructions", "host ms"],
+      ["cause", "csr", "shadow-fill", "pv:MMU_UPDATE", "gpf", "total", "instructions", "host ms"],
     );
     assert.match(rows[1], /│ +900 │ +0\.900 │ +- │ +│ +- │ +│/, "a cause one mode never takes shows as -");
     assert.match(rows[2], /│ +100 │ +0\.100 │ +100 │ +0\.100 │ +100 │ +0\.099 │/);
-    assert.match(rows[4], /│ +1,000 │ +1\.000 │ +100 │ +0\.100 │ +150 │ +0\.149 │/);
-    assert.match(rows[6], /│ +300 │ +3\.00× │ +250 │ +2\.50× │ +150 │ +1\.50× │/);
+    assert.match(rows[5], /│ +1,000 │ +1\.000 │ +100 │ +0\.100 │ +150 │ +0\.149 │ +20 │ +0\.020 │/);
+    assert.match(rows[7], /│ +300 │ +3\.00× │ +250 │ +2\.50× │ +150 │ +1\.50× │ +120 │ +1\.20× │/);
   });
 
   it("summarize every workload and mode with each engine's time and QEMU on the native row", () => {

@@ -7,6 +7,7 @@
  *            emulated, page tables are shadowed (`rvisor run --mode trap`)
  *   bt       kernel.elf as a domain in bt mode: the same, but privileged instructions call the monitor
  *            directly from the translated code instead of trapping (`rvisor run --mode bt`)
+ *   hvm      kernel.elf as a domain in VS-mode on the H extension, memory behind G-stage tables
  *   pv       kernel-pv.elf as a domain in pv mode: hypercalls and a shared page instead (docs/pv-abi.md)
  *   qemu     kernel.elf on qemu-system-riscv32 behind the boot shim: the reference for native
  *
@@ -39,10 +40,10 @@ import { DEFAULT_QEMU_CPU, runQemu } from "../testing/qemu.js";
 import type { Figure, SuiteResult } from "./results.js";
 import { median } from "./results.js";
 
-export const MODES = ["native", "trap", "bt", "pv"] as const;
+export const MODES = ["native", "trap", "bt", "pv", "hvm"] as const;
 export type Mode = (typeof MODES)[number];
 /** The modes that run the kernel as a domain (and so take exits). */
-export const VIRT_MODES = ["trap", "bt", "pv"] as const;
+export const VIRT_MODES = ["trap", "bt", "pv", "hvm"] as const;
 
 /** Guest RAM in every mode and on QEMU (the kernel's tests want at least 16 MiB; pv wants 4 MiB multiples). */
 export const MEMORY_MIB = 32;
@@ -463,7 +464,7 @@ export async function modesSuite(opts: ModesOptions): Promise<SuiteResult> {
     const rvisor: WorkloadResult["rvisor"] = {};
     const transcripts = new Set<string>();
     for (const engine of engines) {
-      const runs: Record<Mode, ModeRun[]> = { native: [], trap: [], bt: [], pv: [] };
+      const runs: Record<Mode, ModeRun[]> = { native: [], trap: [], bt: [], pv: [], hvm: [] };
       for (let i = 0; i < opts.runs; i++) {
         for (const mode of roundOrder(i)) {
           const run = runMode(w, mode, engine, kernels);
@@ -480,6 +481,7 @@ export async function modesSuite(opts: ModesOptions): Promise<SuiteResult> {
         trap: summarizeRuns(runs.trap),
         bt: summarizeRuns(runs.bt),
         pv: summarizeRuns(runs.pv),
+        hvm: summarizeRuns(runs.hvm),
       };
     }
     const [first, ...others] = engines;

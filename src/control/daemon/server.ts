@@ -105,7 +105,7 @@ interface Entry {
   readonly onStop: Set<() => void>;
 }
 
-const HV_MODES: Record<string, DomainMode | undefined> = { trap: "trap", bt: "bt", pv: "pv" };
+const HV_MODES: Record<string, DomainMode | undefined> = { trap: "trap", bt: "bt", pv: "pv", hvm: "hvm" };
 
 export class Rvisord {
   readonly hv: Hypervisor;
@@ -283,9 +283,7 @@ export class Rvisord {
     if (mode === undefined)
       throw new ApiError(
         400,
-        c.type === "native"
-          ? `${where}: "native" is the bare board, not a domain: run it with \`rvisor run\``
-          : `${where}: "${c.type}" domains need the hypervisor extension, which rvisor does not have yet`,
+        `${where}: "native" is the bare board, not a domain: run it with \`rvisor run\``,
       );
     const console = new ConsoleLog();
     let d: Domain;
