@@ -11,6 +11,7 @@ import {
   MODES_WORKLOADS,
   type ModeRun,
   type ModesWorkload,
+  mmuTable,
   roundOrder,
   shellInput,
   summarizeRuns,
@@ -187,5 +188,35 @@ describe("the modes suite's tables", () => {
       /│ autotest │ native │ 100 +│ 1\.00× +│ 200 +│ 1\.00× +│ 1\.00 +│ - +│ - +│ 20 +│ 5\.00× +│/,
     );
     assert.match(t, /│ cpu +│ trap +│ 300 +│ 3\.00× +│ 500 +│ 2\.50× +│ 1\.00 +│ 1,000 +│ 1\.00 +│ +│ +│/);
+  });
+});
+
+describe("the modes suite's memory-system table", () => {
+  it("gives TLB misses, hardware walk reads per miss and the hypervisor's software walk reads per mode", () => {
+    const mmu = (tlbMisses: number, walkRefs: number, softwareWalkRefs: number) => ({
+      tlbMisses,
+      walkRefs,
+      softwareWalkRefs,
+    });
+    const base = result(autotest);
+    const dbt = base.rvisor.dbt;
+    assert.ok(dbt !== undefined);
+    const withMmu = {
+      ...base,
+      rvisor: {
+        dbt: {
+          native: { ...dbt.native, mmu: mmu(1000, 800, 0) },
+          trap: { ...dbt.trap, mmu: mmu(1200, 2400, 30) },
+          bt: { ...dbt.bt, mmu: mmu(1200, 2400, 30) },
+          pv: { ...dbt.pv, mmu: mmu(1300, 2600, 20) },
+          hvm: { ...dbt.hvm, mmu: mmu(1100, 4070, 0) },
+        },
+      },
+    };
+    const t = mmuTable(withMmu, "dbt");
+    assert.match(t, /^autotest: the memory system \(dbt\)/);
+    assert.match(t, /│ native │ +1,000 │ +1\.00 │ +800 │ +0\.80 │ +- │ +│/);
+    assert.match(t, /│ trap +│ +1,200 │ +1\.20 │ +2,400 │ +2\.00 │ +30 │ +0\.030 │/);
+    assert.match(t, /│ hvm +│ +1,100 │ +1\.10 │ +4,070 │ +3\.70 │ +- │ +│/);
   });
 });

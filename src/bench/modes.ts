@@ -33,7 +33,9 @@ import { boot } from "../machine/boot.js";
 import { BufferConsole } from "../machine/devices/console.js";
 import { type ElfImage, readElfFile } from "../machine/elf.js";
 import { sbiFirmware } from "../machine/firmware/sbi.js";
+import type { Hart } from "../machine/hart.js";
 import { Machine, type MachineExit } from "../machine/machine.js";
+import { walkStats } from "../machine/mmu.js";
 import { guestBuildDir, guestProgramElf, shimElf } from "../testing/guest-build.js";
 import { kernelAutotestElf, kernelElf, testResultLines, testSummary } from "../testing/kernel.js";
 import { DEFAULT_QEMU_CPU, runQemu } from "../testing/qemu.js";
@@ -180,7 +182,20 @@ export interface ModeRun {
   retired: number;
   /** Exits by cause, the dispatcher's labels; undefined natively, where there is no hypervisor. */
   exits?: ReadonlyMap<string, number>;
+  /** The memory system's cost: TLB misses, and the page-table entries read to serve them. */
+  mmu?: MmuCounts;
   transcript: string;
+}
+
+/**
+ * TLB misses (hart slow-path translations), page-table entries the hardware walker read (Sv32, or
+ * VS-stage + G-stage in hvm), and guest page-table entries the hypervisor read in software to fill
+ * shadow tables (trap, bt, pv).
+ */
+export interface MmuCounts {
+  tlbMisses: number;
+  walkRefs: number;
+  softwareWalkRefs: number;
 }
 
 /** Runs a workload once in one mode, in this process, to its power-off. */
@@ -192,6 +207,9 @@ export function runMode(w: ModesWorkload, mode: Mode, engine: EngineName, kernel
   let ms: number;
   let retired: number;
   let exits: Map<string, number> | undefined;
+  let harts: readonly Hart[] = [];
+  let softwareWalkRefs = 0;
+  const walksBefore = walkStats.pteReads;
   if (mode === "native") {
     const machine = new Machine({
       ramBytes: MEMORY_MIB * MiB,
@@ -201,6 +219,7 @@ export function runMode(w: ModesWorkload, mode: Mode, engine: EngineName, kernel
       engine: ENGINES[engine].engine,
     });
     boot(machine, set.native, { firmware: sbiFirmware });
+    harts = machine.harts;
     const start = performance.now();
     exit = machine.runSync();
     ms = performance.now() - start;
@@ -226,11 +245,18 @@ export function runMode(w: ModesWorkload, mode: Mode, engine: EngineName, kernel
       throw new Error(`${what}: the domain ${d.end?.state ?? d.state}: ${d.end?.reason ?? exit.kind}`);
     retired = d.retired;
     exits = new Map(d.exits);
+    harts = hv.machine.harts;
+    for (const v of d.vcpus) softwareWalkRefs += v.shadow.stats.guestPteReads;
   }
   const stdout = console.bytes().toString("latin1");
   if (exit.kind !== "poweroff" || exit.code !== 0)
     throw new Error(`${what}: ${exit.kind}, exit code ${exit.code}: ${exit.message ?? ""}\n${tail(stdout)}`);
-  return { ms, retired, exits, transcript: transcript(w, stdout) };
+  const mmu: MmuCounts = {
+    tlbMisses: harts.reduce((n, h) => n + h.tlbFills, 0),
+    walkRefs: walkStats.pteReads - walksBefore,
+    softwareWalkRefs,
+  };
+  return { ms, retired, exits, mmu, transcript: transcript(w, stdout) };
 }
 
 /** QEMU: spawn to exit of the native kernel behind the boot shim, same RAM, icount without sleeping. */
@@ -280,6 +306,7 @@ export interface ModeResult {
   ms: number;
   retired: number;
   exits?: ReadonlyMap<string, number>;
+  mmu?: MmuCounts;
 }
 
 export interface WorkloadResult {
@@ -313,7 +340,8 @@ export const exitsPerKinsn = (r: ModeResult): number => (totalExits(r.exits) / r
 /** The medians of a workload's runs in one mode; the counts of the first run, since they should not vary. */
 export function summarizeRuns(runs: readonly ModeRun[]): ModeResult {
   if (runs.length === 0) throw new Error("summarizeRuns: no runs");
-  return { ms: median(runs.map((r) => r.ms)), retired: runs[0].retired, exits: runs[0].exits };
+  const { retired, exits, mmu } = runs[0];
+  return { ms: median(runs.map((r) => r.ms)), retired, exits, ...(mmu !== undefined ? { mmu } : {}) };
 }
 
 /** Where runs of one workload and mode disagree on their counts (the guest is deterministic on icount). */
@@ -352,6 +380,10 @@ export function workloadFigures(r: WorkloadResult): Record<string, Figure> {
       figures[`${w}.${mode}.${prefix}ms`] = fig(m.ms, "ms");
       if (i === 0) {
         figures[`${w}.${mode}.instructions`] = fig(m.retired, "insn");
+        if (m.mmu !== undefined) {
+          figures[`${w}.${mode}.tlb_misses`] = fig(m.mmu.tlbMisses, "misses");
+          figures[`${w}.${mode}.walk_refs`] = fig(m.mmu.walkRefs + m.mmu.softwareWalkRefs, "PTE reads");
+        }
         if (mode !== "native") {
           figures[`${w}.${mode}.exits`] = fig(totalExits(m.exits), "exits");
           figures[`${w}.${mode}.exits_per_kinsn`] = fig(exitsPerKinsn(m), "exits/kinsn");
@@ -434,6 +466,36 @@ export function exitsByCauseTable(r: WorkloadResult, engine: EngineName): string
   table.push(["instructions", ...virt.flatMap((m) => [grouped(m.retired), ""])]);
   table.push(["host ms", ...virt.flatMap((m) => [m.ms.toFixed(0), ratio(m.ms / modes.native.ms)])]);
   return `${r.workload.name}: exits by cause (${engine}; native: ${grouped(modes.native.retired)} instructions, ${modes.native.ms.toFixed(0)} ms)\n${table.toString()}`;
+}
+
+/**
+ * The memory system per mode for one workload: TLB misses and page-table references, hardware and
+ * software, per 1000 instructions — shadow paging (trap, bt, pv) against two-stage translation (hvm).
+ */
+export function mmuTable(r: WorkloadResult, engine: EngineName): string {
+  const modes = r.rvisor[engine];
+  if (modes === undefined) throw new Error(`mmuTable: no ${engine} runs of ${r.workload.name}`);
+  const table = new Table({
+    head: ["mode", "TLB misses", "/kinsn", "walk PTE reads", "/miss", "software walk reads", "/kinsn"],
+    colAligns: ["left", "right", "right", "right", "right", "right", "right"],
+    ...TABLE_STYLE,
+  });
+  for (const mode of MODES) {
+    const m = modes[mode];
+    const c = m.mmu;
+    if (c === undefined) continue;
+    const k = m.retired / 1000;
+    table.push([
+      mode,
+      grouped(c.tlbMisses),
+      (c.tlbMisses / k).toFixed(2),
+      grouped(c.walkRefs),
+      c.tlbMisses === 0 ? "-" : (c.walkRefs / c.tlbMisses).toFixed(2),
+      c.softwareWalkRefs === 0 ? "-" : grouped(c.softwareWalkRefs),
+      c.softwareWalkRefs === 0 ? "" : (c.softwareWalkRefs / k).toFixed(3),
+    ]);
+  }
+  return `${r.workload.name}: the memory system (${engine})\n${table.toString()}`;
 }
 
 export interface ModesOptions {
@@ -521,6 +583,7 @@ export async function modesSuite(opts: ModesOptions): Promise<SuiteResult> {
   const tables = [summaryTable(results)];
   const main = results.find((r) => r.workload.name === "autotest") ?? results[0];
   if (main !== undefined) tables.push(exitsByCauseTable(main, enginesOf(main)[0]));
+  for (const r of results) tables.push(mmuTable(r, enginesOf(r)[0]));
 
   const context: Record<string, string | number> = {
     runs: opts.runs,

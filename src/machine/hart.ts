@@ -152,6 +152,8 @@ export class Hart {
   /** minstret = retired + instretOffset; mcycle = retired + cycleOffset (one instruction per cycle). */
   instretOffset = 0;
   cycleOffset = 0;
+  /** TLB misses: translations the slow path made (a benchmark figure; nothing depends on it). */
+  tlbFills = 0;
   /** LR/SC reservation: the reserved virtual address, or -1. */
   reservation = -1;
 
@@ -478,6 +480,7 @@ export class Hart {
    * whose physical address is then in `filledPa` (so the slow path does not walk the tables twice).
    */
   private fill(va: number, access: Access): number {
+    this.tlbFills++;
     const pa = this.translate(va, access);
     this.filledPa = pa;
     const ram = this.bus.ram;

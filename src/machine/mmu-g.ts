@@ -48,6 +48,7 @@ import {
   PTE_V,
   PTE_W,
   PTE_X,
+  walkStats,
 } from "./mmu.js";
 
 const PAGE_FAULT: readonly number[] = [CAUSE_INSN_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT];
@@ -117,6 +118,7 @@ export function walkG(
   for (let level = 1; level >= 0; level--) {
     const vpn = level === 1 ? Math.floor(gpa / MEGA) : Math.floor(gpa / 4096) % 1024;
     const pteAddr = table + vpn * 4;
+    walkStats.pteReads++;
     const pte = pteAddr < TWO32 ? bus.read(pteAddr, 4) : undefined;
     if (pte === undefined) return -(ACCESS_FAULT[faultAccess] + 1);
     if ((pte & PTE_V) === 0 || ((pte & PTE_R) === 0 && (pte & PTE_W) !== 0)) return gpf;

@@ -42,6 +42,12 @@ export const PTE_D = 1 << 7;
 const PAGE_FAULT: readonly number[] = [CAUSE_INSN_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT];
 const ACCESS_FAULT: readonly number[] = [CAUSE_INSN_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS];
 
+/**
+ * Page-table entries read by hardware walks (Sv32, and the G-stage in mmu-g.ts), all harts together:
+ * the memory references a TLB miss costs. Benchmarks read and reset it; nothing else depends on it.
+ */
+export const walkStats = { pteReads: 0 };
+
 /** What a walk needs to know about the hart. */
 export interface WalkContext {
   satp: number;
@@ -60,6 +66,7 @@ export function walkSv32(bus: Bus, ctx: WalkContext, va: number, access: Access)
   for (let level = 1; level >= 0; level--) {
     const vpn = level === 1 ? va >>> 22 : (va >>> 12) & 0x3ff;
     const pteAddr = table + vpn * 4;
+    walkStats.pteReads++;
     const pte = pteAddr < 2 ** 32 ? bus.read(pteAddr, 4) : undefined;
     if (pte === undefined) return -(ACCESS_FAULT[access] + 1);
     if ((pte & PTE_V) === 0 || ((pte & PTE_R) === 0 && (pte & PTE_W) !== 0)) {

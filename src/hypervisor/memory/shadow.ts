@@ -132,6 +132,8 @@ export const DEFAULT_SHADOW_FRAME_LIMIT = 512;
 
 export interface ShadowStats {
   fills: number;
+  /** Guest page-table entries the hypervisor read walking the guest's tables in software. */
+  guestPteReads: number;
   guestFaults: number;
   flushes: number;
   setSwitches: number;
@@ -153,7 +155,7 @@ export interface ShadowOptions {
 
 /** One vCPU's shadows. */
 export class ShadowMmu {
-  readonly stats: ShadowStats = { fills: 0, guestFaults: 0, flushes: 0, setSwitches: 0 };
+  readonly stats: ShadowStats = { fills: 0, guestPteReads: 0, guestFaults: 0, flushes: 0, setSwitches: 0 };
   private sets: ShadowSet[] = [];
   private current: ShadowSet;
   private nextId = 1;
@@ -295,6 +297,7 @@ export class ShadowMmu {
       for (;;) {
         if (table >= 2 ** 32) return this.guestFault(ACCESS_FAULT[access]);
         pteAddr = table + ((level === 1 ? va >>> 22 : (va >>> 12) & 1023) << 2);
+        this.stats.guestPteReads++;
         const v = this.mem.read32(pteAddr);
         if (v === undefined) return this.guestFault(ACCESS_FAULT[access]);
         pte = v;
