@@ -101,7 +101,7 @@ describe("npm run bench", () => {
   it("refuses --engines outside the modes suite, and an unknown engine, with status 2", () => {
     const cpu = bench(["cpu", "--engines", "dbt"]);
     assert.equal(cpu.status, 2);
-    assert.match(cpu.stderr, /--engines is for the modes suite/);
+    assert.match(cpu.stderr, /--engines is for the modes and virt suites/);
     const unknown = bench(["modes", "--engines", "jit"]);
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown engine 'jit'; engines: dbt, interp/);
@@ -116,13 +116,13 @@ describe("npm run bench", () => {
     );
     const cpu = bench(["cpu", "--workloads", "branchy"]);
     assert.equal(cpu.status, 2);
-    assert.match(cpu.stderr, /--workloads is for the dbt and modes suites/);
+    assert.match(cpu.stderr, /--workloads is for the dbt, modes and virt suites/);
   });
 
   it("refuses an unknown suite with status 2, naming the known ones", () => {
     const r = bench(["gpu"]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^bench: unknown suite 'gpu'; suites: cpu, dbt, sched, ctr, modes$/m);
+    assert.match(r.stderr, /^bench: unknown suite 'gpu'; suites: cpu, dbt, sched, ctr, modes, virt$/m);
   });
 
   it("refuses a bad run count with status 2", () => {
