@@ -21,25 +21,14 @@
  * An `hvm` vCPU runs instead in VS/VU-mode (V = 1) on the harts' H extension: its own traps and its VS
  * interrupts (hvip) never leave the hart; only guest-page faults (G-stage fills from the P2M, roots in the
  * allocator's reserved region), ecalls from VS, WFI (hstatus.VTW) and host interrupts exit. Its VS CSRs,
- * vsie/hvip and V/priv are saved into the Vcpu's virtual S fields on a switch (loadHvm/saveHvm).
+ * vsie/hvip and V/priv are saved into the Vcpu's virtual S fields on a switch (hvm.ts).
  */
 
 import { BufferConsole, type ConsoleBackend } from "../machine/devices/console.js";
 import { ElfError, type ElfImage, readElfFile } from "../machine/elf.js";
 import type { Hart } from "../machine/hart.js";
-import { setVirt } from "../machine/hext.js";
 import {
-  CAUSE_BREAKPOINT,
-  CAUSE_ECALL_U,
-  CAUSE_ILLEGAL_INSN,
-  CAUSE_INSN_MISALIGNED,
-  CAUSE_INSN_PAGE_FAULT,
   CAUSE_INTERRUPT,
-  CAUSE_LOAD_MISALIGNED,
-  CAUSE_LOAD_PAGE_FAULT,
-  CAUSE_STORE_MISALIGNED,
-  CAUSE_STORE_PAGE_FAULT,
-  HSTATUS_VTW,
   IRQ_M_SOFT,
   IRQ_M_TIMER,
   MIP_MSIP,
@@ -47,9 +36,6 @@ import {
   MIP_SEIP,
   MIP_SSIP,
   MIP_STIP,
-  MIP_VSEIP,
-  MIP_VSSIP,
-  MIP_VSTIP,
   MSTATUS_SIE,
   MSTATUS_SPIE,
   MSTATUS_SPP,
@@ -70,6 +56,7 @@ import { DomainDevices } from "./devices.js";
 import { type DispatcherHost, dispatchException, shadowKind } from "./dispatcher.js";
 import { Domain, type DomainEnd, type DomainMode } from "./domain.js";
 import { guestFdt } from "./guest-fdt.js";
+import { loadHvmVcpu, reflectIntoVs, saveHvmVcpu, statusOnTrap, VS_IRQS } from "./hvm.js";
 import { FrameAllocator } from "./memory/frames.js";
 import { GSTAGE_ROOT_FRAMES, GStage, GStageRoots } from "./memory/gstage.js";
 import { GuestMemory } from "./memory/guest-memory.js";
@@ -92,28 +79,10 @@ import {
 import { SchedulerDriver } from "./scheduler/driver.js";
 import type { DomainId, Scheduler, VcpuId } from "./scheduler/interface.js";
 import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./scheduler/registry.js";
-import { Vcpu, type VirtualPriv } from "./vcpu.js";
+import { Vcpu } from "./vcpu.js";
 
 const NS_PER_TICK = 1e9 / TIMEBASE_HZ;
 const MiB = 1024 * 1024;
-
-/** The VS-level interrupt bits of mip/mie (VSSIP, VSTIP, VSEIP): a vCPU's S bits shifted left by one. */
-const VS_IRQS = MIP_VSSIP | MIP_VSTIP | MIP_VSEIP;
-/**
- * hvm: the exceptions an hvm guest kernel handles itself, delegated M → HS (medeleg) → VS (hedeleg), so
- * they never exit: misaligned accesses, illegal instructions, breakpoints, ecalls from its programs,
- * and page faults of its own (VS-stage) tables.
- */
-const HVM_DELEG =
-  (1 << CAUSE_INSN_MISALIGNED) |
-  (1 << CAUSE_ILLEGAL_INSN) |
-  (1 << CAUSE_BREAKPOINT) |
-  (1 << CAUSE_LOAD_MISALIGNED) |
-  (1 << CAUSE_STORE_MISALIGNED) |
-  (1 << CAUSE_ECALL_U) |
-  (1 << CAUSE_INSN_PAGE_FAULT) |
-  (1 << CAUSE_LOAD_PAGE_FAULT) |
-  (1 << CAUSE_STORE_PAGE_FAULT);
 
 export interface HypervisorOptions {
   /** Host harts (pCPUs). Default 2. */
@@ -525,65 +494,8 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     v.pcpu = p;
     this.loaded[p] = v;
     this.loadedAt[p] = h.retired;
-    if (v.domain.mode === "hvm") this.loadHvm(v, h);
+    if (v.domain.mode === "hvm") loadHvmVcpu(v, h);
     else this.loadShadow(v, h);
-  }
-
-  /**
-   * Puts hvm vCPU `v` on `h` in VS (or VU) mode: its VS CSRs, its domain's G-stage, the delegations that
-   * keep its own traps and its VS interrupts off the exit path, and WFI trapping (VTW) so it can block.
-   */
-  private loadHvm(v: Vcpu, h: Hart): void {
-    const x = h.hx;
-    const g = v.domain.gstage;
-    if (x === undefined || g === undefined)
-      throw new Error(`hvm vCPU ${v.id} on a hart without the H extension`);
-    x.vsstatus = v.sstatus;
-    x.vstvec = v.stvec;
-    x.vsscratch = v.sscratch;
-    x.vsepc = v.sepc;
-    x.vscause = v.scause;
-    x.vstval = v.stval;
-    x.vsatp = v.satp;
-    x.hstatus = HSTATUS_VTW;
-    x.hedeleg = HVM_DELEG;
-    x.hideleg = VS_IRQS;
-    x.hcounteren = 7;
-    x.hgatp = g.hgatp(v.domain.id);
-    h.medeleg = HVM_DELEG;
-    h.mideleg = 0; // the VS interrupts are delegated regardless (read-only one)
-    h.mie = MIP_MTIP | MIP_MSIP | ((v.sie << 1) & VS_IRQS);
-    h.mipSw = (h.mipSw & ~VS_IRQS) | ((v.sip << 1) & VS_IRQS);
-    h.scounteren = v.scounteren;
-    h.satp = 0;
-    setVirt(h, true);
-    h.setPriv(v.vpriv);
-    h.flushTlb();
-  }
-
-  /** Takes hvm vCPU `v`'s state off `h` and puts the host's back (V = 0, U-mode, nothing delegated). */
-  private saveHvm(v: Vcpu, h: Hart): void {
-    const x = h.hx;
-    if (x === undefined) return;
-    v.sstatus = x.vsstatus;
-    v.stvec = x.vstvec;
-    v.sscratch = x.vsscratch;
-    v.sepc = x.vsepc;
-    v.scause = x.vscause;
-    v.stval = x.vstval;
-    v.satp = x.vsatp;
-    v.sie = (h.mie & VS_IRQS) >>> 1;
-    v.sip = (h.mipSw & VS_IRQS) >>> 1;
-    v.scounteren = h.scounteren;
-    if (h.virt) v.vpriv = h.priv as VirtualPriv;
-    x.hstatus = x.hedeleg = x.hideleg = x.hgatp = x.hcounteren = 0;
-    h.medeleg = h.mideleg = 0;
-    h.mie = MIP_MTIP | MIP_MSIP;
-    h.mipSw &= ~VS_IRQS;
-    h.scounteren = 7;
-    setVirt(h, false);
-    h.setPriv(PRIV_U);
-    h.flushTlb();
   }
 
   /** The hart `v` is loaded on, if it is an hvm vCPU whose interrupt state is live there. */
@@ -614,7 +526,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     const p = h.hartId;
     v.regs.set(h.x);
     v.pc = h.pc;
-    if (v.domain.mode === "hvm") this.saveHvm(v, h);
+    if (v.domain.mode === "hvm") saveHvmVcpu(v, h);
     v.pcpu = null;
     v.domain.retired += h.retired - this.loadedAt[p];
     this.loaded[p] = null;
@@ -679,7 +591,8 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     const interrupt = (cause & CAUSE_INTERRUPT) !== 0;
     const d = v.domain;
     if (d.mode === "hvm") {
-      this.reflectHvm(v, h, cause, tval);
+      const why = reflectIntoVs(v, h, cause, tval);
+      if (why !== undefined) this.crash(v, why);
       return;
     }
     if (d.mode === "pv") {
@@ -722,39 +635,11 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       v.sepc = h.pc;
       v.scause = cause;
       v.stval = tval >>> 0;
-      const s = v.sstatus;
-      v.sstatus =
-        (s & ~(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE)) |
-        (v.vpriv === PRIV_S ? MSTATUS_SPP : 0) |
-        ((s & MSTATUS_SIE) !== 0 ? MSTATUS_SPIE : 0);
+      v.sstatus = statusOnTrap(v.sstatus, v.vpriv === PRIV_S);
       v.vpriv = PRIV_S;
       h.pc = handler >>> 0;
     }
     this.loadShadow(v, h);
-  }
-
-  /** hvm: delivers exception `cause` to the guest kernel in VS-mode, as a delegated trap would arrive. */
-  private reflectHvm(v: Vcpu, h: Hart, cause: number, tval: number): void {
-    const x = h.hx;
-    if (x === undefined || !h.virt) throw new Error(`hvm vCPU ${v.id}: reflect while not in V-mode`);
-    const handler = (x.vstvec & ~3) >>> 0;
-    if (h.pc === handler) {
-      this.crash(
-        v,
-        `trap ${causeText(cause)} at the trap vector itself (0x${handler.toString(16)}): double fault`,
-      );
-      return;
-    }
-    x.vsepc = h.pc;
-    x.vscause = cause;
-    x.vstval = tval >>> 0;
-    const s = x.vsstatus;
-    x.vsstatus =
-      (s & ~(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE)) |
-      (h.priv === PRIV_S ? MSTATUS_SPP : 0) |
-      ((s & MSTATUS_SIE) !== 0 ? MSTATUS_SPIE : 0);
-    h.setPriv(PRIV_S);
-    h.pc = handler;
   }
 
   private crash(v: Vcpu, why: string): void {
