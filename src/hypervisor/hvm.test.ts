@@ -7,36 +7,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BufferConsole } from "../machine/devices/console.js";
-import { run as interpret } from "../machine/interpreter.js";
-import type { Engine } from "../machine/machine.js";
 import { guestProgramElf } from "../testing/guest-build.js";
-import { kernelAutotestElf, kernelPvAutotestElf, testResultLines } from "../testing/kernel.js";
+import { kernelAutotestElf, testResultLines } from "../testing/kernel.js";
 import { runRvisor } from "../testing/rvisor.js";
 import { GPF_AROUND } from "./dispatcher.js";
 import type { Domain, DomainMode } from "./domain.js";
 import { DomainConfigError, Hypervisor } from "./hypervisor.js";
-
-const ALL_PASS = "tests: 15 passed, 0 failed";
-const MAX_INSNS = 400_000_000;
-
-const ENGINES: [string, Engine | undefined][] = [
-  ["dbt", undefined],
-  ["interp", interpret],
-];
-
-interface Guest {
-  domain: Domain;
-  console: BufferConsole;
-}
-
-function boot(hv: Hypervisor, specs: { mode: DomainMode; memoryMiB?: number; name?: string }[]): Guest[] {
-  return specs.map((s) => {
-    const console = new BufferConsole();
-    const kernel = s.mode === "pv" ? kernelPvAutotestElf() : kernelAutotestElf();
-    const domain = hv.createDomain({ ...s, kernel, console });
-    return { domain, console };
-  });
-}
+import { ALL_PASS, boot, ENGINES, MAX_INSNS } from "./testing/kernel-domains.js";
 
 const exitsText = (d: Domain): string =>
   `${[...d.exits].map(([k, n]) => `${k}=${n}`).join(" ")} (total ${d.totalExits})`;
@@ -83,42 +60,6 @@ describe("mode hvm: the guest kernel in VS-mode with G-stage translation", () =>
       assert.ok(hvm.domain.retired > 10_000_000);
     });
   }
-
-  it("runs trap, hvm and pv domains at once on two pCPUs, each with its own correct output", (t) => {
-    const hv = new Hypervisor({ pcpus: 2, hostMemoryMiB: 160 });
-    const guests = boot(hv, [
-      { mode: "trap", memoryMiB: 16, name: "t16" },
-      { mode: "hvm", memoryMiB: 20, name: "h20" },
-      { mode: "pv", memoryMiB: 24, name: "p24" },
-      { mode: "hvm", memoryMiB: 32, name: "h32" },
-    ]);
-    const exit = hv.runSync({ maxInsns: 4 * MAX_INSNS });
-    assert.equal(exit.kind, "poweroff", exit.message);
-    assert.equal(exit.code, 0);
-    for (const { domain, console } of guests) {
-      const out = console.text();
-      const mib = Number(domain.name.slice(1));
-      assert.match(
-        out,
-        new RegExp(`^rvisor guest kernel on hart 0: ${mib} MiB RAM at 80000000`),
-        domain.name,
-      );
-      assert.equal(out.match(/guest kernel on hart/g)?.length, 1, domain.name);
-      assert.equal(testResultLines(out).at(-1), ALL_PASS, `${domain.name}:\n${out}`);
-      assert.equal(domain.end?.code, 0);
-      t.diagnostic(`${domain.name} (${domain.mode}) exits: ${exitsText(domain)}`);
-      if (domain.mode === "hvm") assert.equal(domain.exits.get("csr"), undefined);
-    }
-    const pcpus = hv.scheduler.stats(hv.nowNs).pcpus;
-    assert.ok(
-      pcpus.every((p) => p.busyNs > 0),
-      `both pCPUs ran guests: ${JSON.stringify(pcpus)}`,
-    );
-    // Every G-stage table went back when its domain was destroyed; the roots are free again.
-    for (const { domain } of guests) hv.destroyDomain(domain.id);
-    assert.equal(hv.gstageRoots.available, 8);
-    assert.equal(hv.allocator.countOf("hypervisor") - hv.allocator.reservedFrames, hv.pool.held);
-  });
 
   it("runs the SDK's S-mode SBI programs in hvm: two vCPUs with HSM start/stop, IPIs and remote fences", () => {
     for (const program of ["sbi-hello", "sbi-harts"]) {

@@ -9,42 +9,11 @@ import { BufferConsole } from "../machine/devices/console.js";
 import { run as interpret } from "../machine/interpreter.js";
 import type { Engine } from "../machine/machine.js";
 import { guestProgramElf } from "../testing/guest-build.js";
-import {
-  kernelAutotestElf,
-  kernelElf,
-  kernelPvAutotestElf,
-  kernelPvElf,
-  testResultLines,
-} from "../testing/kernel.js";
+import { kernelAutotestElf, kernelElf, kernelPvElf, testResultLines } from "../testing/kernel.js";
 import { runRvisor } from "../testing/rvisor.js";
-import type { Domain, DomainMode } from "./domain.js";
+import type { DomainMode } from "./domain.js";
 import { Hypervisor } from "./hypervisor.js";
-
-const TESTS = 15;
-const ALL_PASS = `tests: ${TESTS} passed, 0 failed`;
-const MAX_INSNS = 400_000_000;
-
-const ENGINES: [string, Engine | undefined][] = [
-  ["dbt", undefined],
-  ["interp", interpret],
-];
-
-function kernelFor(mode: DomainMode): string {
-  return mode === "pv" ? kernelPvAutotestElf() : kernelAutotestElf();
-}
-
-interface Guest {
-  domain: Domain;
-  console: BufferConsole;
-}
-
-function boot(hv: Hypervisor, specs: { mode: DomainMode; memoryMiB?: number; name?: string }[]): Guest[] {
-  return specs.map((s) => {
-    const console = new BufferConsole();
-    const domain = hv.createDomain({ ...s, kernel: kernelFor(s.mode), console });
-    return { domain, console };
-  });
-}
+import { ALL_PASS, boot, ENGINES, MAX_INSNS } from "./testing/kernel-domains.js";
 
 describe("the guest kernel under the hypervisor", () => {
   for (const [engineName, engine] of ENGINES) {
@@ -68,13 +37,13 @@ describe("the guest kernel under the hypervisor", () => {
     });
   }
 
-  it("runs four domains in trap, pv and bt modes at once on two pCPUs, each with its own correct output", () => {
+  it("runs trap, bt, pv and hvm domains at once on two pCPUs, each with its own correct output", () => {
     const hv = new Hypervisor({ pcpus: 2, hostMemoryMiB: 160 });
     const guests = boot(hv, [
       { mode: "trap", memoryMiB: 16, name: "t16" },
-      { mode: "pv", memoryMiB: 20, name: "p20" },
-      { mode: "bt", memoryMiB: 24, name: "b24" },
-      { mode: "pv", memoryMiB: 32, name: "p32" },
+      { mode: "bt", memoryMiB: 20, name: "b20" },
+      { mode: "pv", memoryMiB: 24, name: "p24" },
+      { mode: "hvm", memoryMiB: 32, name: "h32" },
     ]);
     const exit = hv.runSync({ maxInsns: 4 * MAX_INSNS });
     assert.equal(exit.kind, "poweroff", exit.message);
@@ -92,12 +61,17 @@ describe("the guest kernel under the hypervisor", () => {
       assert.equal(testResultLines(out).at(-1), ALL_PASS, `${domain.name}:\n${out}`);
       assert.equal(domain.end?.code, 0);
       assert.ok(domain.retired > 10_000_000, `${domain.name} retired ${domain.retired}`);
+      if (domain.mode === "hvm") assert.equal(domain.exits.get("csr"), undefined);
     }
     const pcpus = hv.scheduler.stats(hv.nowNs).pcpus;
     assert.ok(
       pcpus.every((p) => p.busyNs > 0),
       `both pCPUs ran guests: ${JSON.stringify(pcpus)}`,
     );
+    // Every G-stage table went back when its domain was destroyed; the roots are free again.
+    for (const { domain } of guests) hv.destroyDomain(domain.id);
+    assert.equal(hv.gstageRoots.available, 8);
+    assert.equal(hv.allocator.countOf("hypervisor") - hv.allocator.reservedFrames, hv.pool.held);
   });
 
   it("retires the same instructions and takes the same exits on every run (icount) and on both engines", () => {
