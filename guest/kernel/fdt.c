@@ -1,8 +1,9 @@
 /*
  * A small reader of the flattened device tree (Devicetree Specification v0.4, chapter 5) the firmware
- * passes in a1: it finds RAM (/memory@...: reg), the timer frequency (/cpus: timebase-frequency) and the
- * kernel command line (/chosen: bootargs). Everything it returns is copied, so the blob's pages may be
- * reused afterwards.
+ * passes in a1: it finds RAM (/memory@...: reg), the timer frequency (/cpus: timebase-frequency), the
+ * kernel command line (/chosen: bootargs) and the devices (every node with `compatible` and `reg`, the
+ * latter read with its parent's #address-cells / #size-cells). Everything it returns is copied, so the
+ * blob's pages may be reused afterwards.
  *
  *   header (big-endian words)    structure block tokens
  *   +0  magic 0xd00dfeed          FDT_BEGIN_NODE name\0 (padded to 4)
@@ -45,6 +46,11 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
   const char *strings = (const char *)blob + be32(blob + 12);
   uint32_t address_cells = 2, size_cells = 1; /* the spec's defaults for the root */
   int depth = 0;
+  /* Per depth: the cells a node's children use for reg (the spec's defaults 2 and 1), its device. */
+  enum { MAX_DEPTH = 8 };
+  uint32_t acells[MAX_DEPTH + 1], scells[MAX_DEPTH + 1];
+  struct fdt_device dev[MAX_DEPTH + 1];
+  int has_reg[MAX_DEPTH + 1];
   enum { OTHER, MEMORY, CPUS, CHOSEN } node = OTHER; /* the depth-1 node we are inside */
 
   while (p < end) {
@@ -54,6 +60,13 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
       const char *name = (const char *)p;
       p += (strlen(name) + 4) & ~3u;
       depth++;
+      if (depth <= MAX_DEPTH) {
+        acells[depth] = 2;
+        scells[depth] = 1;
+        memset(&dev[depth], 0, sizeof dev[depth]);
+        has_reg[depth] = 0;
+        strncpy(dev[depth].name, name, FDT_NAME_LEN - 1);
+      }
       if (depth == 2) {
         if (strcmp(name, "memory") == 0 || starts_with(name, "memory@")) node = MEMORY;
         else if (strcmp(name, "cpus") == 0) node = CPUS;
@@ -62,12 +75,34 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
       }
     } else if (token == FDT_END_NODE) {
       if (depth == 2) node = OTHER;
+      if (depth >= 2 && depth <= MAX_DEPTH && has_reg[depth] && dev[depth].compatible_len > 0 &&
+          info->ndevices < FDT_MAX_DEVICES)
+        info->devices[info->ndevices++] = dev[depth];
       depth--;
     } else if (token == FDT_PROP) {
       uint32_t len = be32(p);
       const char *prop = strings + be32(p + 4);
       const uint8_t *value = p + 8;
       p += 8 + ((len + 3) & ~3u);
+      if (depth >= 1 && depth <= MAX_DEPTH) {
+        struct fdt_device *d = &dev[depth];
+        if (strcmp(prop, "#address-cells") == 0 && len == 4) acells[depth] = be32(value);
+        else if (strcmp(prop, "#size-cells") == 0 && len == 4) scells[depth] = be32(value);
+        else if (strcmp(prop, "compatible") == 0) {
+          d->compatible_len = len < FDT_COMPATIBLE_LEN ? len : FDT_COMPATIBLE_LEN;
+          memcpy(d->compatible, value, d->compatible_len);
+          d->compatible[FDT_COMPATIBLE_LEN - 1] = '\0';
+        } else if (strcmp(prop, "interrupts") == 0 && len >= 4) {
+          d->irq = be32(value);
+        } else if (depth >= 2 && strcmp(prop, "reg") == 0) {
+          uint32_t ac = acells[depth - 1], sc = scells[depth - 1];
+          if (ac >= 1 && ac <= 2 && sc <= 2 && len >= 4 * (ac + sc)) {
+            d->base = cells_value(value, ac);
+            d->size = sc == 0 ? 0 : cells_value(value + 4 * ac, sc);
+            has_reg[depth] = 1;
+          }
+        }
+      }
       if (depth == 1 && strcmp(prop, "#address-cells") == 0) address_cells = be32(value);
       else if (depth == 1 && strcmp(prop, "#size-cells") == 0) size_cells = be32(value);
       else if (depth == 2 && node == MEMORY && strcmp(prop, "reg") == 0 && info->mem_size == 0 &&
@@ -101,6 +136,20 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
   if (info->timebase_hz == 0) {
     *why = "device tree: no timebase-frequency under /cpus";
     return -1;
+  }
+  return 0;
+}
+
+const struct fdt_device *fdt_find_compatible(const char *compatible, int nth) {
+  size_t want = strlen(compatible);
+  for (uint32_t i = 0; i < boot_info.ndevices; i++) {
+    const struct fdt_device *d = &boot_info.devices[i];
+    for (uint32_t at = 0; at < d->compatible_len;) {
+      const char *s = d->compatible + at;
+      size_t n = strnlen(s, d->compatible_len - at);
+      if (n == want && memcmp(s, compatible, n) == 0 && nth-- == 0) return d;
+      at += n + 1;
+    }
   }
   return 0;
 }

@@ -13,6 +13,7 @@
 typedef pte_t *pagetable_t;
 
 /* main.c */
+extern uint32_t boot_hartid; /* the hart kmain ran on */
 __attribute__((noreturn)) void panic(const char *what);
 #define ASSERT(cond) \
   do {               \
@@ -20,15 +21,28 @@ __attribute__((noreturn)) void panic(const char *what);
   } while (0)
 
 /* fdt.c: what the kernel learns from the device tree */
+/* A device node of the tree: one with a `compatible` and a `reg` (its first register range). */
+struct fdt_device {
+  char name[FDT_NAME_LEN];             /* the node's name, unit address included ("virtio_mmio@10001000") */
+  char compatible[FDT_COMPATIBLE_LEN]; /* the property as stored: strings separated by NULs */
+  uint32_t compatible_len;
+  uint64_t base, size;                 /* reg's first (address, size) pair */
+  uint32_t irq;                        /* the first cell of `interrupts`, 0 when there is none */
+};
 struct boot_info {
   uint64_t mem_base;
   uint64_t mem_size;
   uint32_t timebase_hz;
   char bootargs[BOOTARGS_LEN];
+  uint32_t ndevices;
+  struct fdt_device devices[FDT_MAX_DEVICES];
 };
 extern struct boot_info boot_info; /* main.c */
+extern uint32_t boot_hartid; /* the hart kmain ran on */
 /* Returns 0, or -1 with a reason in *why when the blob is not a device tree the kernel can use. */
 int fdt_read(const void *dtb, struct boot_info *info, const char **why);
+/* The `nth` (from 0) device whose compatible list holds `compatible`, or 0. */
+const struct fdt_device *fdt_find_compatible(const char *compatible, int nth);
 
 /* kalloc.c: physical pages */
 void kalloc_init(uintptr_t start, uintptr_t end);
@@ -62,6 +76,12 @@ int copyin(void *dst, uintptr_t src_user, size_t n);
 /* Copies a NUL-terminated user string of at most max - 1 bytes; returns its length or -1. */
 int copyinstr(char *dst, uintptr_t src_user, size_t max);
 void vm_activate(pagetable_t pt);
+/*
+ * Maps a device's registers (physical `pa`, `size` bytes) into the kernel's I/O window and returns the
+ * kernel virtual address of `pa`. Boot time only (before the first process: address spaces copy the
+ * kernel's root entries when they are made). Panics when the window is full.
+ */
+void *vm_map_io(uintptr_t pa, size_t size);
 /* Copies kernel bytes to user addresses of any address space (through the physical pages); 0 or -1. */
 int uvm_write(pagetable_t pt, uintptr_t dst_user, const void *src, size_t n);
 
@@ -138,6 +158,20 @@ void console_flush(void);
 void console_write(const char *buf, size_t n);
 /* Blocks (sleeping, not spinning) until a byte arrives. */
 int console_read_byte(void);
+
+/*
+ * plic.c: external interrupts. A driver registers a handler for its PLIC source; the source is then
+ * enabled for the boot hart's supervisor context, and trap.c calls irq_dispatch on every supervisor
+ * external interrupt, which claims, runs the handler and completes until nothing is pending.
+ */
+typedef void (*irq_handler_t)(void *arg);
+/* Finds the PLIC in the device tree and maps it; without one, irq_register fails. Boot time only. */
+void plic_init(void);
+/* Returns 0, or -1 (no PLIC, source out of range or already taken). */
+int irq_register(uint32_t source, irq_handler_t handler, void *arg);
+void irq_dispatch(void);
+/* External interrupts handled so far, by source (the shell's `irqs`). */
+uint32_t irq_count(uint32_t source);
 
 /* shell.c, ktest.c */
 void shell_main(void);

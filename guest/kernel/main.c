@@ -1,13 +1,14 @@
 /*
  * The guest kernel's boot, in order: the arch layer (trap vector, timer interrupt), what the device
- * tree says (RAM, timebase, bootargs), the page allocator over the RAM after the image, the kernel
- * page table, the periodic tick, the shell as the first process, then the scheduler forever.
+ * tree says (RAM, timebase, bootargs, devices), the page allocator over the RAM after the image, the
+ * kernel page table, the interrupt controller, the periodic tick, the shell as the first process, then the scheduler forever.
  */
 #include <stdio.h>
 
 #include "kernel.h"
 
 struct boot_info boot_info;
+uint32_t boot_hartid;
 extern char _start[], _end[];
 
 void panic(const char *what) {
@@ -17,6 +18,7 @@ void panic(const char *what) {
 }
 
 void kmain(unsigned long hartid, const void *dtb) {
+  boot_hartid = (uint32_t)hartid;
   arch_init();
   const char *why;
   if (fdt_read(dtb, &boot_info, &why) < 0) panic(why);
@@ -25,6 +27,7 @@ void kmain(unsigned long hartid, const void *dtb) {
   /* The device tree was copied: its pages are free memory like the rest. */
   kalloc_init((uintptr_t)_end, (uintptr_t)(ram_end > 0xfffff000u ? 0xfffff000u : ram_end));
   vm_init(boot_info.mem_base, boot_info.mem_size);
+  plic_init();
   timer_init(boot_info.timebase_hz);
   printf("rvisor guest kernel on hart %lu: %lu MiB RAM at %08lx, %u free pages\n", hartid,
          (unsigned long)(boot_info.mem_size >> 20), (unsigned long)boot_info.mem_base,

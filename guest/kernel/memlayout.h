@@ -15,6 +15,8 @@
  *                4 MiB megapages, U = 0         0x8020_0000  kernel image (_start first)
  *                                               _end         free pages: kalloc
  *                                               RAM end      (from the device tree's /memory)
+ *   0xfe00_0000  the I/O window: device         the devices' own addresses (PLIC, virtio-mmio, ...)
+ *                registers, by megapage, U = 0  (vm_map_io, at boot)
  */
 #ifndef KERNEL_MEMLAYOUT_H
 #define KERNEL_MEMLAYOUT_H
@@ -33,5 +35,8 @@
 #define USER_HEAP_LIMIT (USER_STACK_BOTTOM - PAGE_SIZE)
 /* Everything below this is user space (root page-table entries 0..511); the kernel owns the rest. */
 #define USER_END 0x80000000u
+/* Device registers are mapped here (whole megapages, kernel only); RAM must end below it. */
+#define IO_WINDOW_BASE 0xfe000000u
+#define IO_WINDOW_END 0xff000000u
 
 #endif

@@ -10,5 +10,9 @@
 #define ARGS_LEN 128        /* bytes of argument text a spawned program receives */
 #define LINE_LEN 128        /* a shell command line */
 #define BOOTARGS_LEN 128
+#define FDT_MAX_DEVICES 24  /* device nodes the kernel remembers from the device tree */
+#define FDT_NAME_LEN 32
+#define FDT_COMPATIBLE_LEN 48
+#define NIRQ 32             /* external interrupt sources (PLIC) a driver may register for */
 
 #endif

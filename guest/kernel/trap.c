@@ -2,6 +2,7 @@
  * What happens on a trap (arch/entry.S saved the context and calls trap_handler):
  *
  *   timer interrupt      a tick (timer.c); from user code also the end of its time slice
+ *   external interrupt   the devices' handlers, through the PLIC (plic.c)
  *   ecall from U-mode    a system call (syscall.c)
  *   any other exception  from U-mode: the process is killed, with a line saying why;
  *                        from the kernel: a bug, so panic — except a fault of probe_load_word
@@ -36,9 +37,15 @@ static const char *exception_name(uint32_t cause) {
 void trap_handler(struct trapframe *tf) {
   int from_user = arch_trap_from_user(tf);
   if (tf->cause & CAUSE_INTERRUPT_BIT) {
-    if ((tf->cause & ~CAUSE_INTERRUPT_BIT) != IRQ_S_TIMER) panic("trap: unexpected interrupt");
-    timer_tick();
-    if (from_user) yield(); /* preemption: the time slice is over */
+    uint32_t irq = tf->cause & ~CAUSE_INTERRUPT_BIT;
+    if (irq == IRQ_S_EXTERNAL) {
+      irq_dispatch();
+    } else if (irq == IRQ_S_TIMER) {
+      timer_tick();
+      if (from_user) yield(); /* preemption: the time slice is over */
+    } else {
+      panic("trap: unexpected interrupt");
+    }
   } else if (!from_user && tf->epc == (uintptr_t)probe_load_insn &&
              (tf->cause == EXC_LOAD_PAGE_FAULT || tf->cause == EXC_LOAD_ACCESS)) {
     probe_faulted = 1; /* the one kernel fault that is expected: see probe.S */

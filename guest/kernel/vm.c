@@ -19,8 +19,8 @@ static pagetable_t active; /* the table satp points at */
 #define KERNEL_PTE_BITS (PTE_V | PTE_R | PTE_W | PTE_X | PTE_G | PTE_A | PTE_D)
 
 void vm_init(uint64_t mem_base, uint64_t mem_size) {
-  if (mem_base < USER_END || mem_base + mem_size > 0x100000000ull)
-    panic("vm_init: RAM must lie in 0x8000_0000..0xffff_ffff, above user space");
+  if (mem_base < USER_END || mem_base + mem_size > IO_WINDOW_BASE)
+    panic("vm_init: RAM must lie in 0x8000_0000..0xfdff_ffff, above user space, below the I/O window");
   kernel_pagetable = (pagetable_t)kalloc();
   if (!kernel_pagetable) panic("vm_init: no page for the kernel page table");
   arch_pagetable_new((uintptr_t)kernel_pagetable, 1);
@@ -36,6 +36,30 @@ void vm_activate(pagetable_t pt) {
   if (pt == active) return;
   active = pt;
   arch_set_satp((uintptr_t)pt);
+}
+
+#define IO_PTE_BITS (PTE_V | PTE_R | PTE_W | PTE_G | PTE_A | PTE_D)
+static uintptr_t io_next = IO_WINDOW_BASE; /* the window's first unused megapage */
+
+void *vm_map_io(uintptr_t pa, size_t size) {
+  uintptr_t first = pa & ~(uintptr_t)(MEGAPAGE_SIZE - 1);
+  uintptr_t last = (pa + size - 1) & ~(uintptr_t)(MEGAPAGE_SIZE - 1);
+  /* A megapage already mapped for an earlier device serves this one too. */
+  for (uintptr_t va = IO_WINDOW_BASE; va < io_next; va += MEGAPAGE_SIZE) {
+    uintptr_t mapped = PTE_TO_PA(kernel_pagetable[VPN1(va)]);
+    if (mapped == first && last - first <= io_next - MEGAPAGE_SIZE - va) return (void *)(va + (pa - first));
+  }
+  uintptr_t va = io_next;
+  if (last - first >= IO_WINDOW_END - va) panic("vm_map_io: the I/O window is full");
+  arch_lazy_mmu_begin();
+  for (uintptr_t m = first;; m += MEGAPAGE_SIZE) {
+    arch_set_pte(&kernel_pagetable[VPN1(io_next)], PA_TO_PTE(m) | IO_PTE_BITS);
+    io_next += MEGAPAGE_SIZE;
+    if (m == last) break;
+  }
+  arch_lazy_mmu_end();
+  arch_flush_tlb();
+  return (void *)(va + (pa - first));
 }
 
 pagetable_t uvm_create(void) {

@@ -166,10 +166,13 @@ function checkEntry(d: Domain, pv: PvState, level: 0 | 1, pte: number): number {
     if (level === 0) return SBI_ERR_INVALID_PARAM;
     return pv.pinned.get(ppn) === 0 ? SBI_SUCCESS : SBI_ERR_DENIED;
   }
+  // Device registers may be mapped (a driver's MMIO): the shadow never maps them to a host frame, every
+  // access traps to the device model. Anything else must be the domain's RAM.
   if (level === 1) {
     if ((ppn & 1023) !== 0) return SBI_ERR_INVALID_PARAM;
-    return d.p2m.isRamRange(ppn, 1024) ? SBI_SUCCESS : SBI_ERR_DENIED;
+    return d.p2m.isRamRange(ppn, 1024) || d.p2m.isDeviceRange(ppn, 1024) ? SBI_SUCCESS : SBI_ERR_DENIED;
   }
+  if (d.p2m.isDeviceRange(ppn, 1)) return SBI_SUCCESS;
   if (!isRam(d, ppn)) return SBI_ERR_DENIED;
   if ((pte & PTE_W) !== 0 && pv.pinned.has(ppn)) return SBI_ERR_DENIED;
   return SBI_SUCCESS;

@@ -15,7 +15,7 @@ void arch_init(void) {
   csr_write(sscratch, 0);
   csr_write(stvec, (uintptr_t)arch_trap_vector);
   csr_clear(sstatus, MSTATUS_SIE | MSTATUS_SUM);
-  csr_write(sie, SIP_STIP);
+  csr_write(sie, SIP_STIP | MIP_SEIP); /* timer, and external interrupts through the PLIC */
   sbi_common_init();
 }
 

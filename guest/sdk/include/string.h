@@ -11,5 +11,8 @@ size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strcpy(char *dst, const char *src);
+size_t strnlen(const char *s, size_t max);
+/* C's strncpy: copies at most n bytes and pads with NULs; the result is unterminated if src is long. */
+char *strncpy(char *dst, const char *src, size_t n);
 
 #endif

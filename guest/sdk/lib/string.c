@@ -54,6 +54,19 @@ int strncmp(const char *a, const char *b, size_t n) {
   return n == 0 ? 0 : (unsigned char)*a - (unsigned char)*b;
 }
 
+size_t strnlen(const char *s, size_t max) {
+  size_t n = 0;
+  while (n < max && s[n]) n++;
+  return n;
+}
+
+char *strncpy(char *dst, const char *src, size_t n) {
+  size_t i = 0;
+  for (; i < n && src[i]; i++) dst[i] = src[i];
+  for (; i < n; i++) dst[i] = '\0';
+  return dst;
+}
+
 char *strcpy(char *dst, const char *src) {
   char *d = dst;
   while ((*d++ = *src++)) {

@@ -238,6 +238,17 @@ export class P2m {
     return true;
   }
 
+  /**
+   * Whether [first, first + count) holds device registers and no RAM: it lies wholly outside the span
+   * guest RAM may occupy and meets at least one MMIO range. An access there traps to a device model (or
+   * faults, between devices); it never reaches a host frame.
+   */
+  isDeviceRange(first: number, count: number): boolean {
+    const s = first - GUEST_RAM_BASE_GFN;
+    if (!(s + count <= 0 || s >= this.maxFrames)) return false;
+    return this.mmio.some((m) => first < m.end && m.first < first + count);
+  }
+
   /** The host frame backing `gfn`, or why there is none. */
   lookup(gfn: GuestFrame): HostFrame | P2mFault {
     const s = gfn - GUEST_RAM_BASE_GFN;
