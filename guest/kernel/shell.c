@@ -1,7 +1,9 @@
 /*
  * The console shell, a kernel thread (pid 1). It reads a line, echoing what it reads, and runs one
  * command; Ctrl-D on an empty line powers off, like `shutdown`. With `autotest` in the boot arguments (or a kernel built with -DKERNEL_AUTOTEST) it runs
- * `test all` instead and powers off: exit status 0 when every test passed, 1 otherwise.
+ * `test all` instead and powers off: exit status 0 when every test passed, 1 otherwise. Commands after
+ * a `--` word in the boot arguments run first, one per ';' ("-- run cpu 200000; uptime"), echoed as if
+ * typed; then the prompt.
  */
 #include <stdio.h>
 #include <string.h>
@@ -202,6 +204,16 @@ static int has_word(const char *text, const char *word) {
   return 0;
 }
 
+/* What follows a `--` word in the boot arguments, or 0. */
+static const char *boot_commands(const char *text) {
+  for (const char *s = text; *s;) {
+    while (*s == ' ') s++;
+    if (s[0] == '-' && s[1] == '-' && (s[2] == ' ' || s[2] == '\0')) return s[2] ? s + 3 : s + 2;
+    while (*s && *s != ' ') s++;
+  }
+  return 0;
+}
+
 void shell_main(void) {
 #ifdef KERNEL_AUTOTEST
   int autotest = 1;
@@ -215,6 +227,19 @@ void shell_main(void) {
   }
   printf("type help for the commands\n");
   char line[LINE_LEN];
+  /* Commands after `--` on the command line run first, separated by ';' (init's arguments, as Linux). */
+  const char *init = boot_commands(boot_info.bootargs);
+  while (init != 0 && *init) {
+    while (*init == ' ') init++;
+    size_t n = 0;
+    while (init[n] && init[n] != ';' && n + 1 < sizeof line) n++;
+    memcpy(line, init, n);
+    line[n] = '\0';
+    init += init[n] == ';' ? n + 1 : n;
+    printf("$ %s\n", line);
+    execute(line);
+    proc_reap_orphans(current()->pid);
+  }
   for (;;) {
     printf("$ ");
     if (read_line(line, sizeof line) < 0) cmd_shutdown(line);

@@ -3,7 +3,8 @@
  * shows, its console output framed, and the figures of the run after it: hello, the CPU benchmark on
  * both engines (same output, same instruction count, different speed), and rvisor's guest kernel running
  * its test suite in S-mode on the SBI firmware, then the same kernel as two hypervisor domains (trap and
- * pv) on two pCPUs with their exits counted by cause. The programs come from `npm run build:guest` (a clear
+ * pv) on two pCPUs with their exits counted by cause, and finally rvisord with three domains created by
+ * the CLI from examples/*.cfg (demo-toolstack.ts). The programs come from `npm run build:guest` (a clear
  * message says so when they are missing); the benchmark's longer variant is built on first use.
  */
 import { existsSync } from "node:fs";
@@ -16,6 +17,7 @@ import { Machine } from "../machine/machine.js";
 import { DRAM_BASE } from "../machine/memory-map.js";
 import { DEFAULT_RAM_BYTES, ICOUNT_NS_PER_INSN } from "../machine/params.js";
 import { buildGuestVariant, guestBuildDir } from "../testing/guest-build.js";
+import { TOOLSTACK_EXPLANATION, toolstackStep } from "./demo-toolstack.js";
 import { formatDomainStats } from "./hv-run.js";
 import { formatBytes, UsageError } from "./options.js";
 import { DEFAULT_ENGINE, ENGINES, type EngineName, FIRMWARES, type FirmwareName } from "./registry.js";
@@ -92,6 +94,8 @@ const INTRO = [
 ];
 
 const OUTRO = [
+  "rvisor daemon runs rvisord yourself; then rvisor create examples/compute.cfg -c, rvisor list, rvisor top,",
+  "rvisor console <dom> (Ctrl-] leaves), rvisor sched-credit -d <dom> -w 1024, rvisor store ls /local/domain.",
   "Next: rvisor run <elf> [--stats] runs any guest (try build/guest/programs/echo.elf); rvisor run --mode",
   "trap|bt|hvm build/guest/kernel/kernel.elf gives you the kernel's shell inside a domain, --domain specs start",
   "several; rvisor info shows the board, npm test runs the test suite (with differential tests against",
@@ -127,11 +131,12 @@ export async function demoCommand(): Promise<number> {
   };
   for (const line of INTRO) out(line);
   let status = 0;
+  const total = STEPS.length + 2;
   for (const [i, step] of STEPS.entries()) {
     out();
     const engine = step.engine ?? DEFAULT_ENGINE;
     const how = [`engine ${engine}`, ...(step.firmware ? [`firmware ${step.firmware}`] : [])].join(", ");
-    out(`[${i + 1}/${STEPS.length}] ${basename(step.program)}.elf (${how})`);
+    out(`[${i + 1}/${total}] ${basename(step.program)}.elf (${how})`);
     for (const line of step.explanation) out(`  ${line}`);
     const console = new BufferConsole();
     const machine = new Machine({ console, onIdle: "exit", engine: ENGINES[engine].engine });
@@ -147,10 +152,14 @@ export async function demoCommand(): Promise<number> {
   }
   out();
   out(
-    `[${STEPS.length + 1}/${STEPS.length + 1}] kernel-autotest.elf (trap, bt, hvm) and kernel-pv-autotest.elf (pv), 2 pCPUs`,
+    `[${STEPS.length + 1}/${total}] kernel-autotest.elf (trap, bt, hvm) and kernel-pv-autotest.elf (pv), 2 pCPUs`,
   );
   for (const line of HYPERVISOR_EXPLANATION) out(`  ${line}`);
   if ((await hypervisorStep(out)) !== 0) status = 1;
+  out();
+  out(`[${total}/${total}] rvisord and the toolstack: three domains from examples/*.cfg on 4 pCPUs`);
+  for (const line of TOOLSTACK_EXPLANATION) out(`  ${line}`);
+  if ((await toolstackStep(out)) !== 0) status = 1;
   out();
   for (const line of OUTRO) out(line);
   return status;

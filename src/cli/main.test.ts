@@ -29,8 +29,11 @@ interface Result {
   status: number | null;
 }
 
+/** A bound against a hung run (the demo, the longest, takes ~30 s on an idle 2-core host). */
+const RUN_LIMIT_MS = 300_000;
+
 function rvisor(args: string[], input = "", cwd = repoRoot, script = mainJs): Result {
-  const r = spawnSync(process.execPath, [script, ...args], { input, cwd, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, [script, ...args], { input, cwd, encoding: "utf8", timeout: RUN_LIMIT_MS });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
@@ -309,15 +312,25 @@ describe("rvisor info", () => {
 });
 
 describe("rvisor demo", () => {
-  it("runs hello, coremark-lite on both engines and the guest kernel, explaining each with its figures", () => {
+  it("runs hello, coremark-lite on both engines, the guest kernel, four domains and rvisord with three", () => {
     const r = rvisor(["demo"]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /\[1\/4\] hello\.elf \(engine dbt\)/);
+    assert.match(r.stdout, /\[1\/6\] hello\.elf \(engine dbt\)/);
     assert.match(r.stdout, /│ Hello from rvisor's guest SDK!/);
-    assert.match(r.stdout, /\[2\/4\] coremark-lite\.elf \(engine interp\)/);
-    assert.match(r.stdout, /\[3\/4\] coremark-lite\.elf \(engine dbt\)/);
+    assert.match(r.stdout, /\[2\/6\] coremark-lite\.elf \(engine interp\)/);
+    assert.match(r.stdout, /\[3\/6\] coremark-lite\.elf \(engine dbt\)/);
     assert.equal((r.stdout.match(/│ VALID/g) ?? []).length, 2);
-    assert.match(r.stdout, /\[4\/4\] kernel-autotest\.elf \(engine dbt, firmware sbi\)/);
+    assert.match(r.stdout, /\[4\/6\] kernel-autotest\.elf \(engine dbt, firmware sbi\)/);
+    assert.match(r.stdout, /\[5\/6\] kernel-autotest\.elf \(trap, bt, hvm\)/);
+    assert.match(r.stdout, /\[6\/6\] rvisord and the toolstack/);
+    for (const [name, mode] of [
+      ["compute", "hvm"],
+      ["syscalls", "pv"],
+      ["forks", "trap"],
+    ])
+      assert.match(r.stdout, new RegExp(`^ {4}${name} +\\d+ +32 +\\d +r----- +[\\d.]+ +${mode}$`, "m"));
+    assert.match(r.stdout, /\$ rvisor top -b -d 1\n {4}rvisor top — host time/);
+    assert.match(r.stdout, /\[forks\] forks: 7 forked and 7 spawned children exited as expected/);
     assert.match(r.stdout, /│ tests: \d+ passed, 0 failed/);
     const counts = [...r.stdout.matchAll(/instructions retired +([\d,]+)/g)].map((m) => m[1]);
     assert.equal(counts.length, 4);

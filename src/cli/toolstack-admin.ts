@@ -38,7 +38,8 @@ const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 export function formatVcpuList(vcpus: readonly VcpuInfo[], pcpus: number): string {
   const width = Math.max(32, ...vcpus.map((v) => v.domain.length));
   const state = (s: string): string =>
-    ({ running: "r--", runnable: "-r-", blocked: "-b-", paused: "--p", offline: "---" })[s] ?? s;
+    ({ running: "r--", runnable: "-r-", parked: "-r-", blocked: "-b-", paused: "--p", offline: "---" })[s] ??
+    s;
   const affinity = (a: readonly number[]): string =>
     a.length === pcpus && a.every((c, i) => c === i) ? "all" : formatCpuRanges(a);
   const lines = [

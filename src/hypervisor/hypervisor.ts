@@ -379,8 +379,11 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     return exit;
   }
 
-  /** Credits each loaded vCPU's progress to its domain, so counts are exact when a run stops. */
-  private settle(): void {
+  /**
+   * Credits each loaded vCPU's progress to its domain, so counts are exact when a run stops (and for a
+   * statistics sample taken between rounds).
+   */
+  settle(): void {
     for (let p = 0; p < this.pcpus; p++) {
       const v = this.loaded[p];
       if (v === null) continue;

@@ -66,6 +66,8 @@ export interface DomainConfig {
   readonly type: DomainType;
   /** Absolute path of the guest kernel ELF. */
   readonly kernel: string;
+  /** The kernel's command line: `cmdline`, then `extra` (xl's order); absent when neither is given. */
+  readonly cmdline?: string;
   readonly memoryMiB: number;
   readonly maxmemMiB: number;
   readonly vcpus: number;

@@ -10,10 +10,23 @@ describe("config keys", () => {
   });
 
   it("writes every rvisor key when a config uses them all", () => {
-    const text = "name = 'a'\nkernel = '/k'\nuuid = '00000000-0000-4000-8000-000000000000'\ncpus = 'all'";
+    const text =
+      "name = 'a'\nkernel = '/k'\nuuid = '00000000-0000-4000-8000-000000000000'\ncpus = 'all'\ncmdline = 'x'";
     const printed = printConfig(parseDomainConfig(text).config);
     const written = [...printed.matchAll(/^([a-z_]+) =/gm)].map((m) => m[1]);
-    assert.deepEqual(written, Object.keys(RVISOR_KEYS));
+    assert.deepEqual(
+      written,
+      Object.keys(RVISOR_KEYS).filter((k) => k !== "extra"),
+    );
+  });
+
+  it("joins cmdline and extra into the kernel's command line, printed back as one cmdline", () => {
+    const c = parseDomainConfig(
+      "name = 'a'\nkernel = '/k'\nextra = '-- run cpu 10'\ncmdline = 'quiet'",
+    ).config;
+    assert.equal(c.cmdline, "quiet -- run cpu 10");
+    assert.equal(parseDomainConfig(printConfig(c)).config.cmdline, "quiet -- run cpu 10");
+    assert.equal(parseDomainConfig("name = 'a'\nkernel = '/k'").config.cmdline, undefined);
   });
 
   it("explains a Xen-only key and suggests for an unknown one", () => {

@@ -14,6 +14,8 @@ export const RVISOR_KEYS = {
   uuid: "the domain's UUID (generated at creation when absent)",
   type: "virtualization mode: native, trap, bt, pv or hvm",
   kernel: "path of the guest kernel ELF",
+  cmdline: "the kernel's command line (its device tree's /chosen/bootargs)",
+  extra: "text appended to the kernel's command line (written back merged into cmdline)",
   memory: "initial memory, MiB",
   maxmem: "maximum memory, MiB (≥ memory)",
   vcpus: "vCPUs online at start",
@@ -40,7 +42,7 @@ const NO_GRAPHICS = "rvisor guests have no graphics; use the console";
 const NO_PASSTHROUGH = "rvisor does not pass host hardware through to guests";
 const NO_XSM = "rvisor has no XSM/FLASK security labels";
 const NO_BOOTLOADER = "rvisor boots the `kernel` ELF directly; there is no bootloader or firmware stage";
-const NO_CMDLINE = "rvisor's kernel loader passes no ramdisk or command line";
+const NO_CMDLINE = "rvisor's kernel loader passes no ramdisk or root device (use cmdline/extra)";
 const NO_NUMA = "rvisor's host has no NUMA nodes";
 const NO_ARM = "an Arm platform option";
 const NO_DEVICE = "rvisor offers only disk, vif and the console as guest devices";
@@ -55,9 +57,7 @@ export const XEN_ONLY_KEYS: Readonly<Record<string, string>> = {
   on_watchdog: "rvisor has no watchdog device",
   on_soft_reset: "rvisor guests have no soft reset",
   ramdisk: NO_CMDLINE,
-  cmdline: NO_CMDLINE,
   root: NO_CMDLINE,
-  extra: NO_CMDLINE,
   firmware: NO_BOOTLOADER,
   pvshim: "an x86 PV-in-PVH option",
   pvshim_path: "an x86 PV-in-PVH option",

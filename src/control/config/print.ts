@@ -58,9 +58,9 @@ function printCpus(cpus: CpuAffinity): string {
 export function printConfig(c: DomainConfig): string {
   const lines: string[] = [`name = ${quote(c.name)}`];
   if (c.uuid !== undefined) lines.push(`uuid = ${quote(c.uuid)}`);
+  lines.push(`type = ${quote(c.type)}`, `kernel = ${quote(c.kernel)}`);
+  if (c.cmdline !== undefined) lines.push(`cmdline = ${quote(c.cmdline)}`);
   lines.push(
-    `type = ${quote(c.type)}`,
-    `kernel = ${quote(c.kernel)}`,
     `memory = ${c.memoryMiB}`,
     `maxmem = ${c.maxmemMiB}`,
     `vcpus = ${c.vcpus}`,

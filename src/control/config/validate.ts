@@ -145,6 +145,9 @@ export function validateConfig(ast: ConfigFile, options: ValidateOptions): Valid
     else if (text !== undefined) kernel = path(text);
   }
 
+  const cmdlineParts = [str("cmdline"), str("extra")].filter((x): x is string => x !== undefined && x !== "");
+  const cmdline = cmdlineParts.length > 0 ? cmdlineParts.join(" ") : undefined;
+
   const MIB = "an integer number of MiB";
   const memory = int("memory", MIB, 1, Number.MAX_SAFE_INTEGER);
   const maxmem = int("maxmem", MIB, 1, Number.MAX_SAFE_INTEGER);
@@ -221,6 +224,7 @@ export function validateConfig(ast: ConfigFile, options: ValidateOptions): Valid
     ...(uuid !== undefined ? { uuid } : {}),
     type,
     kernel,
+    ...(cmdline !== undefined ? { cmdline } : {}),
     memoryMiB,
     maxmemMiB,
     vcpus,

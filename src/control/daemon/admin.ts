@@ -294,6 +294,7 @@ export class Admin {
 
   raw(): Raw {
     const hv = this.host.hv;
+    hv.settle(); // the vCPUs on pCPUs now: their instructions so far
     const s = schedStats(hv);
     return {
       nowNs: s.nowNs,

@@ -361,6 +361,7 @@ export class Rvisord {
       d = this.hv.createDomain({
         mode,
         kernel: c.kernel,
+        ...(c.cmdline !== undefined ? { bootargs: c.cmdline } : {}),
         name: c.name,
         memoryMiB: c.memoryMiB,
         vcpus: c.vcpus,
