@@ -1,9 +1,10 @@
 /*
  * A small reader of the flattened device tree (Devicetree Specification v0.4, chapter 5) the firmware
  * passes in a1: it finds RAM (/memory@...: reg), the timer frequency (/cpus: timebase-frequency), the
- * kernel command line (/chosen: bootargs) and the devices (every node with `compatible` and `reg`, the
- * latter read with its parent's #address-cells / #size-cells). Everything it returns is copied, so the
- * blob's pages may be reused afterwards.
+ * harts (/cpus/cpu@N: reg, unless status is "disabled"), the kernel command line (/chosen: bootargs)
+ * and the devices (every node with `compatible` and `reg`, the latter read with its parent's
+ * #address-cells / #size-cells). Everything it returns is copied, so the blob's pages may be reused
+ * afterwards.
  *
  *   header (big-endian words)    structure block tokens
  *   +0  magic 0xd00dfeed          FDT_BEGIN_NODE name\0 (padded to 4)
@@ -52,6 +53,8 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
   struct fdt_device dev[MAX_DEPTH + 1];
   int has_reg[MAX_DEPTH + 1];
   enum { OTHER, MEMORY, CPUS, CHOSEN } node = OTHER; /* the depth-1 node we are inside */
+  int in_cpu = 0, cpu_disabled = 0;                   /* inside /cpus/cpu@N */
+  uint32_t cpu_reg = NCPU;
 
   while (p < end) {
     uint32_t token = be32(p);
@@ -72,12 +75,20 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
         else if (strcmp(name, "cpus") == 0) node = CPUS;
         else if (strcmp(name, "chosen") == 0) node = CHOSEN;
         else node = OTHER;
+      } else if (depth == 3 && node == CPUS && starts_with(name, "cpu@")) {
+        in_cpu = 1;
+        cpu_disabled = 0;
+        cpu_reg = NCPU;
       }
     } else if (token == FDT_END_NODE) {
       if (depth == 2) node = OTHER;
       if (depth >= 2 && depth <= MAX_DEPTH && has_reg[depth] && dev[depth].compatible_len > 0 &&
           info->ndevices < FDT_MAX_DEVICES)
         info->devices[info->ndevices++] = dev[depth];
+      if (depth == 3 && in_cpu) {
+        if (!cpu_disabled && cpu_reg < NCPU) info->harts |= 1u << cpu_reg;
+        in_cpu = 0;
+      }
       depth--;
     } else if (token == FDT_PROP) {
       uint32_t len = be32(p);
@@ -111,6 +122,10 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
         info->mem_size = cells_value(value + 4 * address_cells, size_cells);
       } else if (node == CPUS && strcmp(prop, "timebase-frequency") == 0 && info->timebase_hz == 0) {
         info->timebase_hz = be32(value);
+      } else if (depth == 3 && in_cpu && strcmp(prop, "reg") == 0 && len >= 4) {
+        cpu_reg = be32(value + len - 4); /* the hart id: the last cell (cpus have #address-cells 1) */
+      } else if (depth == 3 && in_cpu && strcmp(prop, "status") == 0) {
+        cpu_disabled = strcmp((const char *)value, "disabled") == 0;
       } else if (depth == 2 && node == CHOSEN && strcmp(prop, "bootargs") == 0) {
         size_t n = len < BOOTARGS_LEN ? len : BOOTARGS_LEN - 1;
         memcpy(info->bootargs, value, n);

@@ -33,6 +33,7 @@ struct boot_info {
   uint64_t mem_base;
   uint64_t mem_size;
   uint32_t timebase_hz;
+  uint32_t harts; /* bit h: /cpus has an enabled cpu whose reg (hart id) is h < NCPU */
   char bootargs[BOOTARGS_LEN];
   uint32_t ndevices;
   struct fdt_device devices[FDT_MAX_DEVICES];
@@ -90,6 +91,66 @@ enum proc_state { UNUSED, EMBRYO, RUNNABLE, RUNNING, SLEEPING, ZOMBIE };
 struct context {
   uint32_t ra, sp, s[12];
 };
+
+/*
+ * cpu.c: the CPUs, one per hart (a CPU's number is its hart id), and the big kernel lock.
+ *
+ *   ABSENT (not in the device tree)
+ *   OFFLINE --cpu_set_online(c, 1): hart_start--> STARTING --its own first code--> ONLINE
+ *   ONLINE --cpu_set_online(c, 0)--> STOPPING --its scheduler, between two processes: hart_stop--> OFFLINE
+ */
+enum cpu_state { CPU_ABSENT, CPU_OFFLINE, CPU_STARTING, CPU_ONLINE, CPU_STOPPING };
+struct cpu {
+  int id;                         /* the hart id */
+  volatile enum cpu_state state;
+  struct proc *proc;              /* what it runs, or 0 (its scheduler or idle) */
+  struct context scheduler;       /* the scheduler's context, resumed by sched() */
+  pagetable_t active;             /* the table its satp points at (vm.c) */
+  uint64_t tick_deadline;         /* its next timer interrupt (timer.c) */
+  uint32_t ticks;                 /* timer ticks it took, idle or not */
+  uint32_t busy_ticks;            /* ticks that found a process running */
+  uint32_t runs;                  /* times it switched to a process */
+  uint32_t starts;                /* times it came online (the boot CPU: 1) */
+};
+extern struct cpu cpus[NCPU];
+/* The boot CPU is boot_hartid (main.c): it keeps time and never goes offline. */
+/* The CPU this code runs on: tp holds it in the kernel (trap vectors restore it from the frame). */
+static inline struct cpu *mycpu(void) {
+  struct cpu *c;
+  /* volatile: a process may resume on another CPU after any call that switches, so never reuse it. */
+  __asm__ volatile("mv %0, tp" : "=r"(c));
+  return c;
+}
+/*
+ * The big kernel lock: held by whichever CPU runs kernel code — taken on every trap from user mode and
+ * every interrupt (which reach the kernel only while it idles), and by a CPU starting; given up on the
+ * way back to user mode and around the idle wait. sched() hands it to the scheduler and back.
+ */
+void bkl_acquire(void);
+void bkl_release(void);
+int bkl_held(void); /* by this CPU */
+/* Boot: claims the boot CPU (tp, state), and brings up the others the device tree and `maxcpus=` allow. */
+void cpu_boot_init(unsigned long hartid);
+void cpu_boot_secondaries(void);
+/* How many CPUs are present (in the device tree, hart id < NCPU) and online. */
+int cpu_present_count(void);
+int cpu_online_count(void);
+/*
+ * Brings CPU `cpu` online (on = 1: SBI HSM hart_start, then waits until it runs) or offline (on = 0: it
+ * finishes its current process's time slice, leaves its scheduler and calls hart_stop; waits until HSM
+ * reports it STOPPED). Must be called from a process (it sleeps). 0 when the CPU is in the state asked
+ * for (already, or now), else a CPU_ERR_* code (cpu_error_text says it in words).
+ */
+int cpu_set_online(int cpu, int on);
+#define CPU_ERR_NO_CPU -1   /* no such CPU */
+#define CPU_ERR_BOOT -2     /* the boot CPU stays online */
+#define CPU_ERR_BUSY -3     /* it is already going online or offline */
+#define CPU_ERR_FIRMWARE -4 /* hart_start refused */
+#define CPU_ERR_TIMEOUT -5  /* it did not get there within CPU_SWITCH_TIMEOUT_MS */
+const char *cpu_error_text(int err);
+const char *cpu_state_name(enum cpu_state s);
+/* Called by the scheduler (holding the lock) when its CPU is STOPPING: gives the CPU back to the firmware. */
+__attribute__((noreturn)) void cpu_leave(void);
 struct proc {
   enum proc_state state;
   int pid;
@@ -146,8 +207,11 @@ uint32_t probe_load_word(uintptr_t addr);
 extern volatile int probe_faulted;
 
 /* timer.c */
+/* On the boot CPU; timer_start_cpu on each other CPU as it comes online. */
 void timer_init(uint32_t timebase_hz);
-void timer_tick(void);
+void timer_start_cpu(void);
+/* The timer interrupt on this CPU; `locked`: it came from user mode, so the lock is held already. */
+void timer_tick(int locked);
 uint64_t uptime_ms(void);
 extern volatile uint32_t ticks;
 /* Sleeps the current process for at least `ms` milliseconds. */

@@ -5,6 +5,7 @@
  * check their side and report through their exit status. Every test must also give back every page
  * it took: a test that leaks memory fails.
  */
+#include <sbi.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -171,20 +172,30 @@ static int test_exit_status(void) {
 }
 
 static int test_preempt(void) {
-  /* spin never makes a system call: cpu can only finish if the timer takes the CPU away from it. */
-  int spinner = spawn("spin", "");
-  CHECK(spinner > 0, "spawning spin failed");
+  /*
+   * spin never makes a system call: with one spinning on every CPU, cpu can only finish if the timer
+   * takes a CPU away from one of them.
+   */
+  int spinners[NCPU], n = cpu_online_count();
+  for (int i = 0; i < n; i++) {
+    spinners[i] = spawn("spin", "");
+    CHECK(spinners[i] > 0, "spawning spin failed");
+  }
   int status = run("cpu", "3000 -q");
-  struct proc *s = 0;
+  uint32_t slices = 0;
   for (int i = 0; i < NPROC; i++)
-    if (proc_table[i].pid == spinner) s = &proc_table[i];
-  uint32_t slices = s ? s->switches : 0;
-  proc_kill(spinner);
-  int spin_status = 0;
-  int reaped = proc_wait(spinner, &spin_status);
+    for (int k = 0; k < n; k++)
+      if (proc_table[i].pid == spinners[k]) slices += proc_table[i].switches;
+  int reaped_all = 1;
+  for (int k = 0; k < n; k++) proc_kill(spinners[k]);
+  for (int k = 0; k < n; k++) {
+    int spin_status = 0;
+    int reaped = proc_wait(spinners[k], &spin_status);
+    if (reaped != spinners[k] || spin_status != -1) reaped_all = 0;
+  }
   CHECK(status == 430, "cpu 3000 exited with %d, expected 430", status);
   CHECK(slices > 0, "spin was never preempted");
-  CHECK(reaped == spinner && spin_status == -1, "killed spin: wait gave %d, status %d", reaped, spin_status);
+  CHECK(reaped_all, "a killed spin was not reaped with status -1");
   return 0;
 }
 
@@ -247,19 +258,135 @@ static int test_proc_table(void) {
   return 0;
 }
 
+/* ---- smp: CPUs going offline and online around and under a workload --------------------------------- */
+#define SMP_WORKERS 4
+#define SMP_PRIMES_BELOW "8000 -q"
+#define SMP_PRIMES 1007
+
+/* The workload: SMP_WORKERS CPU-bound programs and a fork/spawn storm, all at once. */
+static int smp_spawn(int pids[SMP_WORKERS + 1]) {
+  for (int i = 0; i < SMP_WORKERS; i++)
+    if ((pids[i] = spawn("cpu", SMP_PRIMES_BELOW)) < 0) return -1;
+  return (pids[SMP_WORKERS] = spawn("forks", "3 -q")) < 0 ? -1 : 0;
+}
+
+/* Waits for the workload; 0 when every program gave the right answer, else the first wrong status. */
+static int smp_reap(const int pids[SMP_WORKERS + 1], int *bad) {
+  int ok = 1;
+  for (int i = 0; i <= SMP_WORKERS; i++) {
+    int status = -2000;
+    proc_wait(pids[i], &status);
+    if (status != (i < SMP_WORKERS ? SMP_PRIMES : 0) && ok) {
+      *bad = status;
+      ok = 0;
+    }
+  }
+  return ok ? 0 : -1;
+}
+
+/*
+ * One spinner per online CPU, until every CPU in `others` has run a process (an idle CPU looks for work
+ * at its next tick); returns the first that ran none in CPU_SWITCH_TIMEOUT_MS, or -1.
+ */
+static int smp_spread(const int others[], int n, int *started) {
+  int spinners[NCPU], online = cpu_online_count(), idle = -1;
+  uint32_t runs0[NCPU];
+  for (int k = 0; k < n; k++) runs0[k] = cpus[others[k]].runs;
+  *started = 0;
+  for (int i = 0; i < online; i++)
+    if ((spinners[*started] = spawn("spin", "")) > 0) ++*started;
+  uint64_t give_up = uptime_ms() + CPU_SWITCH_TIMEOUT_MS;
+  for (;;) {
+    idle = -1;
+    for (int k = 0; k < n && idle < 0; k++)
+      if (cpus[others[k]].runs == runs0[k]) idle = others[k];
+    if (idle < 0 || uptime_ms() >= give_up) break;
+    sleep_ms(10);
+  }
+  for (int i = 0; i < *started; i++) proc_kill(spinners[i]);
+  for (int i = 0; i < *started; i++) proc_wait(spinners[i], 0);
+  *started = *started == online;
+  return idle;
+}
+
+/* `online cpu on`, and both the kernel and the firmware (HSM) must agree that it happened. */
+static int set_cpu(int cpu, int on) {
+  int r = cpu_set_online(cpu, on);
+  enum cpu_state state = cpus[cpu].state;
+  long hsm = arch_cpu_status((unsigned long)cpu);
+  CHECK(r == 0, "online %d %d: %s", cpu, on, cpu_error_text(r));
+  CHECK(state == (on ? CPU_ONLINE : CPU_OFFLINE), "cpu %d is %s after online %d %d", cpu, cpu_state_name(state),
+        cpu, on);
+  CHECK(hsm == (on ? SBI_HSM_STATE_STARTED : SBI_HSM_STATE_STOPPED), "cpu %d: HSM state %ld after online %d %d",
+        cpu, hsm, cpu, on);
+  return 0;
+}
+
+/*
+ * Needs two CPUs or more. All online, every CPU runs processes, and the workload runs; every other CPU
+ * offline (the boot CPU refuses), it runs again and the offline CPUs take no tick and run nothing; then
+ * they come back, and one leaves and returns again, while it runs a third time. Every result must be
+ * right, and every CPU ends online.
+ */
+static int test_smp(void) {
+  int others[NCPU], n = 0, pids[SMP_WORKERS + 1], bad = 0;
+  for (int i = 0; i < NCPU; i++)
+    if (cpus[i].state != CPU_ABSENT && i != (int)boot_hartid) others[n++] = i;
+  CHECK(n > 0, "only one CPU");
+  for (int k = 0; k < n; k++)
+    if (set_cpu(others[k], 1) < 0) return -1;
+  CHECK(cpu_set_online((int)boot_hartid, 0) == CPU_ERR_BOOT, "the boot CPU did not refuse to go offline");
+
+  int started, idle = smp_spread(others, n, &started);
+  CHECK(started, "could not start a spinner per CPU");
+  CHECK(idle < 0, "cpu %d ran no process while there were as many as CPUs", idle);
+  CHECK(smp_spawn(pids) == 0, "could not start the workload");
+  CHECK(smp_reap(pids, &bad) == 0, "all online: a program exited with %d", bad);
+
+  uint32_t ticks0[NCPU], runs1[NCPU];
+  for (int k = 0; k < n; k++) {
+    if (set_cpu(others[k], 0) < 0) return -1;
+    ticks0[k] = cpus[others[k]].ticks;
+    runs1[k] = cpus[others[k]].runs;
+  }
+  CHECK(cpu_online_count() == 1, "%d CPUs online, expected only the boot CPU", cpu_online_count());
+  CHECK(smp_spawn(pids) == 0, "could not start the workload");
+  CHECK(smp_reap(pids, &bad) == 0, "boot CPU only: a program exited with %d", bad);
+  for (int k = 0; k < n; k++) {
+    CHECK(cpus[others[k]].ticks == ticks0[k], "cpu %d took ticks while offline", others[k]);
+    CHECK(cpus[others[k]].runs == runs1[k], "cpu %d ran a process while offline", others[k]);
+  }
+
+  CHECK(smp_spawn(pids) == 0, "could not start the workload");
+  int failed = 0;
+  for (int k = 0; k < n && !failed; k++) failed = set_cpu(others[k], 1);
+  if (!failed) failed = set_cpu(others[n - 1], 0);
+  if (!failed) failed = set_cpu(others[n - 1], 1);
+  int reaped = smp_reap(pids, &bad); /* reaped even after a failure, so that nothing leaks */
+  if (failed) return -1;
+  CHECK(reaped == 0, "CPUs coming and going: a program exited with %d", bad);
+  CHECK(cpu_online_count() == n + 1, "%d CPUs online at the end, expected %d", cpu_online_count(), n + 1);
+  return 0;
+}
+
 struct ktest {
   const char *name;
   int (*run)(void);
+  int smp; /* needs more than one CPU: not listed or run by `all` on one */
 };
 
 static const struct ktest tests[] = {
-    {"fdt", test_fdt},           {"kalloc", test_kalloc},   {"vm", test_vm},
-    {"copy", test_copy},         {"sum", test_sum},         {"spawn", test_spawn},     {"exit-status", test_exit_status},
-    {"preempt", test_preempt},   {"sleep", test_sleep},     {"sbrk", test_sbrk},
-    {"fork", test_fork},         {"syscalls", test_syscalls}, {"bad-args", test_bad_args},
-    {"faults", test_faults},     {"proc-table", test_proc_table},
+    {"fdt", test_fdt, 0},           {"kalloc", test_kalloc, 0},     {"vm", test_vm, 0},
+    {"copy", test_copy, 0},         {"sum", test_sum, 0},           {"spawn", test_spawn, 0},
+    {"exit-status", test_exit_status, 0}, {"preempt", test_preempt, 0}, {"sleep", test_sleep, 0},
+    {"sbrk", test_sbrk, 0},         {"fork", test_fork, 0},         {"syscalls", test_syscalls, 0},
+    {"bad-args", test_bad_args, 0}, {"faults", test_faults, 0},     {"proc-table", test_proc_table, 0},
+    {"smp", test_smp, 1},
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
+
+/* Whether `t` means anything here: the smp tests only with more than one CPU. */
+static int applies(const struct ktest *t) { return !t->smp || cpu_present_count() > 1; }
 
 static int run_one(const struct ktest *t) {
   proc_reap_orphans(current()->pid); /* so that tests waiting for "any child" find only their own */
@@ -277,7 +404,7 @@ static int run_one(const struct ktest *t) {
 int ktest_run(const char *which) {
   int all = strcmp(which, "all") == 0, passed = 0, failed = 0;
   for (size_t i = 0; i < NTESTS; i++) {
-    if (!all && strcmp(which, tests[i].name) != 0) continue;
+    if (all ? !applies(&tests[i]) : strcmp(which, tests[i].name) != 0) continue;
     if (run_one(&tests[i])) passed++;
     else failed++;
   }
@@ -288,6 +415,7 @@ int ktest_run(const char *which) {
 
 void ktest_list(void) {
   printf("tests:");
-  for (size_t i = 0; i < NTESTS; i++) printf(" %s", tests[i].name);
+  for (size_t i = 0; i < NTESTS; i++)
+    if (applies(&tests[i])) printf(" %s", tests[i].name);
   printf("\nrun one with `test <name>`, or `test all`\n");
 }

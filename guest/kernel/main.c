@@ -1,7 +1,9 @@
 /*
- * The guest kernel's boot, in order: the arch layer (trap vector, timer interrupt), what the device
- * tree says (RAM, timebase, bootargs, devices), the page allocator over the RAM after the image, the
- * kernel page table, the interrupt controller, the periodic tick, the shell as the first process, then the scheduler forever.
+ * The guest kernel's boot, in order: the boot CPU (tp, the big kernel lock), the arch layer (trap
+ * vector, timer interrupt), what the device tree says (RAM, timebase, CPUs, bootargs, devices), the page
+ * allocator over the RAM after the image, the kernel page table, the interrupt controller, the periodic
+ * tick, the other CPUs, the shell as the first process, then the scheduler forever. Another CPU, started
+ * by cpu.c, begins at kmain_secondary and joins the scheduler.
  */
 #include <stdio.h>
 
@@ -18,8 +20,11 @@ void panic(const char *what) {
 }
 
 void kmain(unsigned long hartid, const void *dtb) {
+  if (hartid >= NCPU) panic("booted on a hart whose id is NCPU or more");
   boot_hartid = (uint32_t)hartid;
-  arch_init();
+  cpu_boot_init(hartid);
+  bkl_acquire();
+  arch_init((int)hartid);
   const char *why;
   if (fdt_read(dtb, &boot_info, &why) < 0) panic(why);
   uint64_t ram_end = boot_info.mem_base + boot_info.mem_size;
@@ -32,6 +37,20 @@ void kmain(unsigned long hartid, const void *dtb) {
   printf("rvisor guest kernel on hart %lu: %lu MiB RAM at %08lx, %u free pages\n", hartid,
          (unsigned long)(boot_info.mem_size >> 20), (unsigned long)boot_info.mem_base,
          (unsigned)kalloc_free_pages());
+  cpu_boot_secondaries();
   if (kthread_create("shell", shell_main) < 0) panic("no process slot for the shell");
+  scheduler();
+}
+
+void kmain_secondary(unsigned long hartid) {
+  struct cpu *c = &cpus[hartid];
+  __asm__ volatile("mv tp, %0" ::"r"(c));
+  c->active = 0; /* satp is 0: paging is off */
+  arch_init(c->id);
+  vm_activate(kernel_pagetable);
+  timer_start_cpu();
+  bkl_acquire();
+  c->starts++;
+  c->state = CPU_ONLINE;
   scheduler();
 }

@@ -3,6 +3,9 @@
 #define KERNEL_PARAM_H
 
 #define NPROC 16            /* process table slots, kernel threads included */
+#define NCPU 8              /* CPUs (harts 0..NCPU-1) the kernel can run on; harts beyond are ignored */
+#define CPU_SWITCH_TIMEOUT_MS 2000 /* how long `online` waits for a CPU to start or stop */
+#define CPU_STACK_SIZE 8192 /* each secondary CPU's scheduler stack (the boot CPU keeps head.S's) */
 #define KSTACK_SIZE 8192    /* per-process kernel stack (the trap frame sits at its top) */
 #define TICK_HZ 100         /* scheduler ticks per second: a 10 ms time slice */
 #define PROC_NAME_LEN 16

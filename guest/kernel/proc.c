@@ -1,10 +1,14 @@
 /*
- * Processes and the round-robin scheduler, on one hart.
+ * Processes and the round-robin scheduler, on every CPU.
  *
  * The kernel is not preemptible: it runs with interrupts off (arch.h), so only user code is preempted
- * — by the timer interrupt, whose handler yields — and no data structure here needs a lock. A process
- * leaves the CPU by switching (swtch) from its kernel stack to the scheduler's, which picks the next
- * RUNNABLE slot after the last one it ran, makes its address space current and switches to it:
+ * — by the timer interrupt, whose handler yields — and the big kernel lock (cpu.c) keeps every other
+ * CPU out while one runs kernel code, so no data structure here needs a lock of its own. A process
+ * leaves its CPU by switching (swtch) from its kernel stack to that CPU's scheduler, which picks the
+ * next RUNNABLE slot after the last one any CPU took (the process table is the one, shared, run queue:
+ * a process runs wherever a CPU is free), makes its address space current and switches to it. A CPU
+ * with nothing to run gives up the lock and idles until its next interrupt; one marked STOPPING leaves
+ * for good instead (cpu_leave):
  *
  *   EMBRYO --proc_make_runnable--> RUNNABLE <--yield/wakeup/kill-- RUNNING/SLEEPING
  *   RUNNING --proc_exit--> ZOMBIE --proc_wait by the parent--> UNUSED
@@ -19,22 +23,24 @@
 void swtch(struct context *old, struct context *new);
 
 struct proc proc_table[NPROC];
-static struct proc *running;
-static struct context scheduler_context;
 static int next_pid = 1;
+/* The slot the scheduler last took, on any CPU: the next search starts after it. */
+static int last_picked = NPROC - 1;
 /* Orphans are handed to the first process (the shell), which reaps them. */
 static struct proc *init_proc;
 
-struct proc *current(void) { return running; }
+struct proc *current(void) { return mycpu()->proc; }
 
-/* Where a new user process starts: its trap frame describes the first instruction in U-mode. */
+/* Where a new user process starts (holding the lock, as after sched): its trap frame's first instruction. */
 static void user_entry(void) {
-  if (running->killed) proc_exit(-1);
-  arch_trap_return(running->tf);
+  struct proc *p = current();
+  if (p->killed) proc_exit(-1);
+  bkl_release();
+  arch_trap_return(p->tf);
 }
 
 static void kthread_entry(void) {
-  running->kthread_fn();
+  current()->kthread_fn();
   proc_exit(0);
 }
 
@@ -48,7 +54,7 @@ struct proc *proc_alloc(const char *name) {
   size_t n = strlen(name) < PROC_NAME_LEN - 1 ? strlen(name) : PROC_NAME_LEN - 1;
   memcpy(p->name, name, n);
   p->name[n] = '\0';
-  p->parent = running;
+  p->parent = current();
   p->pagetable = 0;
   p->brk = p->heap_start = 0;
   p->chan = 0;
@@ -83,22 +89,28 @@ int kthread_create(const char *name, void (*fn)(void)) {
   return p->pid;
 }
 
-/* Back to the scheduler; returns when this process is chosen again. */
+/*
+ * Back to this CPU's scheduler, with the lock; returns when some CPU chooses this process again, the
+ * lock passed back.
+ */
 static void sched(void) {
-  running->switches++;
-  swtch(&running->context, &scheduler_context);
+  struct proc *p = current();
+  if (!bkl_held()) panic("sched: the lock is not held");
+  p->switches++;
+  swtch(&p->context, &mycpu()->scheduler);
 }
 
 void yield(void) {
-  running->state = RUNNABLE;
+  current()->state = RUNNABLE;
   sched();
 }
 
 void sleep_on(const void *chan) {
-  running->chan = chan;
-  running->state = SLEEPING;
+  struct proc *p = current();
+  p->chan = chan;
+  p->state = SLEEPING;
   sched();
-  running->chan = 0;
+  p->chan = 0;
 }
 
 void wakeup(const void *chan) {
@@ -106,33 +118,50 @@ void wakeup(const void *chan) {
     if (proc_table[i].state == SLEEPING && proc_table[i].chan == chan) proc_table[i].state = RUNNABLE;
 }
 
+/*
+ * Whether an idle CPU should take the lock and look again: a glance at the run queue without the lock
+ * (a stale answer only delays the look to the next tick, or makes one look in vain).
+ */
+static int worth_a_look(struct cpu *c) {
+  if (c->state == CPU_STOPPING) return 1;
+  for (int i = 0; i < NPROC; i++)
+    if (__atomic_load_n(&proc_table[i].state, __ATOMIC_RELAXED) == RUNNABLE) return 1;
+  return 0;
+}
+
+/* Runs processes on this CPU forever (or until it goes offline); entered and left holding the lock. */
 void scheduler(void) {
-  int last = NPROC - 1;
+  struct cpu *c = mycpu();
   for (;;) {
+    if (c->state == CPU_STOPPING) cpu_leave();
     struct proc *p = 0;
     for (int k = 1; k <= NPROC && !p; k++) {
-      int i = (last + k) % NPROC;
+      int i = (last_picked + k) % NPROC;
       if (proc_table[i].state == RUNNABLE) {
         p = &proc_table[i];
-        last = i;
+        last_picked = i;
       }
     }
     if (!p) {
       /* Nothing to run: the previous process's table may be freed while we wait, so leave it. */
       vm_activate(kernel_pagetable);
-      arch_idle();
+      bkl_release();
+      do arch_idle();
+      while (!worth_a_look(c));
+      bkl_acquire();
       continue;
     }
     p->state = RUNNING;
-    running = p;
+    c->proc = p;
+    c->runs++;
     vm_activate(p->pagetable ? p->pagetable : kernel_pagetable);
-    swtch(&scheduler_context, &p->context);
-    running = 0;
+    swtch(&c->scheduler, &p->context);
+    c->proc = 0;
   }
 }
 
 void proc_exit(int status) {
-  struct proc *p = running;
+  struct proc *p = current();
   if (p == init_proc) panic("proc_exit: the shell exited");
   for (int i = 0; i < NPROC; i++) {
     struct proc *q = &proc_table[i];
@@ -153,7 +182,7 @@ int proc_wait(int pid, int *status) {
     int children = 0;
     for (int i = 0; i < NPROC; i++) {
       struct proc *q = &proc_table[i];
-      if (q->state == UNUSED || q->parent != running || (pid > 0 && q->pid != pid)) continue;
+      if (q->state == UNUSED || q->parent != current() || (pid > 0 && q->pid != pid)) continue;
       children++;
       if (q->state == ZOMBIE) {
         int found = q->pid;
@@ -162,13 +191,13 @@ int proc_wait(int pid, int *status) {
         return found;
       }
     }
-    if (children == 0 || running->killed) return -1;
-    sleep_on(running);
+    if (children == 0 || current()->killed) return -1;
+    sleep_on(current());
   }
 }
 
 int proc_fork(void) {
-  struct proc *parent = running;
+  struct proc *parent = current();
   struct proc *child = proc_alloc(parent->name);
   if (!child) return -1;
   child->pagetable = uvm_create();

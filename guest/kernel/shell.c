@@ -5,6 +5,7 @@
  * a `--` word in the boot arguments run first, one per ';' ("-- run cpu 200000; uptime"), echoed as if
  * typed; then the prompt.
  */
+#include <sbi.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -105,6 +106,45 @@ static void cmd_kill(char *args) {
   if (parse_int(args, &pid) < 0 || proc_kill(pid) < 0) printf("kill: no user process '%s'\n", args);
 }
 
+static const char *hsm_state_name(long s) {
+  switch (s) {
+    case SBI_HSM_STATE_STARTED: return "started";
+    case SBI_HSM_STATE_STOPPED: return "stopped";
+    case SBI_HSM_STATE_START_PENDING: return "start-pending";
+    case SBI_HSM_STATE_STOP_PENDING: return "stop-pending";
+    case SBI_HSM_STATE_SUSPENDED: return "suspended";
+    default: return s < 0 ? "error" : "other";
+  }
+}
+
+/* Each CPU the device tree lists: the kernel's view, the firmware's (HSM), and what it runs. */
+static void cmd_cpus(char *args) {
+  (void)args;
+  printf("CPU  STATE     HSM            TICKS  RUNS\n");
+  for (int i = 0; i < NCPU; i++) {
+    struct cpu *c = &cpus[i];
+    if (c->state == CPU_ABSENT) continue;
+    printf("%3d  %-8s  %-13s %6u  ", i, cpu_state_name(c->state), hsm_state_name(arch_cpu_status(i)),
+           (unsigned)c->ticks);
+    if (c->state != CPU_ONLINE && c->state != CPU_STOPPING) printf("-\n");
+    else if (!c->proc) printf("idle\n");
+    else printf("%s (pid %d)\n", c->proc->name, c->proc->pid);
+  }
+}
+
+/* `online <cpu> 0|1`: the analogue of Linux's /sys/devices/system/cpu/cpuN/online. */
+static void cmd_online(char *args) {
+  char *value = find_space(args);
+  int cpu, on;
+  if (value) *value++ = '\0';
+  if (!value || parse_int(args, &cpu) < 0 || parse_int(value, &on) < 0 || on > 1) {
+    printf("usage: online <cpu> 0|1\n");
+    return;
+  }
+  int r = cpu_set_online(cpu, on);
+  if (r < 0) printf("online: cpu %s: %s\n", args, cpu_error_text(r));
+}
+
 static void cmd_test(char *args) {
   if (!*args) {
     ktest_list();
@@ -128,6 +168,8 @@ static const struct command commands[] = {
     {"programs", "programs             the user programs in the kernel image", cmd_programs},
     {"run", "run <program> [args] start a program and wait for it", cmd_run},
     {"kill", "kill <pid>           kill a user process", cmd_kill},
+    {"cpus", "cpus                 the CPUs: online or offline, and what each runs", cmd_cpus},
+    {"online", "online <cpu> 0|1     take a CPU offline (0) or bring it online (1)", cmd_online},
     {"test", "test [name|all]      run the kernel's tests (no name: list them)", cmd_test},
     {"shutdown", "shutdown             power off", cmd_shutdown},
 };

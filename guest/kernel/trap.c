@@ -9,6 +9,11 @@
  *                        (probe.S), which the tests use to see what the kernel may touch
  *
  * Before returning to user code a killed process exits instead.
+ *
+ * The big kernel lock (cpu.c) is taken here on a trap from user mode and given back before returning
+ * there. An interrupt from the kernel comes only while it idles, without the lock: the tick takes it
+ * for what it shares (timer.c), an external interrupt for its handlers. A kernel fault (the probe's)
+ * happens with the lock already held.
  */
 #include <stdio.h>
 
@@ -36,12 +41,15 @@ static const char *exception_name(uint32_t cause) {
 
 void trap_handler(struct trapframe *tf) {
   int from_user = arch_trap_from_user(tf);
+  if (from_user) bkl_acquire();
   if (tf->cause & CAUSE_INTERRUPT_BIT) {
     uint32_t irq = tf->cause & ~CAUSE_INTERRUPT_BIT;
     if (irq == IRQ_S_EXTERNAL) {
+      if (!from_user) bkl_acquire(); /* the devices' handlers share the kernel's state */
       irq_dispatch();
+      if (!from_user) bkl_release();
     } else if (irq == IRQ_S_TIMER) {
-      timer_tick();
+      timer_tick(from_user);
       if (from_user) yield(); /* preemption: the time slice is over */
     } else {
       panic("trap: unexpected interrupt");
@@ -64,4 +72,5 @@ void trap_handler(struct trapframe *tf) {
     p->killed = 1;
   }
   if (from_user && current()->killed) proc_exit(-1);
+  if (from_user) bkl_release();
 }

@@ -13,8 +13,7 @@
 
 #include "kernel.h"
 
-pagetable_t kernel_pagetable;
-static pagetable_t active; /* the table satp points at */
+pagetable_t kernel_pagetable; /* built once at boot; every CPU's table between processes */
 
 #define KERNEL_PTE_BITS (PTE_V | PTE_R | PTE_W | PTE_X | PTE_G | PTE_A | PTE_D)
 
@@ -32,9 +31,11 @@ void vm_init(uint64_t mem_base, uint64_t mem_size) {
   vm_activate(kernel_pagetable);
 }
 
+/* Makes `pt` the calling CPU's address space (struct cpu's active: the table its satp points at). */
 void vm_activate(pagetable_t pt) {
-  if (pt == active) return;
-  active = pt;
+  struct cpu *c = mycpu();
+  if (pt == c->active) return;
+  c->active = pt;
   arch_set_satp((uintptr_t)pt);
 }
 
@@ -103,7 +104,7 @@ uintptr_t uvm_unmap(pagetable_t pt, uintptr_t va) {
   if (!pte || !(*pte & PTE_V)) return 0;
   uintptr_t pa = PTE_TO_PA(*pte);
   arch_set_pte(pte, 0);
-  if (pt == active) arch_flush_tlb_page(va);
+  if (pt == mycpu()->active) arch_flush_tlb_page(va);
   return pa;
 }
 
@@ -140,7 +141,8 @@ void uvm_free_range(pagetable_t pt, uintptr_t start, uintptr_t end) {
 }
 
 void uvm_free(pagetable_t pt) {
-  if (pt == active) panic("uvm_free: the page table in use");
+  for (int i = 0; i < NCPU; i++)
+    if (pt == cpus[i].active) panic("uvm_free: the page table in use");
   /* Released first, as a whole: a hypervisor then no longer treats its pages as page tables. */
   arch_pagetable_release((uintptr_t)pt, 1);
   for (uint32_t i = 0; i < VPN1(USER_END); i++) {
@@ -183,7 +185,7 @@ int uvm_copy(pagetable_t from, pagetable_t to) {
 int user_range_ok(uintptr_t va, size_t n, pte_t need) {
   if (va + n < va || va + n > USER_END) return 0;
   for (uintptr_t page = PAGE_ROUND_DOWN(va); page < va + n; page += PAGE_SIZE)
-    if ((uvm_lookup(active, page) & (need | PTE_U | PTE_V)) != (need | PTE_U | PTE_V)) return 0;
+    if ((uvm_lookup(mycpu()->active, page) & (need | PTE_U | PTE_V)) != (need | PTE_U | PTE_V)) return 0;
   return 1;
 }
 

@@ -715,6 +715,11 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     v.vpriv = PRIV_S;
     v.sstatus = v.sie = v.sip = v.satp = 0;
     v.shadow.select(0);
+    // A started hart begins afresh (paging off, nothing registered): a PV kernel registers its shared
+    // page and trap handler again, so a vCPU brought back online cannot deliver into a stale one.
+    v.sharedGpa = -1;
+    v.trapHandler = 0;
+    v.userAccess = false;
     v.power = "started";
     v.blocked = true; // wake() makes it runnable
     this.wake(v);

@@ -492,10 +492,12 @@ describe("PV_UNPIN_TABLE", () => {
     assert.equal(e.pv.pinned.get(L0A), 0);
   });
 
-  it("refuses the current base pointer of any vCPU", () => {
-    e.d.vcpus[1].satp = (SATP_MODE_SV32 | ROOT) >>> 0;
+  it("refuses the current base pointer of any started vCPU, not the stale one of a stopped vCPU", () => {
+    const other = e.d.vcpus[1];
+    other.satp = (SATP_MODE_SV32 | ROOT) >>> 0;
+    other.power = "started";
     assert.deepEqual(e.unpin(ROOT), err(SBI_ERR_DENIED));
-    e.d.vcpus[1].satp = 0;
+    other.power = "stopped"; // hart_stop: it has no address space, and hart_start begins with paging off
     assert.deepEqual(e.unpin(ROOT), OK);
     assert.equal(e.pv.pinned.has(ROOT), false);
   });

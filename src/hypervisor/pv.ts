@@ -265,7 +265,9 @@ function unpin(host: HypercallHost, d: Domain, pv: PvState, gpa: number): SbiRet
   const level = pv.pinned.get(gfn);
   if ((gpa & 0xfff) !== 0 || level === undefined) return fail(SBI_ERR_INVALID_PARAM);
   if (level === 1) {
-    if (d.vcpus.some((v) => v.satp >>> 31 !== 0 && (v.satp & 0x3f_ffff) === gfn)) return fail(SBI_ERR_DENIED);
+    // The base pointer of a started vCPU: a stopped one has none (hart_start begins with paging off).
+    const inUse = (v: Vcpu) => v.power === "started" && v.satp >>> 31 !== 0 && (v.satp & 0x3f_ffff) === gfn;
+    if (d.vcpus.some(inUse)) return fail(SBI_ERR_DENIED);
     for (const v of d.vcpus) v.shadow.dropRoot(gfn);
   } else {
     for (const [root, l] of pv.pinned) {

@@ -11,6 +11,10 @@
  *
  * Interrupts: the kernel runs with sstatus.SIE = 0 except inside arch_idle(); user code is always
  * interruptible (S-mode interrupts are taken from U-mode whatever SIE says).
+ *
+ * CPUs: everything here acts on the calling hart (its CSRs, its timer, its PV registration). In the
+ * kernel, tp points at the calling CPU's struct cpu (kernel.h); user code owns tp, so a trap from user
+ * mode restores it from regs[0] of the trap frame, where arch_trap_return left it.
  */
 #ifndef KERNEL_ARCH_H
 #define KERNEL_ARCH_H
@@ -39,8 +43,11 @@ struct trapframe {
 #define TF_A7 17
 
 /* ---- start-up ---------------------------------------------------------------------------------- */
-/* Installs the trap vector, enables the supervisor timer interrupt, clears SUM. Called once. */
-void arch_init(void);
+/*
+ * Installs the trap vector, enables the supervisor timer interrupt, clears SUM: on every CPU as it comes
+ * online (the boot CPU first), with tp already set; `cpu` is its number (the hart id, < NCPU).
+ */
+void arch_init(int cpu);
 
 /* ---- traps --------------------------------------------------------------------------------------- */
 /* Implemented by the kernel (trap.c): called by the trap vector with the saved context. */
@@ -49,7 +56,10 @@ void trap_handler(struct trapframe *tf);
 int arch_trap_from_user(const struct trapframe *tf);
 /* Fills a trap frame that enters U-mode at `pc` with stack `sp` and interrupts enabled. */
 void arch_trapframe_init_user(struct trapframe *tf, uint32_t pc, uint32_t sp);
-/* Restores `tf` and returns to the context it describes (sret); never returns. */
+/*
+ * Restores `tf` and returns to the context it describes (sret); never returns. Returning to user mode,
+ * it leaves tp (the CPU) in tf->regs[0] for the next trap from there.
+ */
 __attribute__((noreturn)) void arch_trap_return(struct trapframe *tf);
 
 /* ---- interrupts -------------------------------------------------------------------------------- */
@@ -100,5 +110,16 @@ void arch_console_write(const char *buf, size_t n);
 size_t arch_console_read(char *buf, size_t n);
 /* Powers the machine off: exit status 0 when `failed` is 0, a system failure otherwise. */
 __attribute__((noreturn)) void arch_shutdown(int failed);
+
+/* ---- CPUs (SBI HSM) ------------------------------------------------------------------------------ */
+/*
+ * Starts stopped hart `hartid` at physical `entry` in S-mode, paging off, a0 = hartid, a1 = `opaque`
+ * (the kernel's secondary entry is head.S's _start_secondary); returns an SBI error code (0: started).
+ */
+long arch_cpu_start(unsigned long hartid, uintptr_t entry, unsigned long opaque);
+/* Stops the calling hart; it runs again only from a new arch_cpu_start. */
+__attribute__((noreturn)) void arch_cpu_stop(void);
+/* The HSM state of `hartid` (SBI_HSM_STATE_*), or a negative SBI error. */
+long arch_cpu_status(unsigned long hartid);
 
 #endif

@@ -8,6 +8,10 @@
  * Which stack a trap runs on is told by sscratch: 0 while the kernel runs (the trap frame goes on the
  * current kernel stack), or the address of the current process's trap frame (at the top of its kernel
  * stack) while user code runs. arch_trap_return sets it again when it returns to U-mode.
+ *
+ * tp is the CPU (struct cpu) while the kernel runs. User code may change it, so arch_trap_return leaves
+ * the kernel's tp in the frame's unused regs[0] when it returns to U-mode, and a trap from U-mode takes
+ * it back from there: the frame belongs to the process, which runs on one CPU at a time.
  */
 #include "asm.h"
 
@@ -25,7 +29,10 @@ save:
   csrrw t0, sscratch, zero
   bnez t0, 1f
   addi t0, sp, TF_SIZE
+  j 2f
 1:
+  lw tp, 0(sp)              /* from U-mode: the kernel's tp, which the user's (saved above) replaced */
+2:
   sw t0, 2*4(sp)
   csrr t0, sepc
   sw t0, TF_EPC(sp)
@@ -50,6 +57,7 @@ arch_trap_return:
   andi t0, t0, SSTATUS_SPP
   bnez t0, 1f
   csrw sscratch, sp         /* back to U-mode: the next trap saves into this frame */
+  sw tp, 0(sp)              /* and finds this CPU there */
 1:
   LOAD_GPRS sp
   lw sp, 2*4(sp)

@@ -2,7 +2,10 @@
  * The kernel's first instructions, the same in every build (native and PARAVIRT): plain loads and
  * stores, no privilege needed.
  *
- *   _start   boot hart, a0 = hartid, a1 = DTB, paging off: boot stack, clear .bss, kmain(hartid, dtb)
+ *   _start             boot hart, a0 = hartid, a1 = DTB, paging off: boot stack, clear .bss,
+ *                      kmain(hartid, dtb)
+ *   _start_secondary   a hart the kernel started (SBI HSM hart_start), a0 = hartid, a1 = the top of
+ *                      the stack cpu.c gave it, paging off: kmain_secondary(hartid)
  */
   .section .text.init, "ax", @progbits
   .globl _start
@@ -19,6 +22,13 @@ _start:
   call kmain
 3:
   j 3b
+
+  .globl _start_secondary
+_start_secondary:
+  mv sp, a1
+  call kmain_secondary
+4:
+  j 4b
 
   /* The boot hart's stack: kmain and, afterwards, the scheduler run on it. */
   .section .bss.boot_stack, "aw", @nobits

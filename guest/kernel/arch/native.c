@@ -10,7 +10,8 @@
 
 extern char arch_trap_vector[];
 
-void arch_init(void) {
+void arch_init(int cpu) {
+  (void)cpu; /* every CSR here is the calling hart's own */
   /* sscratch = 0 tells the trap vector it interrupted the kernel (see entry.S). */
   csr_write(sscratch, 0);
   csr_write(stvec, (uintptr_t)arch_trap_vector);

@@ -5,7 +5,7 @@
  * same SBI calls as natively (sbi-common.c).
  *
  *   native                        PARAVIRT
- *   stvec, sscratch               PV_SET_TRAP_HANDLER, shared.kernel_sp
+ *   stvec, sscratch               PV_SET_TRAP_HANDLER, shared.kernel_sp (per CPU: its own page and entry)
  *   sstatus.SIE                   shared.mask (no exit; PV_EVENT_CHECK if an event waits on unmasking)
  *   wfi                           PV_BLOCK
  *   sret                          PV_IRET
@@ -25,15 +25,29 @@
 #include "pv.h"
 #include "sbi-common.h"
 
-extern char arch_trap_vector[];
+/* pv-entry.S: one trap entry per CPU, PV_TRAP_ENTRY_SIZE bytes apart, each knowing its CPU's page. */
+extern char pv_trap_entries[];
 
-/* The page registered with PV_REGISTER_SHARED: the whole page is the hypervisor's to read and write. */
+/*
+ * The pages registered with PV_REGISTER_SHARED, one per CPU (the interface is per vCPU): the whole page
+ * is the hypervisor's to read and write.
+ */
 union pv_shared_page {
   struct pv_shared fields;
   uint8_t bytes[PAGE_SIZE];
 };
-union pv_shared_page pv_shared_page __attribute__((aligned(PAGE_SIZE))); /* pv-entry.S reads it too */
-static volatile struct pv_shared *const shared = &pv_shared_page.fields;
+union pv_shared_page pv_shared_pages[NCPU] __attribute__((aligned(PAGE_SIZE))); /* pv-entry.S too */
+
+/* What the PV layer keeps per CPU: every call below acts on the calling vCPU. */
+struct pv_cpu {
+  uint32_t mmu_queued;
+  int lazy_depth;
+  int user_access; /* the state PV_USER_ACCESS was last given: the kernel knows it, nothing to read */
+};
+static struct pv_cpu pv_cpus[NCPU];
+
+static volatile struct pv_shared *shared(void) { return &pv_shared_pages[mycpu()->id].fields; }
+static struct pv_cpu *pv_cpu(void) { return &pv_cpus[mycpu()->id]; }
 
 _Static_assert(__builtin_offsetof(struct pv_shared, status) == PV_SHARED_STATUS, "pv.h offsets");
 _Static_assert(__builtin_offsetof(struct pv_shared, saved_sp) == PV_SHARED_SAVED_SP, "pv.h offsets");
@@ -51,16 +65,16 @@ static void check(struct pv_ret r, const char *call) {
 /*
  * arch_set_pte queues a request; the queue goes to the hypervisor in one PV_MMU_UPDATE when it is full,
  * at the end of the outermost lazy section, at once outside one, and before every arch call that might
- * depend on the tables (mmu_flush's callers). Page-aligned, so it is exactly one page.
+ * depend on the tables (mmu_flush's callers). One queue per CPU, each page-aligned: exactly one page.
  */
-static struct pv_mmu_request mmu_queue[PV_MMU_UPDATE_MAX] __attribute__((aligned(PAGE_SIZE)));
-static uint32_t mmu_queued;
-static int lazy_depth;
+static struct pv_mmu_request mmu_queues[NCPU][PV_MMU_UPDATE_MAX] __attribute__((aligned(PAGE_SIZE)));
 
 static void mmu_flush(void) {
-  uint32_t n = mmu_queued;
+  struct pv_cpu *pc = pv_cpu();
+  uint32_t n = pc->mmu_queued;
   if (n == 0) return;
-  mmu_queued = 0;
+  pc->mmu_queued = 0;
+  struct pv_mmu_request *mmu_queue = mmu_queues[mycpu()->id];
   struct pv_ret r = pv_call2(PV_MMU_UPDATE, (uintptr_t)mmu_queue, n);
   if (r.error == SBI_SUCCESS && (uint32_t)r.value == n) return;
   uint32_t bad = (uint32_t)r.value < n ? (uint32_t)r.value : 0;
@@ -71,28 +85,33 @@ static void mmu_flush(void) {
 }
 
 void arch_set_pte(pte_t *ptep, pte_t pte) {
-  mmu_queue[mmu_queued++] = (struct pv_mmu_request){(uintptr_t)ptep, pte};
-  if (lazy_depth == 0 || mmu_queued == PV_MMU_UPDATE_MAX) mmu_flush();
+  struct pv_cpu *pc = pv_cpu();
+  mmu_queues[mycpu()->id][pc->mmu_queued++] = (struct pv_mmu_request){(uintptr_t)ptep, pte};
+  if (pc->lazy_depth == 0 || pc->mmu_queued == PV_MMU_UPDATE_MAX) mmu_flush();
 }
 
-void arch_lazy_mmu_begin(void) { lazy_depth++; }
+void arch_lazy_mmu_begin(void) { pv_cpu()->lazy_depth++; }
 
 void arch_lazy_mmu_end(void) {
-  if (lazy_depth <= 0) panic("arch_lazy_mmu_end without arch_lazy_mmu_begin");
-  if (--lazy_depth == 0) mmu_flush();
+  struct pv_cpu *pc = pv_cpu();
+  if (pc->lazy_depth <= 0) panic("arch_lazy_mmu_end without arch_lazy_mmu_begin");
+  if (--pc->lazy_depth == 0) mmu_flush();
 }
 
 void arch_lazy_mmu_flush(void) { mmu_flush(); }
 
 /* ---- start-up ------------------------------------------------------------------------------------- */
-void arch_init(void) {
+void arch_init(int cpu) {
   sbi_common_init();
   if (sbi_probe_extension(SBI_EXT_RVISOR_PV) <= 0)
     panic("no rvisor PV interface (SBI extension 0x09525650): this kernel runs only in pv mode");
+  /* A CPU coming (back) online starts afresh: nothing queued, no section open, the user window shut. */
+  pv_cpus[cpu] = (struct pv_cpu){0};
   /* Events stay masked, as sstatus.SIE = 0 natively, from the moment the page is registered. */
-  shared->mask = 1;
-  check(pv_call1(PV_REGISTER_SHARED, (uintptr_t)&pv_shared_page), "PV_REGISTER_SHARED");
-  check(pv_call1(PV_SET_TRAP_HANDLER, (uintptr_t)arch_trap_vector), "PV_SET_TRAP_HANDLER");
+  pv_shared_pages[cpu].fields.mask = 1;
+  check(pv_call1(PV_REGISTER_SHARED, (uintptr_t)&pv_shared_pages[cpu]), "PV_REGISTER_SHARED");
+  uintptr_t entry = (uintptr_t)pv_trap_entries + (uintptr_t)cpu * PV_TRAP_ENTRY_SIZE;
+  check(pv_call1(PV_SET_TRAP_HANDLER, entry), "PV_SET_TRAP_HANDLER");
 }
 
 /* ---- traps ---------------------------------------------------------------------------------------- */
@@ -106,8 +125,11 @@ void arch_trapframe_init_user(struct trapframe *tf, uint32_t pc, uint32_t sp) {
 
 void arch_trap_return(struct trapframe *tf) {
   mmu_flush();
-  /* Back to user mode: the next trap from there starts on this frame (pv-entry.S). */
-  if (arch_trap_from_user(tf)) shared->kernel_sp = (uintptr_t)tf;
+  /* Back to user mode: the next trap from there starts on this frame and finds the CPU in it (pv-entry.S). */
+  if (arch_trap_from_user(tf)) {
+    shared()->kernel_sp = (uintptr_t)tf;
+    tf->regs[0] = (uint32_t)(uintptr_t)mycpu();
+  }
   check(pv_call1(PV_IRET, (uintptr_t)tf), "PV_IRET");
   panic("PV_IRET returned");
 }
@@ -115,19 +137,20 @@ void arch_trap_return(struct trapframe *tf) {
 /* ---- interrupts: the mask word, no exit ------------------------------------------------------------ */
 void arch_irq_enable(void) {
   mmu_flush(); /* an event's handler may switch address spaces */
-  shared->mask = 0;
+  volatile struct pv_shared *sh = shared();
+  sh->mask = 0;
   /* The unmasking store before the pending load (the hypervisor may set pending from another hart). */
   __asm__ volatile("fence rw, rw" ::: "memory");
-  if (shared->pending != 0) pv_call0(PV_EVENT_CHECK);
+  if (sh->pending != 0) pv_call0(PV_EVENT_CHECK);
 }
 
-void arch_irq_disable(void) { shared->mask = 1; }
+void arch_irq_disable(void) { shared()->mask = 1; }
 
 void arch_idle(void) {
   mmu_flush();
   /* Unmasks, waits for an event and delivers it (trap_handler runs) before returning, unmasked. */
   pv_call0(PV_BLOCK);
-  shared->mask = 1;
+  shared()->mask = 1;
 }
 
 /* ---- address spaces and page tables --------------------------------------------------------------- */
@@ -157,17 +180,15 @@ void arch_pagetable_release(uintptr_t pa, int root) {
   check(pv_call1(PV_UNPIN_TABLE, pa), "PV_UNPIN_TABLE");
 }
 
-static int user_access; /* the state PV_USER_ACCESS was last given: the kernel knows it, nothing to read */
-
 void arch_user_access_begin(void) {
   mmu_flush(); /* the accesses go through the user's mappings */
   check(pv_call1(PV_USER_ACCESS, 1), "PV_USER_ACCESS");
-  user_access = 1;
+  pv_cpu()->user_access = 1;
 }
 
 void arch_user_access_end(void) {
   check(pv_call1(PV_USER_ACCESS, 0), "PV_USER_ACCESS");
-  user_access = 0;
+  pv_cpu()->user_access = 0;
 }
 
-int arch_user_access_enabled(void) { return user_access; }
+int arch_user_access_enabled(void) { return pv_cpu()->user_access; }

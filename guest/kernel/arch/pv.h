@@ -22,6 +22,8 @@
 
 #define PV_MMU_UPDATE_MAX 512 /* requests per PV_MMU_UPDATE */
 
+#define PV_TRAP_ENTRY_SIZE 32 /* bytes between the per-CPU trap entries of pv-entry.S */
+
 /* struct pv_shared's offsets, for pv-entry.S. */
 #define PV_SHARED_MASK 0
 #define PV_SHARED_PENDING 4

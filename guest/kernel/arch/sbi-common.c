@@ -1,7 +1,7 @@
 /*
  * The part of the arch interface that is the same natively and paravirtualized: time is the `time`
- * counter (readable from any mode), and the timer, the console and power-off are SBI calls — a PV
- * kernel keeps using the standard TIME, DBCN and SRST extensions (docs/pv-abi.md).
+ * counter (readable from any mode), and the timer, the console, power-off and the CPUs (HSM) are SBI
+ * calls — a PV kernel keeps using the standard TIME, DBCN, SRST and HSM extensions (docs/pv-abi.md).
  */
 #include <csr.h>
 #include <sbi.h>
@@ -46,4 +46,20 @@ size_t arch_console_read(char *buf, size_t n) {
 void arch_shutdown(int failed) {
   sbi_system_reset(SBI_SRST_TYPE_SHUTDOWN, failed ? SBI_SRST_REASON_SYSTEM_FAILURE : SBI_SRST_REASON_NONE);
   sbi_shutdown(); /* a firmware without SRST */
+}
+
+long arch_cpu_start(unsigned long hartid, uintptr_t entry, unsigned long opaque) {
+  return sbi_hart_start(hartid, entry, opaque).error;
+}
+
+void arch_cpu_stop(void) {
+  sbi_hart_stop();
+  for (;;) {
+    /* hart_stop does not return; a firmware that let it would leave this hart here, doing nothing. */
+  }
+}
+
+long arch_cpu_status(unsigned long hartid) {
+  struct sbiret r = sbi_hart_get_status(hartid);
+  return r.error != SBI_SUCCESS ? r.error : r.value;
 }

@@ -12,6 +12,8 @@ import type { Hypervisor } from "../hypervisor.js";
 
 /** The last result line of a clean run of the kernel's suite. */
 export const ALL_PASS = "tests: 15 passed, 0 failed";
+/** The same with more than one CPU, where the suite adds its `smp` test. */
+export const ALL_PASS_SMP = "tests: 16 passed, 0 failed";
 /** The suite retires about 20 million instructions: room without letting a hang run long. */
 export const MAX_INSNS = 400_000_000;
 
@@ -34,7 +36,7 @@ export function kernelFor(mode: DomainMode): string {
 /** Creates one autotest domain per spec, each with its own buffered console. */
 export function boot(
   hv: Hypervisor,
-  specs: { mode: DomainMode; memoryMiB?: number; name?: string }[],
+  specs: { mode: DomainMode; memoryMiB?: number; name?: string; vcpus?: number }[],
 ): Guest[] {
   return specs.map((s) => {
     const console = new BufferConsole();
