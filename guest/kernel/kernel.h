@@ -39,7 +39,6 @@ struct boot_info {
   struct fdt_device devices[FDT_MAX_DEVICES];
 };
 extern struct boot_info boot_info; /* main.c */
-extern uint32_t boot_hartid; /* the hart kmain ran on */
 /* Returns 0, or -1 with a reason in *why when the blob is not a device tree the kernel can use. */
 int fdt_read(const void *dtb, struct boot_info *info, const char **why);
 /* The `nth` (from 0) device whose compatible list holds `compatible`, or 0. */
