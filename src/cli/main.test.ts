@@ -33,7 +33,12 @@ interface Result {
 const RUN_LIMIT_MS = 300_000;
 
 function rvisor(args: string[], input = "", cwd = repoRoot, script = mainJs): Result {
-  const r = spawnSync(process.execPath, [script, ...args], { input, cwd, encoding: "utf8", timeout: RUN_LIMIT_MS });
+  const r = spawnSync(process.execPath, [script, ...args], {
+    input,
+    cwd,
+    encoding: "utf8",
+    timeout: RUN_LIMIT_MS,
+  });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
