@@ -157,6 +157,8 @@ export class Hart {
   cycleOffset = 0;
   /** TLB misses: translations the slow path made (a benchmark figure; nothing depends on it). */
   tlbFills = 0;
+  /** The last translation's leaf (Sv32, or the VS-stage) was a megapage: see TlbBank.markMega. */
+  walkMega = false;
   /** LR/SC reservation: the reserved virtual address, or -1. */
   reservation = -1;
 
@@ -209,7 +211,7 @@ export class Hart {
   tlbTag: Int32Array = this.tlb.current.tag;
   /** RAM byte offset of the frame per TLB slot (the current bank's). */
   tlbOff: Int32Array = this.tlb.current.off;
-  private readonly walkCtx = { satp: 0, priv: 0, sum: false, mxr: false };
+  private readonly walkCtx = { satp: 0, priv: 0, sum: false, mxr: false, mega: false };
 
   constructor(
     readonly hartId: number,
@@ -482,6 +484,7 @@ export class Hart {
   /** Translates `va` for `access` under the current context; raises page/access faults (tval = va). */
   translate(va: number, access: Access): number {
     va >>>= 0;
+    this.walkMega = false;
     if (this.hx !== undefined) return hTranslate(this, va, access);
     let priv: number = this.priv;
     if (access !== ACCESS_FETCH && (this.mstatus & MSTATUS_MPRV) !== 0 && priv === PRIV_M) {
@@ -495,6 +498,7 @@ export class Hart {
     ctx.mxr = (this.mstatus & MSTATUS_MXR) !== 0;
     const pa = walkSv32(this.bus, ctx, va, access);
     if (pa < 0) this.raise(-pa - 1, va);
+    this.walkMega = ctx.mega === true;
     return pa;
   }
 
@@ -518,6 +522,7 @@ export class Hart {
       if (ram.watched[frameOff >>> PAGE_SHIFT] !== 0) return off; // never cached: stores get reported
     }
     const vpn = va >>> PAGE_SHIFT;
+    if (this.walkMega) this.tlb.current.markMega(vpn);
     const slot = access * TLB_ENTRIES + (vpn & TLB_MASK);
     this.tlbTag[slot] = vpn;
     this.tlbOff[slot] = frameOff;

@@ -628,13 +628,16 @@ export function hTranslate(h: Hart, va: number, access: Access): number {
   }
   if (virt) return guestTranslate(h, va, access, priv, false);
   if (priv === PRIV_M || (h.satp & SATP_MODE_SV32) === 0) return va;
-  const pa = walkSv32(
-    h.bus,
-    { satp: h.satp, priv, sum: (h.mstatus & MSTATUS_SUM) !== 0, mxr: (h.mstatus & MSTATUS_MXR) !== 0 },
-    va,
-    access,
-  );
+  const ctx = {
+    satp: h.satp,
+    priv,
+    sum: (h.mstatus & MSTATUS_SUM) !== 0,
+    mxr: (h.mstatus & MSTATUS_MXR) !== 0,
+    mega: false,
+  };
+  const pa = walkSv32(h.bus, ctx, va, access);
   if (pa < 0) h.raise(-pa - 1, va);
+  h.walkMega = ctx.mega;
   return pa;
 }
 
@@ -661,6 +664,7 @@ function guestTranslate(h: Hart, va: number, access: Access, priv: number, hlvx:
     }
     h.raise(cause, va);
   }
+  h.walkMega = ctx.mega;
   return pa;
 }
 

@@ -340,6 +340,35 @@ describe("TLB entries tagged by privilege (native)", () => {
   });
 });
 
+describe("fences of one address inside a megapage", () => {
+  /** Virtual 4 MiB region 0x4040_0000 (vpn1 0x101), mapped by a megapage leaf of HS's root or VM 1's VS root A. */
+  const MEGA_VA = 0x4040_0000;
+  const at = (n: number) => MEGA_VA + 0x100000 + n * 4096; // frames 0.. of RAM's megapage, or gpages 0..
+
+  test("SFENCE.VMA of one page of a megapage flushes every cached page of it (Sv32)", () => {
+    const h = world();
+    const leaf = HS_ROOT + (MEGA_VA >>> 22) * 4;
+    h.bus.write(leaf, 4, pte(DRAM_BASE, LEAF));
+    toHs(h);
+    assert.deepEqual([h.lw(at(1)), h.lw(at(2))], [FRAME_MARK + 1, FRAME_MARK + 2]);
+    h.bus.write(leaf, 4, 0);
+    h.sfenceVma(at(1), -1, SFENCE_VMA);
+    assert.throws(() => h.lw(at(2)), "page 2 came from the same leaf: not cached any more");
+  });
+
+  test("HFENCE.VVMA of one page of a VS-stage megapage flushes every cached page of it", () => {
+    const h = world();
+    const leaf = vsTableHost(1, VS_ROOT_GPAGE[0]) + (MEGA_VA >>> 22) * 4;
+    h.bus.write(leaf, 4, pte(0, LEAF)); // onto guest-physical 0: gpage n is frame n
+    toVm(h, 1, 0);
+    const gva = (n: number) => MEGA_VA + n * 4096;
+    assert.deepEqual([h.lw(gva(1)), h.lw(gva(2))], [FRAME_MARK + 1, FRAME_MARK + 2]);
+    h.bus.write(leaf, 4, 0);
+    inHs(h, 1, () => h.hfence(0, gva(1), -1, HFENCE_VVMA));
+    assert.throws(() => h.lw(gva(2)));
+  });
+});
+
 // ── property: the TLB against an uncached walk ─────────────────────────────────────────────────
 
 type Op =

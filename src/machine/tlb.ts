@@ -77,12 +77,35 @@ export class TlbBank {
   vmid = -1;
   /** When it was last selected (for LRU). */
   used = 0;
+  /**
+   * The 4 MiB regions (vpn >>> 10) holding entries made from a megapage leaf, and how many: a fence of
+   * one address in such a region concerns the whole megapage, every 4 KiB entry of it.
+   */
+  private readonly megaRegion = new Uint8Array(1024);
+  private megas = 0;
 
   flush(): void {
     this.tag.fill(-1);
+    if (this.megas !== 0) {
+      this.megaRegion.fill(0);
+      this.megas = 0;
+    }
+  }
+
+  /** Notes that the entry for `vpn` came from a megapage. */
+  markMega(vpn: number): void {
+    const r = vpn >>> 10;
+    if (this.megaRegion[r] === 0) {
+      this.megaRegion[r] = 1;
+      this.megas++;
+    }
   }
 
   flushPage(vpn: number): void {
+    if (this.megas !== 0 && this.megaRegion[vpn >>> 10] !== 0) {
+      this.flush(); // the whole bank: simpler than finding the megapage's entries, and as rare
+      return;
+    }
     const i = vpn & (TLB_ENTRIES - 1);
     const t = this.tag;
     if (t[i] === vpn) t[i] = -1;
