@@ -3,10 +3,20 @@
  * the hypervisor hands a trap to its guest kernel in VS-mode. The rest of hvm is the dispatcher's
  * dispatchHvm (its exits) and memory/gstage.ts (its G-stage tables).
  *
- *   on (loadHvmVcpu):  vs* CSRs ← the vCPU's virtual S state; hgatp ← its domain's G-stage (VMID = domid);
- *                      medeleg/hedeleg ← what the guest handles itself; VS interrupts in mie/mip; VTW;
- *                      V = 1 at the vCPU's privilege
+ *   on (loadHvmVcpu):  vs* CSRs ← the vCPU's virtual S state; hgatp ← its domain's G-stage (VMID = domid
+ *                      mod 128); medeleg/hedeleg ← what the guest handles itself; VS interrupts in mie/mip;
+ *                      VTW; V = 1 at the vCPU's privilege; HFENCE.VVMA unless the hart's VS-stage entries
+ *                      of that VMID are this vCPU's own (see below)
  *   off (saveHvmVcpu): the reverse, and the host's settings back (V = 0, U-mode, nothing delegated)
+ *
+ * TLB: the hart's entries are tagged by VMID (machine/tlb.ts), so a switch between virtual machines
+ * flushes nothing and each finds its translations again. Within one virtual machine, the guest sees each
+ * vCPU as a hart with a TLB of its own and fences accordingly (a local SFENCE.VMA on one vCPU says nothing
+ * of the others); the hart's VS-stage entries under the VMID are those of the vCPU that last ran there.
+ * So loading a vCPU flushes them (HFENCE.VVMA for the VMID) unless that vCPU was the last of its VM on this
+ * hart and has not run on another hart since — which also covers a vCPU coming back after fencing
+ * elsewhere. G-stage changes (a P2M change) flush the VMID on every hart (Hypervisor.flushTlbs), and so
+ * does creating or destroying a domain (a VMID is reused after 128 domains).
  */
 import type { Hart } from "../machine/hart.js";
 import { setVirt } from "../machine/hext.js";
@@ -20,6 +30,7 @@ import {
   CAUSE_LOAD_PAGE_FAULT,
   CAUSE_STORE_MISALIGNED,
   CAUSE_STORE_PAGE_FAULT,
+  HGATP_VMID_MASK,
   HSTATUS_VTW,
   MIP_MSIP,
   MIP_MTIP,
@@ -65,6 +76,15 @@ export function statusOnTrap(s: number, fromS: boolean): number {
  * Puts hvm vCPU `v` on `h` in VS (or VU) mode: its VS CSRs, its domain's G-stage, the delegations that
  * keep its own traps and its VS interrupts off the exit path, and WFI trapping (VTW) so it can block.
  */
+/** The VMID of `domain`'s G-stage: its id, to VMIDLEN (7) bits. */
+export function vmidOf(domain: { id: number }): number {
+  return domain.id & HGATP_VMID_MASK;
+}
+
+/** Per hart, the vCPU whose VS-stage entries it holds under each VMID; per vCPU, the hart it last ran on. */
+const vsOwner = new WeakMap<Hart, Map<number, Vcpu>>();
+const lastHart = new WeakMap<Vcpu, Hart>();
+
 export function loadHvmVcpu(v: Vcpu, h: Hart): void {
   const x = h.hx;
   const g = v.domain.gstage;
@@ -81,7 +101,8 @@ export function loadHvmVcpu(v: Vcpu, h: Hart): void {
   x.hedeleg = HVM_DELEG;
   x.hideleg = VS_IRQS;
   x.hcounteren = 7;
-  x.hgatp = g.hgatp(v.domain.id);
+  const vmid = vmidOf(v.domain);
+  x.hgatp = g.hgatp(vmid);
   h.medeleg = HVM_DELEG;
   h.mideleg = 0; // the VS interrupts are delegated regardless (read-only one)
   h.mie = MIP_MTIP | MIP_MSIP | ((v.sie << 1) & VS_IRQS);
@@ -89,8 +110,15 @@ export function loadHvmVcpu(v: Vcpu, h: Hart): void {
   h.scounteren = v.scounteren;
   h.satp = 0;
   setVirt(h, true);
-  h.setPriv(v.vpriv);
-  h.flushTlb();
+  h.setPriv(v.vpriv); // selects the TLB bank of (VMID, vsatp, …): nothing is flushed
+  let owners = vsOwner.get(h);
+  if (owners === undefined) {
+    owners = new Map();
+    vsOwner.set(h, owners);
+  }
+  if (owners.get(vmid) !== v || lastHart.get(v) !== h) h.flushTlbGuest(vmid, -1); // HFENCE.VVMA
+  owners.set(vmid, v);
+  lastHart.set(v, h);
 }
 
 /** Takes hvm vCPU `v`'s state off `h` and puts the host's back (V = 0, U-mode, nothing delegated). */
@@ -115,7 +143,6 @@ export function saveHvmVcpu(v: Vcpu, h: Hart): void {
   h.scounteren = 7;
   setVirt(h, false);
   h.setPriv(PRIV_U);
-  h.flushTlb();
 }
 
 /**

@@ -56,7 +56,7 @@ import { DomainDevices } from "./devices.js";
 import { type DispatcherHost, dispatchException, shadowKind } from "./dispatcher.js";
 import { Domain, type DomainEnd, type DomainMode } from "./domain.js";
 import { guestFdt } from "./guest-fdt.js";
-import { loadHvmVcpu, reflectIntoVs, saveHvmVcpu, statusOnTrap, VS_IRQS } from "./hvm.js";
+import { loadHvmVcpu, reflectIntoVs, saveHvmVcpu, statusOnTrap, VS_IRQS, vmidOf } from "./hvm.js";
 import { FrameAllocator } from "./memory/frames.js";
 import { GSTAGE_ROOT_FRAMES, GStage, GStageRoots } from "./memory/gstage.js";
 import { GuestMemory } from "./memory/guest-memory.js";
@@ -189,8 +189,8 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     for (const h of this.machine.harts) {
       h.quirkSensitiveRead = opts.quirks?.includes("sensitive-unprivileged") ?? false;
       h.mTrapHook = (hart, cause, tval) => this.onTrap(hart, cause, tval);
-      h.setPriv(PRIV_U);
       h.mstatus = 0;
+      h.setPriv(PRIV_U);
       h.mie = MIP_MTIP | MIP_MSIP;
       h.mcounteren = 7; // guest code reads time, cycle and instret directly
       h.scounteren = 7;
@@ -265,6 +265,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       const root = this.gstageRoots.take();
       if (root === undefined) throw new Error("G-stage root vanished");
       d.gstage = new GStage(this.allocator, this.machine.ram, root);
+      this.flushTlbs(d); // its VMID may be reused (the id mod 128): no entry of an earlier domain may stay
     }
     d.devices = new DomainDevices(nvcpus, d.console, p2m, (i, level) => {
       const v = d.vcpus[i];
@@ -318,6 +319,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     this.scheduler.removeDomain(id);
     if (d.gstage !== undefined) {
       d.gstage.clear();
+      this.flushTlbs(d);
       this.gstageRoots.give(d.gstage.root);
       d.gstage = undefined;
     }
@@ -519,7 +521,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     this.monitors[h.hartId].vcpu = undefined;
     h.pc = 0;
     h.satp = 0;
-    h.flushTlb();
+    h.flushTlbHs(-1); // what an HS kernel's sfence.vma would do: an hvm guest's entries stay
     h.waiting = true;
     h.remaining = 0;
     h.exitBlock = true;
@@ -653,11 +655,11 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
 
   loadShadow(v: Vcpu, h: Hart): void {
     if (v.domain.mode === "hvm") {
-      h.flushTlb(); // the hardware walks the guest's own tables: nothing to shadow
+      h.retagTlb(); // the hardware walks the guest's own tables: nothing to shadow, nothing to flush
       return;
     }
     h.satp = v.shadow.hostSatp(shadowKind(v));
-    h.flushTlb();
+    h.flushTlbHs(-1); // the shadows' entries (not the hvm guests', tagged by VMID)
   }
 
   block(v: Vcpu): void {
@@ -735,7 +737,13 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   }
 
   flushTlbs(d: Domain): void {
-    for (let p = 0; p < this.pcpus; p++) if (this.loaded[p]?.domain === d) this.machine.harts[p].flushTlb();
+    if (d.mode === "hvm") {
+      // Its entries are tagged by VMID and outlive its vCPUs' visits: HFENCE.GVMA on every hart.
+      for (const h of this.machine.harts) h.flushTlbGuest(vmidOf(d), -1);
+      return;
+    }
+    for (let p = 0; p < this.pcpus; p++)
+      if (this.loaded[p]?.domain === d) this.machine.harts[p].flushTlbHs(-1);
   }
 
   private endDomain(d: Domain, end: DomainEnd): void {

@@ -119,7 +119,7 @@ export function sretOp(host: InterpreterHost, v: Vcpu, h: Hart): number {
 export function sfenceOp(v: Vcpu, h: Hart, vaddr: number): void {
   if (vaddr === -1) v.shadow.flushAll();
   else v.shadow.flushVa(vaddr);
-  h.flushTlb();
+  h.flushTlbHs(-1);
 }
 
 /** The CSRs the interpreter keeps per vCPU (the rest are the hart's own: counters, or illegal). */

@@ -47,7 +47,7 @@ const MSTATUS_WRITABLE =
 /** The fields of mstatus that sstatus shows (FS, XS, SD are read-only zero here: no F/V/custom state). */
 const SSTATUS_MASK = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR;
 const SSTATUS_WRITABLE = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR;
-/** Fields whose change alters address translation, so the TLBs must be flushed. */
+/** Fields whose change alters address translation, so the TLB must select another bank. */
 const TRANSLATION_FIELDS = MSTATUS_MPRV | MSTATUS_MPP | MSTATUS_SUM | MSTATUS_MXR;
 
 /** Exceptions that medeleg may delegate: all but ECALL from M (bit 11) and the reserved 10 and 14. */
@@ -203,7 +203,7 @@ export function csrWrite(h: Hart, csr: number, v: number, insn: number): void {
     }
     case CSR.satp:
       h.satp = v;
-      h.flushTlb();
+      h.retagTlb(); // no flush (the spec's rule): entries are tagged by the whole satp
       return;
     case CSR.mstatus:
       writeMstatus(h, (h.mstatus & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE));
@@ -302,5 +302,5 @@ function writeMstatus(h: Hart, next: number): void {
   const changed = h.mstatus ^ next;
   h.mstatus = next;
   // Enabling interrupts may make a pending one takeable: the engine checks before every instruction.
-  if ((changed & TRANSLATION_FIELDS) !== 0) h.flushTlb();
+  if ((changed & TRANSLATION_FIELDS) !== 0) h.retagTlb();
 }

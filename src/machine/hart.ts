@@ -11,8 +11,10 @@
  * Software TLB: three direct-mapped arrays (fetch, load, store) of TLB_ENTRIES each, mapping a virtual
  * page number to the byte offset of its frame in RAM. An entry is filled only after a successful walk
  * (so it carries the permission check, and A/D were already set); a store entry only for frames that are
- * not watched, marking the frame dirty at fill time. Every change of translation context (satp, privilege,
- * MPRV/MPP/SUM/MXR) flushes all three; sfence.vma flushes one page or all.
+ * not watched, marking the frame dirty at fill time. The arrays belong to one of a few banks, one per
+ * recently used translation context (tlb.ts): a change of context (satp, privilege, MPRV/MPP/SUM/MXR,
+ * and with the H extension V, vsatp, hgatp and vsstatus) selects another bank instead of flushing, and
+ * the fences flush the banks they concern (sfence.vma: those translating through satp).
  */
 import type { Bus } from "./bus.js";
 import { csrRead, csrWrite } from "./csr.js";
@@ -64,6 +66,7 @@ import {
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access, walkSv32 } from "./mmu.js";
 import { PAGE_SHIFT, TLB_ENTRIES } from "./params.js";
 import type { Ram } from "./ram.js";
+import { selectBank, Tlb } from "./tlb.js";
 
 /** Thrown (never as an Error: it is cheap) when an instruction traps; see Hart.raise. */
 export const TRAP = Symbol("trap");
@@ -154,6 +157,8 @@ export class Hart {
   cycleOffset = 0;
   /** TLB misses: translations the slow path made (a benchmark figure; nothing depends on it). */
   tlbFills = 0;
+  /** The last translation's leaf (Sv32, or the VS-stage) was a megapage: see TlbBank.markMega. */
+  walkMega = false;
   /** LR/SC reservation: the reserved virtual address, or -1. */
   reservation = -1;
 
@@ -197,11 +202,16 @@ export class Hart {
   readonly mem8: Uint8Array;
   readonly mem16: Uint16Array;
   readonly mem32: Int32Array;
-  /** Virtual page number per TLB slot (−1: empty); fetch, load and store arrays back to back. */
-  readonly tlbTag = new Int32Array(3 * TLB_ENTRIES).fill(-1);
-  /** RAM byte offset of the frame per TLB slot. */
-  readonly tlbOff = new Int32Array(3 * TLB_ENTRIES);
-  private readonly walkCtx = { satp: 0, priv: 0, sum: false, mxr: false };
+  /** The TLB's banks, one per recently used translation context (tlb.ts). */
+  readonly tlb = new Tlb();
+  /**
+   * The current bank's arrays, which the fast paths read: virtual page number per TLB slot (−1: empty),
+   * fetch, load and store arrays back to back. Reassigned when the context changes (retagTlb).
+   */
+  tlbTag: Int32Array = this.tlb.current.tag;
+  /** RAM byte offset of the frame per TLB slot (the current bank's). */
+  tlbOff: Int32Array = this.tlb.current.off;
+  private readonly walkCtx = { satp: 0, priv: 0, sum: false, mxr: false, mega: false };
 
   constructor(
     readonly hartId: number,
@@ -211,7 +221,7 @@ export class Hart {
     this.mem8 = ram.u8;
     this.mem16 = ram.u16;
     this.mem32 = ram.i32;
-    ram.onStoreTlbInvalidate(() => this.tlbTag.fill(-1, TLB_STORE, TLB_STORE + TLB_ENTRIES));
+    ram.onStoreTlbInvalidate(() => this.tlb.flushStores());
   }
 
   /** Resets to the state the privileged spec defines at reset: M-mode, MIE = 0, MPRV = 0, satp bare. */
@@ -337,11 +347,10 @@ export class Hart {
     return true;
   }
 
+  /** Sets the privilege and selects the TLB bank of the resulting context (also when MPRV/MPP changed). */
   setPriv(p: Priv): void {
-    if (this.priv !== p) {
-      this.priv = p;
-      this.flushTlb();
-    }
+    this.priv = p;
+    this.retagTlb();
   }
 
   // ── privileged instructions (called from the instruction table) ───────────────────────────
@@ -366,7 +375,6 @@ export class Hart {
     if (mpp !== PRIV_M) n &= ~MSTATUS_MPRV;
     this.mstatus = n;
     this.setPriv(mpp);
-    this.flushTlb(); // MPRV may have changed
     return this.mepc >>> 0;
   }
 
@@ -381,7 +389,6 @@ export class Hart {
     n |= MSTATUS_SPIE;
     this.mstatus = n;
     this.setPriv(spp);
-    this.flushTlb();
     return this.sepc >>> 0;
   }
 
@@ -405,9 +412,8 @@ export class Hart {
     }
     if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TVM) !== 0))
       this.illegal(insn);
-    // Entries are not tagged by ASID: flushing by address, or everything, is exact or conservative.
-    if (vaddr === -1) this.flushTlb();
-    else this.flushTlbPage(vaddr);
+    // Every address space (banks are not selected by ASID): exact or conservative.
+    this.flushTlbHs(vaddr);
   }
 
   fenceI(): void {
@@ -435,27 +441,50 @@ export class Hart {
     hStore(this, va, v, size, insn);
   }
 
-  /** HFENCE.VVMA (gvma = 0) and HFENCE.GVMA (1). */
-  hfence(gvma: number, insn: number): void {
-    hFence(this, gvma !== 0, insn);
+  /** HFENCE.VVMA (gvma = 0) and HFENCE.GVMA (1); rs1 and rs2 are −1 for x0. */
+  hfence(gvma: number, rs1: number, rs2: number, insn: number): void {
+    hFence(this, gvma !== 0, rs1, rs2, insn);
   }
 
   // ── TLB ────────────────────────────────────────────────────────────────────────────────────
 
+  /** Empties every bank, and selects the current context's (callers may have set CSR fields directly). */
   flushTlb(): void {
-    this.tlbTag.fill(-1);
+    this.tlb.flushAll();
+    this.retagTlb();
   }
 
-  flushTlbPage(vaddr: number): void {
-    const vpn = vaddr >>> PAGE_SHIFT;
-    const i = vpn & TLB_MASK;
-    for (const base of [TLB_FETCH, TLB_LOAD, TLB_STORE])
-      if (this.tlbTag[base + i] === vpn) this.tlbTag[base + i] = -1;
+  /**
+   * What SFENCE.VMA does with V = 0: the entries that translate through satp (any satp), of page `vaddr`
+   * or (−1) all; two-stage entries stay. Then selects the current context's bank.
+   */
+  flushTlbHs(vaddr: number): void {
+    this.tlb.flushHs(vaddr === -1 ? -1 : vaddr >>> PAGE_SHIFT);
+    this.retagTlb();
+  }
+
+  /**
+   * What HFENCE.VVMA/GVMA do: the two-stage entries of virtual machine `vmid` (−1: of all), of guest page
+   * `vaddr` or (−1) all.
+   */
+  flushTlbGuest(vmid: number, vaddr: number): void {
+    this.tlb.flushGuest(vmid, vaddr === -1 ? -1 : vaddr >>> PAGE_SHIFT);
+  }
+
+  /**
+   * Selects the TLB bank of the current translation context (tlb.ts): after anything that changes it —
+   * the privilege, V, MPRV/MPP/MPV, satp, vsatp, hgatp, SUM/MXR of mstatus or vsstatus.
+   */
+  retagTlb(): void {
+    const b = selectBank(this);
+    this.tlbTag = b.tag;
+    this.tlbOff = b.off;
   }
 
   /** Translates `va` for `access` under the current context; raises page/access faults (tval = va). */
   translate(va: number, access: Access): number {
     va >>>= 0;
+    this.walkMega = false;
     if (this.hx !== undefined) return hTranslate(this, va, access);
     let priv: number = this.priv;
     if (access !== ACCESS_FETCH && (this.mstatus & MSTATUS_MPRV) !== 0 && priv === PRIV_M) {
@@ -469,6 +498,7 @@ export class Hart {
     ctx.mxr = (this.mstatus & MSTATUS_MXR) !== 0;
     const pa = walkSv32(this.bus, ctx, va, access);
     if (pa < 0) this.raise(-pa - 1, va);
+    this.walkMega = ctx.mega === true;
     return pa;
   }
 
@@ -492,6 +522,7 @@ export class Hart {
       if (ram.watched[frameOff >>> PAGE_SHIFT] !== 0) return off; // never cached: stores get reported
     }
     const vpn = va >>> PAGE_SHIFT;
+    if (this.walkMega) this.tlb.current.markMega(vpn);
     const slot = access * TLB_ENTRIES + (vpn & TLB_MASK);
     this.tlbTag[slot] = vpn;
     this.tlbOff[slot] = frameOff;

@@ -16,10 +16,13 @@
  * numbers as the vs* ones (CSR remapping), VS trap entry and sret use vsstatus/vsepc/…, and HS-mode's
  * sstatus/sepc/… are left alone — the spec's "swap", done by indirection instead of copying.
  *
- * TLB: entries made while V = 1 hold the combined (two-stage) translation. Instead of tagging them by
- * VMID, every change that could make them stale flushes the whole TLB: V changing (trap entry/exit),
- * vsatp, hgatp (hence a VMID change), vsstatus (SUM/MXR), mstatush.MPV, HFENCE.VVMA/GVMA, and an
- * SFENCE.VMA executed in VS. That is the spec's "TLB tagged by VMID" with a single tag, flushed on switch.
+ * TLB: entries made while V = 1 hold the combined (two-stage) translation, in banks tagged by the whole
+ * context (tlb.ts): V, the privilege, vsatp, hgatp (so the VMID) and the SUM/MXR bits. Changing any of
+ * them selects another bank instead of flushing, so a switch between virtual machines keeps each one's
+ * translations, and V = 0's (HS/U) entries are apart from V = 1's. The fences flush by VMID: SFENCE.VMA
+ * in VS and HFENCE.VVMA the current hgatp.VMID's two-stage entries (one guest page, or all; any ASID:
+ * banks are not selected by ASID, so that is conservative), HFENCE.GVMA those of the VMID in rs2 (or of
+ * every VMID) whatever the guest-physical address in rs1, as the spec's note allows.
  */
 import { csrRead, csrWrite, MISA } from "./csr.js";
 import type { Hart } from "./hart.js";
@@ -168,11 +171,17 @@ export function enableH(h: Hart): void {
 
 const hx = (h: Hart): HState => h.hx as HState;
 
+/** Sets V, selecting the TLB bank of the new context. */
 export function setVirt(h: Hart, v: boolean): void {
   if (h.virt !== v) {
     h.virt = v;
-    h.flushTlb();
+    h.retagTlb();
   }
+}
+
+/** hgatp's VMID. */
+export function vmidOf(hgatp: number): number {
+  return (hgatp >>> HGATP_VMID_SHIFT) & HGATP_VMID_MASK;
 }
 
 export function virtualInsn(h: Hart, insn: number): never {
@@ -346,11 +355,11 @@ export function hCsrWrite(h: Hart, csr: number, v: number, insn: number): void {
     case HCSR.hgatp:
       // Sv32x4 or Bare; VMIDLEN = 7; the root is 16 KiB-aligned, so PPN[1:0] read as zero.
       x.hgatp = (v & HGATP_MODE_SV32X4) | (v & (HGATP_VMID_MASK << HGATP_VMID_SHIFT)) | (v & HGATP_PPN_MASK);
-      h.flushTlb();
+      h.retagTlb(); // no flush: another VMID's (or table's) entries are in other banks
       return;
     case HCSR.vsstatus:
       x.vsstatus = (x.vsstatus & ~VSSTATUS_WRITABLE) | (v & VSSTATUS_WRITABLE);
-      h.flushTlb(); // SUM/MXR of the VS-stage
+      h.retagTlb(); // SUM/MXR of the VS-stage
       return;
     case HCSR.vsie: {
       const mask = x.hideleg & VS_IRQS;
@@ -377,7 +386,7 @@ export function hCsrWrite(h: Hart, csr: number, v: number, insn: number): void {
       return;
     case HCSR.vsatp:
       x.vsatp = v;
-      h.flushTlb();
+      h.retagTlb();
       return;
     case HCSR.mtval2:
       x.mtval2 = v;
@@ -387,7 +396,7 @@ export function hCsrWrite(h: Hart, csr: number, v: number, insn: number): void {
       return;
     case CSR.mstatush:
       x.mstatush = v & (MSTATUSH_MPV | MSTATUSH_GVA);
-      h.flushTlb(); // MPV changes what MPRV accesses translate with
+      h.retagTlb(); // MPV changes what MPRV accesses translate with
       return;
     case CSR.medeleg:
       h.medeleg = v & MEDELEG_WRITABLE_H;
@@ -536,7 +545,6 @@ export function hMret(h: Hart, insn: number): number {
   x.mstatush &= ~MSTATUSH_MPV;
   setVirt(h, mpp !== PRIV_M && mpv);
   h.setPriv(mpp);
-  h.flushTlb();
   return h.mepc >>> 0;
 }
 
@@ -555,7 +563,6 @@ export function hSret(h: Hart, insn: number): number {
     x.vsstatus = n | MSTATUS_SPIE;
     h.mstatus &= ~MSTATUS_MPRV;
     h.setPriv(spp);
-    h.flushTlb();
     return x.vsepc >>> 0;
   }
   if (h.priv < PRIV_S || (h.priv === PRIV_S && (h.mstatus & MSTATUS_TSR) !== 0)) h.illegal(insn);
@@ -568,7 +575,6 @@ export function hSret(h: Hart, insn: number): number {
   x.hstatus &= ~HSTATUS_SPV;
   setVirt(h, spv);
   h.setPriv(spp);
-  h.flushTlb();
   return h.sepc >>> 0;
 }
 
@@ -586,18 +592,25 @@ export function hSfenceVma(h: Hart, vaddr: number, insn: number): void {
   if (h.virt) {
     if (h.priv === PRIV_U || (hx(h).hstatus & HSTATUS_VTVM) !== 0) virtualInsn(h, insn);
   } else if (h.priv === PRIV_U || (h.priv === PRIV_S && (h.mstatus & MSTATUS_TVM) !== 0)) h.illegal(insn);
-  // The TLB holds only the current mode's entries (flushed when V changes): a page or all of them.
-  if (vaddr === -1) h.flushTlb();
-  else h.flushTlbPage(vaddr);
+  // With V = 1 it orders the VS-stage of the current virtual machine only (as HFENCE.VVMA would).
+  if (h.virt) h.flushTlbGuest(vmidOf(hx(h).hgatp), vaddr);
+  else h.flushTlbHs(vaddr);
 }
 
-/** HFENCE.VVMA (gvma = false) and HFENCE.GVMA: HS/M only; the TLB is flushed whole. */
-export function hFence(h: Hart, gvma: boolean, insn: number): void {
+/**
+ * HFENCE.VVMA and HFENCE.GVMA (HS/M only); `rs1`, `rs2` are the operands' values, −1 for x0. VVMA: the
+ * current VMID's two-stage entries, of guest virtual page rs1 or all, of every ASID (rs2 is not looked
+ * at: conservative). GVMA: the entries of VMID rs2 (its VMIDLEN bits) or of every VMID; rs1, a guest-
+ * physical address >> 2, is not looked at — a combined entry does not record the G-stage page it went
+ * through, so all of the VMID's go, which the spec's note allows.
+ */
+export function hFence(h: Hart, gvma: boolean, rs1: number, rs2: number, insn: number): void {
   if (h.hx === undefined) h.illegal(insn);
   if (h.virt) virtualInsn(h, insn);
   if (h.priv === PRIV_U) h.illegal(insn);
   if (gvma && h.priv === PRIV_S && (h.mstatus & MSTATUS_TVM) !== 0) h.illegal(insn);
-  h.flushTlb();
+  if (gvma) h.flushTlbGuest(rs2 === -1 ? -1 : rs2 & HGATP_VMID_MASK, -1);
+  else h.flushTlbGuest(vmidOf(hx(h).hgatp), rs1);
 }
 
 // ── address translation ──────────────────────────────────────────────────────────────────────
@@ -615,13 +628,16 @@ export function hTranslate(h: Hart, va: number, access: Access): number {
   }
   if (virt) return guestTranslate(h, va, access, priv, false);
   if (priv === PRIV_M || (h.satp & SATP_MODE_SV32) === 0) return va;
-  const pa = walkSv32(
-    h.bus,
-    { satp: h.satp, priv, sum: (h.mstatus & MSTATUS_SUM) !== 0, mxr: (h.mstatus & MSTATUS_MXR) !== 0 },
-    va,
-    access,
-  );
+  const ctx = {
+    satp: h.satp,
+    priv,
+    sum: (h.mstatus & MSTATUS_SUM) !== 0,
+    mxr: (h.mstatus & MSTATUS_MXR) !== 0,
+    mega: false,
+  };
+  const pa = walkSv32(h.bus, ctx, va, access);
   if (pa < 0) h.raise(-pa - 1, va);
+  h.walkMega = ctx.mega;
   return pa;
 }
 
@@ -648,6 +664,7 @@ function guestTranslate(h: Hart, va: number, access: Access, priv: number, hlvx:
     }
     h.raise(cause, va);
   }
+  h.walkMega = ctx.mega;
   return pa;
 }
 

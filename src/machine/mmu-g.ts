@@ -81,6 +81,8 @@ export interface TwoStageContext {
   /** Out: that fault came from an implicit VS-stage page-table access (a write if `implicitWrite`). */
   implicit: boolean;
   implicitWrite: boolean;
+  /** Out: a successful walk's VS-stage leaf was a megapage (G-stage leaves do not matter to the fences). */
+  mega: boolean;
 }
 
 export function twoStageContext(): TwoStageContext {
@@ -95,6 +97,7 @@ export function twoStageContext(): TwoStageContext {
     gpa: 0,
     implicit: false,
     implicitWrite: false,
+    mega: false,
   };
 }
 
@@ -144,6 +147,7 @@ export function walkG(
 export function walkTwoStage(bus: Bus, ctx: TwoStageContext, va: number, access: Access): number {
   ctx.implicit = false;
   ctx.implicitWrite = false;
+  ctx.mega = false;
   const gpa = vsStage(bus, ctx, va, access);
   if (gpa < 0) return gpa;
   const pa = walkG(bus, ctx.hgatp, gpa, access, ctx.gmxr, ctx.hlvx);
@@ -178,6 +182,7 @@ function vsStage(bus: Bus, ctx: TwoStageContext, va: number, access: Access): nu
       if (wPa < 0) return implicitFault(ctx, wPa, pteGpa, access, true);
       if (!bus.write(wPa, 4, pte | want)) return -(ACCESS_FAULT[access] + 1);
     }
+    ctx.mega = level === 1;
     return level === 1 ? (ppn >>> 10) * MEGA + (va & 0x3f_ffff) : ppn * 4096 + (va & 0xfff);
   }
   return -(PAGE_FAULT[access] + 1);

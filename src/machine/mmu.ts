@@ -55,6 +55,8 @@ export interface WalkContext {
   priv: number;
   sum: boolean;
   mxr: boolean;
+  /** Out: a successful walk's leaf was a megapage (a TLB must then fence the whole 4 MiB together). */
+  mega?: boolean;
 }
 
 /**
@@ -85,6 +87,7 @@ export function walkSv32(bus: Bus, ctx: WalkContext, va: number, access: Access)
       if (!bus.write(pteAddr, 4, pte | want)) return -(ACCESS_FAULT[access] + 1);
     }
     const pa = level === 1 ? (ppn >>> 10) * 4 * 1024 * 1024 + (va & 0x3f_ffff) : ppn * 4096 + (va & 0xfff);
+    ctx.mega = level === 1;
     return pa < 2 ** 32 ? pa : -(ACCESS_FAULT[access] + 1);
   }
   return -(PAGE_FAULT[access] + 1);

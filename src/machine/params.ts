@@ -23,6 +23,8 @@ export const SLICE_INSNS = 10_000;
 
 /** Entries of each direct-mapped software TLB (fetch, load, store), a power of two. */
 export const TLB_ENTRIES = 256;
+/** TLB banks per hart: translation contexts (privilege, V, satp, VMID, …) kept at once (tlb.ts). */
+export const TLB_BANKS = 8;
 
 /** PLIC geometry: sources 1..PLIC_SOURCES-1, two contexts (M, S) per hart. */
 export const PLIC_SOURCES = 96;

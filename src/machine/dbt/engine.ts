@@ -65,10 +65,11 @@ function interpretStraightLine(h: Hart, x: Int32Array): void {
  * Returns when the budget is spent; traps unwind through it to `run`.
  */
 function dispatch(h: Hart, t: Translator, x: Int32Array): void {
-  const tlbTag = h.tlbTag; // fetch TLB: the first TLB_ENTRIES slots
-  const tlbOff = h.tlbOff;
   while (h.remaining > 0) {
     if ((h.mipSw | h.mipHw) & h.mie && h.checkInterrupts()) continue;
+    // The fetch TLB (the first TLB_ENTRIES slots) of the current bank: a block may have switched banks.
+    const tlbTag = h.tlbTag;
+    const tlbOff = h.tlbOff;
     const pc = h.pc;
     const vpn = pc >>> 12;
     const i = vpn & TLB_MASK;

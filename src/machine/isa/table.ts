@@ -150,6 +150,10 @@ const csrOp = (name: string, f3: number, fmt: "CSR" | "CSRI", kind: "w" | "s" | 
   return r(name, (f3 << 12) | 0x73, F3, fmt, sem, true);
 };
 
+/** HFENCE.VVMA (0) / GVMA (1) with their operands' values, −1 for x0 (as sfence.vma passes them). */
+const HFENCE_SEM = (gvma: number): string =>
+  `h.hfence(${gvma}, rs1 === 0 ? -1 : x[rs1], rs2 === 0 ? -1 : x[rs2], insn);`;
+
 /** HLV/HLVX (funct7 and rs2 fixed), HSV (rd = 0) and HFENCE.VVMA/GVMA: SYSTEM, funct3 4 and 0. */
 function hRows(): InsnDef[] {
   const HLV = 0xfff0707f; // funct7 + rs2 + funct3 + opcode
@@ -169,8 +173,8 @@ function hRows(): InsnDef[] {
     hsv("hsv.b", 0x31, 1),
     hsv("hsv.h", 0x33, 2),
     hsv("hsv.w", 0x35, 4),
-    r("hfence.vvma", (0x11 << 25) | 0x73, HSV, "NONE", "h.hfence(0, insn);", true),
-    r("hfence.gvma", (0x31 << 25) | 0x73, HSV, "NONE", "h.hfence(1, insn);", true),
+    r("hfence.vvma", (0x11 << 25) | 0x73, HSV, "NONE", HFENCE_SEM(0), true),
+    r("hfence.gvma", (0x31 << 25) | 0x73, HSV, "NONE", HFENCE_SEM(1), true),
   ];
 }
 
