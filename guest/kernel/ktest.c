@@ -369,10 +369,32 @@ static int test_smp(void) {
   return 0;
 }
 
+/*
+ * Every disk, non-destructively (blk_selftest puts the old sectors back): the last 32 sectors (or the
+ * whole disk if smaller) through the driver and the device's interrupt; a read-only disk must refuse
+ * writes with an I/O error.
+ */
+static int test_blk(void) {
+  for (int d = 0; d < blk_count(); d++) {
+    struct blk_info info;
+    CHECK(blk_info(d, &info) == 0, "blk%d has no info", d);
+    CHECK(info.capacity > 0, "blk%d has no sectors", d);
+    uint32_t n = info.capacity < 32 ? (uint32_t)info.capacity : 32;
+    char reason[120];
+    CHECK(blk_selftest(d, info.capacity - n, n, reason, sizeof reason) == 0, "blk%d: %s", d, reason);
+  }
+  uint8_t sector[BLK_SECTOR_SIZE];
+  CHECK(blk_read(0, 0, sector, 0) != 0, "a read of 0 sectors succeeded");
+  return 0;
+}
+
+static int have_disks(void) { return blk_count() > 0; }
+
 struct ktest {
   const char *name;
   int (*run)(void);
   int smp; /* needs more than one CPU: not listed or run by `all` on one */
+  int (*present)(void); /* when set: listed and run by `all` only if it says its device is there */
 };
 
 static const struct ktest tests[] = {
@@ -381,12 +403,14 @@ static const struct ktest tests[] = {
     {"exit-status", test_exit_status, 0}, {"preempt", test_preempt, 0}, {"sleep", test_sleep, 0},
     {"sbrk", test_sbrk, 0},         {"fork", test_fork, 0},         {"syscalls", test_syscalls, 0},
     {"bad-args", test_bad_args, 0}, {"faults", test_faults, 0},     {"proc-table", test_proc_table, 0},
-    {"smp", test_smp, 1},
+    {"smp", test_smp, 1},           {"blk", test_blk, 0, have_disks},
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
 
-/* Whether `t` means anything here: the smp tests only with more than one CPU. */
-static int applies(const struct ktest *t) { return !t->smp || cpu_present_count() > 1; }
+/* Whether `t` means anything here: the smp tests only with more than one CPU, device tests with the device. */
+static int applies(const struct ktest *t) {
+  return (!t->smp || cpu_present_count() > 1) && (!t->present || t->present());
+}
 
 static int run_one(const struct ktest *t) {
   proc_reap_orphans(current()->pid); /* so that tests waiting for "any child" find only their own */

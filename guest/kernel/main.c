@@ -2,8 +2,8 @@
  * The guest kernel's boot, in order: the boot CPU (tp, the big kernel lock), the arch layer (trap
  * vector, timer interrupt), what the device tree says (RAM, timebase, CPUs, bootargs, devices), the page
  * allocator over the RAM after the image, the kernel page table, the interrupt controller, the periodic
- * tick, the other CPUs, the shell as the first process, then the scheduler forever. Another CPU, started
- * by cpu.c, begins at kmain_secondary and joins the scheduler.
+ * tick, the devices' drivers (virtio), the other CPUs, the shell as the first process, then the
+ * scheduler forever. Another CPU, started by cpu.c, begins at kmain_secondary and joins the scheduler.
  */
 #include <stdio.h>
 
@@ -37,6 +37,7 @@ void kmain(unsigned long hartid, const void *dtb) {
   printf("rvisor guest kernel on hart %lu: %lu MiB RAM at %08lx, %u free pages\n", hartid,
          (unsigned long)(boot_info.mem_size >> 20), (unsigned long)boot_info.mem_base,
          (unsigned)kalloc_free_pages());
+  blk_init();
   cpu_boot_secondaries();
   if (kthread_create("shell", shell_main) < 0) panic("no process slot for the shell");
   scheduler();
