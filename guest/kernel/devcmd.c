@@ -6,6 +6,8 @@
  *   blk write <sector> <text>  the text, zero-padded, as one sector of blk0
  *   blk test [sector]          blk_selftest over 32 sectors of blk0 (from 0): written, read back,
  *                              compared, restored; on a read-only disk, writes must fail
+ *   hvc write <text>           the text and a newline on hvc0 (the virtio console)
+ *   hvc read                   waits for a line on hvc0 and prints it here as `hvc0: <line>`
  */
 #include <stdio.h>
 #include <string.h>
@@ -123,5 +125,29 @@ void cmd_blk(char *args) {
              (unsigned long)(sector + n - 1));
   } else {
     blk_usage();
+  }
+}
+
+void cmd_hvc(char *args) {
+  char *verb = next_word(&args);
+  if (!hvc_present()) {
+    printf("hvc: no virtio console\n");
+    return;
+  }
+  if (verb && strcmp(verb, "write") == 0) {
+    while (*args == ' ') args++;
+    if (hvc_write(args, strlen(args)) < 0 || hvc_write("\n", 1) < 0) printf("hvc: write failed\n");
+  } else if (verb && strcmp(verb, "read") == 0 && !*args) {
+    char line[LINE_LEN];
+    size_t n = 0;
+    for (;;) {
+      int c = hvc_getc();
+      if (c < 0 || c == '\n') break;
+      if (c != '\r' && n < sizeof line - 1) line[n++] = (char)c;
+    }
+    line[n] = '\0';
+    printf("hvc0: %s\n", line);
+  } else {
+    printf("usage: hvc write <text> | read\n");
   }
 }

@@ -268,9 +268,19 @@ const char *blk_status_text(int status);
  */
 int blk_selftest(int disk, uint64_t first, uint32_t nsectors, char *why, size_t whylen);
 
+/* hvc.c: hvc0, a console on virtio-console (beside the SBI console the shell uses) */
+/* Finds and sets up the device; prints a line when there is one. Boot time only. */
+void hvc_init(void);
+int hvc_present(void);
+/* Writes all of buf (sleeping until the device has it); 0, or -1 without the device. */
+int hvc_write(const char *buf, size_t n);
+/* The next input byte, sleeping until one arrives; -1 without the device or when killed. */
+int hvc_getc(void);
+
 /* shell.c, ktest.c, devcmd.c (the shell's device commands) */
 void shell_main(void);
 void cmd_blk(char *args);
+void cmd_hvc(char *args);
 /* Runs the tests named `which` ("all" for every one); returns how many failed, -1 for an unknown name. */
 int ktest_run(const char *which);
 void ktest_list(void);

@@ -38,6 +38,7 @@ void kmain(unsigned long hartid, const void *dtb) {
          (unsigned long)(boot_info.mem_size >> 20), (unsigned long)boot_info.mem_base,
          (unsigned)kalloc_free_pages());
   blk_init();
+  hvc_init();
   cpu_boot_secondaries();
   if (kthread_create("shell", shell_main) < 0) panic("no process slot for the shell");
   scheduler();

@@ -171,7 +171,8 @@ static const struct command commands[] = {
     {"cpus", "cpus                 the CPUs: online or offline, and what each runs", cmd_cpus},
     {"online", "online <cpu> 0|1     take a CPU offline (0) or bring it online (1)", cmd_online},
     {"test", "test [name|all]      run the kernel's tests (no name: list them)", cmd_test},
-    {"blk", "blk info|read|write|test  the virtio disks (blk with no words: usage)", cmd_blk},
+    {"blk", "blk info|read|write|test  the virtio disks (blk alone: usage)", cmd_blk},
+    {"hvc", "hvc write <text>|read  the virtio console hvc0", cmd_hvc},
     {"shutdown", "shutdown             power off", cmd_shutdown},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

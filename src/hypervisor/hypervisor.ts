@@ -82,6 +82,7 @@ import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./schedu
 import { Vcpu } from "./vcpu.js";
 import { VirtioBlk } from "./virtio/blk.js";
 import { type BlockBackend, BlockBackendError, RawFile } from "./virtio/block-backend.js";
+import { VirtioConsole } from "./virtio/console.js";
 
 const NS_PER_TICK = 1e9 / TIMEBASE_HZ;
 const MiB = 1024 * 1024;
@@ -129,6 +130,8 @@ export interface DomainSpec {
   cap?: number;
   /** Disks, each a virtio-blk device in the next virtio-mmio slot (from slot 0, in this order). */
   disks?: readonly DomainDisk[];
+  /** A second console, the guest's hvc0: a virtio-console device in the slot after the disks. */
+  virtioConsole?: ConsoleBackend;
 }
 
 /**
@@ -254,7 +257,8 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       if (d.name === name && d.alive) throw new DomainConfigError(`a domain named ${name} already exists`);
     if (spec.mode === "hvm" && this.gstageRoots.available === 0)
       throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
-    const disks = openDisks(name, spec.disks ?? []); // before anything is taken: a bad image changes nothing
+    // Before anything is taken: a bad image changes nothing.
+    const disks = openDisks(name, spec.disks ?? [], spec.virtioConsole === undefined ? 0 : 1);
     const p2m = new P2m(id, this.allocator, ramBytes / PAGE_SIZE);
     try {
       p2m.populate(ramBytes / PAGE_SIZE); // throws OutOfFramesError, taking nothing, when the host is full
@@ -289,6 +293,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       else this.clearVirq(v, MIP_SEIP);
     });
     for (const disk of disks) d.devices.addVirtio(new VirtioBlk(disk.backend, disk.vdev), mem);
+    if (spec.virtioConsole !== undefined) d.devices.addVirtio(new VirtioConsole(spec.virtioConsole), mem);
     const fdt = guestFdt({
       vcpus: nvcpus,
       ramBytes,
@@ -791,10 +796,14 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
 }
 
 /** Opens a domain's disk images; an unusable one is a DomainConfigError naming the domain and the file. */
-function openDisks(domain: string, disks: readonly DomainDisk[]): { backend: BlockBackend; vdev: string }[] {
-  if (disks.length > VIRTIO_COUNT)
+function openDisks(
+  domain: string,
+  disks: readonly DomainDisk[],
+  otherDevices: number,
+): { backend: BlockBackend; vdev: string }[] {
+  if (disks.length + otherDevices > VIRTIO_COUNT)
     throw new DomainConfigError(
-      `${domain}: ${disks.length} disks, but a domain has ${VIRTIO_COUNT} virtio slots`,
+      `${domain}: ${disks.length} disks and ${otherDevices} other virtio devices, but a domain has ${VIRTIO_COUNT} virtio slots`,
     );
   const open: { backend: BlockBackend; vdev: string }[] = [];
   try {
