@@ -20,6 +20,7 @@ describe("--domain specs", () => {
       bootargs: undefined,
       weight: undefined,
       cap: undefined,
+      disks: [],
     });
   });
 
@@ -37,8 +38,18 @@ describe("--domain specs", () => {
         bootargs: "quiet",
         weight: 512,
         cap: 150,
+        disks: [],
       },
     );
+  });
+
+  it("takes disks, read-write and read-only, repeated, in order", () => {
+    assert.deepEqual(parseDomainSpec("mode=trap,kernel=k,disk=/a.img,disk-ro=b.img,disk=c.img").disks, [
+      { path: "/a.img", readOnly: false },
+      { path: "b.img", readOnly: true },
+      { path: "c.img", readOnly: false },
+    ]);
+    assert.throws(() => parseDomainSpec("mode=trap,kernel=k,disk="), usage(/disk= needs an image path/));
   });
 
   it("keeps the commas (and '=' signs) of bootargs given last", () => {

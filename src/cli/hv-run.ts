@@ -10,7 +10,9 @@
  *   --sched-trace  the scheduler's Gantt trace (which vCPU ran on which pCPU when) as JSON, after the run
  *
  * A --domain spec is xl-like key=value pairs: mode=trap|pv (required), kernel=PATH (required),
- * memory=SIZE, vcpus=N, name=NAME, weight=N, cap=N, bootargs=TEXT (last: it may contain commas).
+ * memory=SIZE, vcpus=N, name=NAME, weight=N, cap=N, disk=PATH and disk-ro=PATH (a raw image on
+ * virtio-blk, read-write or read-only; repeatable, the guest's xvda, xvdb, ... in the order given),
+ * bootargs=TEXT (last: it may contain commas).
  */
 import { writeFileSync } from "node:fs";
 import Table from "cli-table3";
@@ -34,6 +36,8 @@ export interface DomainArg {
   bootargs: string | undefined;
   weight: number | undefined;
   cap: number | undefined;
+  /** Raw disk images, in slot order. */
+  disks: { path: string; readOnly: boolean }[];
 }
 
 export interface HypervisorRunSettings {
@@ -50,11 +54,23 @@ export interface HypervisorRunSettings {
   schedTrace?: string;
 }
 
-const DOMAIN_KEYS = ["mode", "kernel", "memory", "vcpus", "name", "bootargs", "weight", "cap"] as const;
+const DOMAIN_KEYS = [
+  "mode",
+  "kernel",
+  "memory",
+  "vcpus",
+  "name",
+  "bootargs",
+  "weight",
+  "cap",
+  "disk",
+  "disk-ro",
+] as const;
 
 /** Parses one --domain spec; the message quotes the spec and names the bad key. */
 export function parseDomainSpec(text: string): DomainArg {
   const fields = new Map<string, string>();
+  const disks: DomainArg["disks"] = [];
   let last: string | undefined;
   for (const piece of text.split(",")) {
     const eq = piece.indexOf("=");
@@ -69,9 +85,15 @@ export function parseDomainSpec(text: string): DomainArg {
         `--domain '${text}': '${piece}' is not key=value with a key among ${DOMAIN_KEYS.join(", ")}`,
       );
     }
+    last = key;
+    if (key === "disk" || key === "disk-ro") {
+      const path = piece.slice(eq + 1);
+      if (path === "") throw new UsageError(`--domain '${text}': ${key}= needs an image path`);
+      disks.push({ path, readOnly: key === "disk-ro" });
+      continue;
+    }
     if (fields.has(key)) throw new UsageError(`--domain '${text}': ${key} given twice`);
     fields.set(key, piece.slice(eq + 1));
-    last = key;
   }
   const mode = fields.get("mode");
   const kernel = fields.get("kernel");
@@ -90,6 +112,7 @@ export function parseDomainSpec(text: string): DomainArg {
     bootargs: fields.get("bootargs"),
     weight: int("weight", 1, 65535),
     cap: int("cap", 0, 100 * 32),
+    disks,
   };
 }
 
@@ -158,6 +181,7 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
             console,
             weight: d.weight,
             cap: d.cap,
+            disks: d.disks,
           }),
         );
       } catch (e) {

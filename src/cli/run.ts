@@ -80,6 +80,7 @@ export function runAny(elf: string | undefined, raw: RawRunOptions): Promise<num
         bootargs: raw.bootargs,
         weight: undefined,
         cap: undefined,
+        disks: [],
       });
     }
     if (domains.length === 0) throw new UsageError(`--mode ${mode} needs a kernel ELF`);

@@ -207,6 +207,43 @@ describe("rvisord", () => {
     assert.equal(find(await c.list(), "bad"), undefined, "a refused config is not defined");
   });
 
+  it("attaches a config's disks: the guest's suite tests them, and a missing image is refused by name", async () => {
+    const image = join(dir, "data.img");
+    writeFileSync(image, Buffer.alloc(64 * 512));
+    const readOnly = join(dir, "ro.img");
+    writeFileSync(readOnly, Buffer.alloc(64 * 512, 0x42));
+    await createFrom(
+      c,
+      cfg(
+        "disks",
+        `type = "hvm"\nkernel = "${kernels}/kernel-autotest.elf"\n` +
+          `disk = [ "${image},raw,xvda,rw", "format=raw, vdev=xvdb, access=ro, target=${readOnly}" ]`,
+      ),
+    );
+    await waitFor("disks to pass its tests and power off", async () => {
+      const it = find(await c.list(), "disks");
+      return it?.state === "stopped" ? it : undefined;
+    });
+    const out = (await c.console("disks")).text;
+    assert.match(out, /^blk0: virtio-blk, 64 sectors \(32 KiB\)$/m);
+    assert.match(out, /^blk1: virtio-blk, 64 sectors \(32 KiB\), read-only$/m);
+    assert.match(out, /^PASS blk$/m);
+    assert.match(out, /tests: 16 passed, 0 failed/);
+    const missing = join(dir, "missing.img");
+    const bad = cfg(
+      "nodisk",
+      `type = "trap"\nkernel = "${kernels}/kernel-autotest.elf"\ndisk = [ "${missing},,xvda" ]`,
+    );
+    await assert.rejects(
+      createFrom(c, bad),
+      (e) =>
+        e instanceof DaemonApiError &&
+        e.status === 400 &&
+        e.message === `${bad}: nodisk: disk image ${missing}: no such file`,
+    );
+    assert.equal(find(await c.list(), "nodisk"), undefined);
+  });
+
   it("serves the rvisor CLI: list, host-info, create, console, destroy", async () => {
     const list = await rvisor("list");
     assert.equal(list.code, 0, list.stderr);

@@ -368,6 +368,11 @@ export class Rvisord {
         console,
         weight: c.cpuWeight,
         cap: c.cap,
+        disks: c.disks.map((disk) => ({
+          path: disk.target,
+          readOnly: disk.access === "ro",
+          vdev: disk.vdev,
+        })),
       });
     } catch (e) {
       if (e instanceof ElfError || e instanceof DomainConfigError)
