@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "net.h"
 
 struct command {
   const char *name;
@@ -127,6 +128,10 @@ static const struct command commands[] = {
     {"run", "run <program> [args] start a program and wait for it", cmd_run},
     {"kill", "kill <pid>           kill a user process", cmd_kill},
     {"test", "test [name|all]      run the kernel's tests (no name: list them)", cmd_test},
+    {"ifconfig", "ifconfig             the network interface: MAC, address, counters", cmd_ifconfig},
+    {"ping", "ping <ip> [count]    ICMP echo requests, one a second", cmd_ping},
+    {"udpecho", "udpecho [port]       echo UDP datagrams in the background (default port 7)", cmd_udpecho},
+    {"udpsend", "udpsend <ip> <port> <text>  send a datagram and print the reply", cmd_udpsend},
     {"shutdown", "shutdown             power off", cmd_shutdown},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
