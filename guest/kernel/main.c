@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "kernel.h"
+#include "net.h"
 
 struct boot_info boot_info;
 uint32_t boot_hartid;
@@ -32,6 +33,7 @@ void kmain(unsigned long hartid, const void *dtb) {
   printf("rvisor guest kernel on hart %lu: %lu MiB RAM at %08lx, %u free pages\n", hartid,
          (unsigned long)(boot_info.mem_size >> 20), (unsigned long)boot_info.mem_base,
          (unsigned)kalloc_free_pages());
+  virtio_net_init();
   if (kthread_create("shell", shell_main) < 0) panic("no process slot for the shell");
   scheduler();
 }

@@ -16,6 +16,7 @@
  * Waiting with a timeout sleeps on the tick channel; whatever a waiter may want (an ARP reply, an echo
  * reply, a datagram) also wakes that channel, so it does not wait for the next tick to see it.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "kernel.h"
@@ -111,6 +112,9 @@ void net_attach(struct netif *nif) {
   }
   memset(&nif->stats, 0, sizeof nif->stats);
   net_if = nif;
+  char ip[16];
+  printf("%s: %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, inet %s\n", nif->name, nif->driver, nif->mac[0], nif->mac[1],
+         nif->mac[2], nif->mac[3], nif->mac[4], nif->mac[5], ip_format(nif->ip, ip));
 }
 
 static int transmit(size_t len) {

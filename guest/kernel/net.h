@@ -95,6 +95,9 @@ int udp_send(uint32_t dst, uint16_t src_port, uint16_t dst_port, const void *dat
 /* The Internet checksum (RFC 1071) of buf, folded and complemented, starting from `sum`. */
 uint16_t inet_checksum(const void *buf, size_t len, uint32_t sum);
 
+/* virtio-net.c: attaches the first virtio-mmio network device as eth0; 0, or -1 when there is none. */
+int virtio_net_init(void);
+
 /* netcmd.c: the shell's network commands */
 void cmd_ifconfig(char *args);
 void cmd_ping(char *args);
