@@ -9,6 +9,9 @@
  *
  * The models are the board's own (machine/devices): only what they are wired to differs. The PLIC's
  * M-mode contexts exist (the register layout needs them) but reach nothing: a guest has no M-mode.
+ *
+ * virtio devices (virtio/) are added with `addVirtio`, each in the next free virtio-mmio slot
+ * (0x1000_1000 + 0x1000·i, PLIC source 1 + i); `virtioSlots` is what the device tree lists.
  */
 import type { AccessSize, Device, InterruptTarget } from "../machine/bus.js";
 import type { ConsoleBackend } from "../machine/devices/console.js";
@@ -17,10 +20,23 @@ import { Uart16550 } from "../machine/devices/uart16550.js";
 import type { Hart } from "../machine/hart.js";
 import { EXPANDED } from "../machine/isa/compressed.js";
 import { MIP_SEIP } from "../machine/isa/csr-defs.js";
-import { PLIC_BASE, PLIC_SIZE, UART0_BASE, UART0_IRQ, UART0_SIZE } from "../machine/memory-map.js";
+import {
+  PLIC_BASE,
+  PLIC_SIZE,
+  UART0_BASE,
+  UART0_IRQ,
+  UART0_SIZE,
+  VIRTIO_BASE,
+  VIRTIO_COUNT,
+  VIRTIO_STRIDE,
+  virtioIrq,
+} from "../machine/memory-map.js";
 import { ACCESS_LOAD, ACCESS_STORE, type Access } from "../machine/mmu.js";
 import { guestPhys } from "./memory/addresses.js";
+import type { GuestMemory } from "./memory/guest-memory.js";
 import type { P2m } from "./memory/p2m.js";
+import type { VirtioDevice } from "./virtio/device.js";
+import { VirtioMmio } from "./virtio/mmio.js";
 
 /** Where the models raise a vCPU's virtual external interrupt. */
 export type ExternalIrqSink = (vcpuIndex: number, level: boolean) => void;
@@ -34,9 +50,16 @@ interface Mapped {
 export class DomainDevices {
   readonly plic: Plic;
   readonly uart: Uart16550;
+  /** The virtio-mmio transports, by slot (undefined: an empty slot). */
+  readonly virtio: (VirtioMmio | undefined)[] = [];
   private readonly map: Mapped[];
 
-  constructor(vcpus: number, console: ConsoleBackend, p2m: P2m, sink: ExternalIrqSink) {
+  constructor(
+    vcpus: number,
+    console: ConsoleBackend,
+    private readonly p2m: P2m,
+    sink: ExternalIrqSink,
+  ) {
     const targets: InterruptTarget[] = Array.from({ length: vcpus }, (_, i) => ({
       hartId: i,
       setInterruptLevel: (mask: number, level: boolean) => {
@@ -59,6 +82,31 @@ export class DomainDevices {
    */
   poll(): void {
     if (this.uartInUse) this.uart.poll();
+    for (const v of this.virtio) v?.poll();
+  }
+
+  /** Puts `device` behind a virtio-mmio transport in the first free slot; throws when all are taken. */
+  addVirtio(device: VirtioDevice, mem: GuestMemory): VirtioMmio {
+    let slot = 0;
+    while (slot < VIRTIO_COUNT && this.virtio[slot] !== undefined) slot++;
+    if (slot === VIRTIO_COUNT)
+      throw new Error(`${device.name}: all ${VIRTIO_COUNT} virtio-mmio slots are taken`);
+    const base = VIRTIO_BASE + VIRTIO_STRIDE * slot;
+    const t = new VirtioMmio(`virtio${slot} (${device.name})`, mem, device, this.plic.line(virtioIrq(slot)));
+    this.virtio[slot] = t;
+    this.map.push({ base, end: base + VIRTIO_STRIDE, device: t });
+    this.p2m.mapMmio(guestPhys(base), VIRTIO_STRIDE, t.name);
+    return t;
+  }
+
+  /** The occupied virtio-mmio slots, in order (the device tree's virtio_mmio nodes). */
+  get virtioSlots(): number[] {
+    return this.virtio.flatMap((t, slot) => (t === undefined ? [] : [slot]));
+  }
+
+  /** The domain is gone: every virtio device releases what it holds on the host (image files). */
+  close(): void {
+    for (const v of this.virtio) v?.close();
   }
 
   private uartInUse = false;

@@ -1,11 +1,22 @@
 /**
  * The device tree a domain boots with: its own RAM at 0x8000_0000 (whatever host frames back it), its
  * vCPUs, the timebase, the boot arguments, and its device models where QEMU `virt` has them: the virtual
- * 16550 UART and the virtual PLIC (devices.ts). SBI (console, timer, power) is there as well.
+ * 16550 UART and the virtual PLIC (devices.ts), and a `virtio,mmio` node for each occupied virtio-mmio
+ * slot (empty slots are left out). SBI (console, timer, power) is there as well.
  */
 import { type FdtNode, serializeFdt } from "../machine/fdt.js";
 import { IRQ_M_EXT, IRQ_S_EXT } from "../machine/isa/csr-defs.js";
-import { DRAM_BASE, PLIC_BASE, PLIC_SIZE, UART0_BASE, UART0_IRQ, UART0_SIZE } from "../machine/memory-map.js";
+import {
+  DRAM_BASE,
+  PLIC_BASE,
+  PLIC_SIZE,
+  UART0_BASE,
+  UART0_IRQ,
+  UART0_SIZE,
+  VIRTIO_BASE,
+  VIRTIO_STRIDE,
+  virtioIrq,
+} from "../machine/memory-map.js";
 import { PLIC_SOURCES, TIMEBASE_HZ } from "../machine/params.js";
 
 const node = (name: string, props: FdtNode["props"], children: FdtNode[] = []): FdtNode => ({
@@ -20,6 +31,8 @@ export interface GuestFdtOptions {
   bootargs?: string;
   /** The domain's name, shown as the board model. */
   name: string;
+  /** Occupied virtio-mmio slots (DomainDevices.virtioSlots). */
+  virtioSlots?: readonly number[];
 }
 
 /** The 16550's input clock on QEMU virt, as the board's tree gives it. */
@@ -99,6 +112,15 @@ export function guestFdt(opts: GuestFdtOptions): Uint8Array {
             ["#address-cells", [0]],
             ["#interrupt-cells", [1]],
           ]),
+          ...(opts.virtioSlots ?? []).map((slot) => {
+            const base = VIRTIO_BASE + VIRTIO_STRIDE * slot;
+            return node(`virtio_mmio@${base.toString(16)}`, [
+              ["interrupts", [virtioIrq(slot)]],
+              ["interrupt-parent", [1]],
+              ["reg", [0, base, 0, VIRTIO_STRIDE]],
+              ["compatible", "virtio,mmio"],
+            ]);
+          }),
         ],
       ),
     ],
