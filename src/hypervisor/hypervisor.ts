@@ -80,6 +80,8 @@ import { SchedulerDriver } from "./scheduler/driver.js";
 import type { DomainId, Scheduler, VcpuId } from "./scheduler/interface.js";
 import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./scheduler/registry.js";
 import { Vcpu } from "./vcpu.js";
+import { macBytes, VirtioNet, vifMac } from "./virtio/net.js";
+import type { NetBackend } from "./virtio/net-backend.js";
 
 const NS_PER_TICK = 1e9 / TIMEBASE_HZ;
 const MiB = 1024 * 1024;
@@ -125,6 +127,15 @@ export interface DomainSpec {
   console?: ConsoleBackend;
   weight?: number;
   cap?: number;
+  /** Network interfaces: a virtio-net device each, in the next free virtio-mmio slots. */
+  nics?: readonly NicSpec[];
+}
+
+export interface NicSpec {
+  /** The interface's MAC; default vifMac(domain id, index): 00:16:3e, the index, the id's two low bytes. */
+  mac?: string;
+  /** The backend the device sends to and receives from (Xen names the port vif<domid>.<index>). */
+  connect: (domId: DomainId, index: number) => NetBackend;
 }
 
 export class DomainConfigError extends Error {
@@ -240,6 +251,13 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     const name = spec.name ?? `dom${id}`;
     for (const d of this.domains.values())
       if (d.name === name && d.alive) throw new DomainConfigError(`a domain named ${name} already exists`);
+    for (const nic of spec.nics ?? []) {
+      try {
+        if (nic.mac !== undefined) macBytes(nic.mac);
+      } catch (e) {
+        throw new DomainConfigError(`${name}: ${(e as Error).message}`);
+      }
+    }
     if (spec.mode === "hvm" && this.gstageRoots.available === 0)
       throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
     const p2m = new P2m(id, this.allocator, ramBytes / PAGE_SIZE);
@@ -255,9 +273,6 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       this.flushTlbs(d);
     });
     for (const s of image.segments) mem.write(s.paddr, s.data); // frames are zeroed: bss needs nothing
-    const fdt = guestFdt({ vcpus: nvcpus, ramBytes, bootargs: spec.bootargs, name });
-    const fdtAddr = DRAM_BASE + ramBytes - Math.ceil(fdt.length / PAGE_SIZE) * PAGE_SIZE;
-    mem.write(fdtAddr, fdt);
 
     const d = new Domain(id, name, spec.mode, p2m, mem, spec.console ?? new BufferConsole());
     if (spec.mode === "pv") d.pv = new PvState();
@@ -272,6 +287,17 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       if (level) this.raiseVirq(v, MIP_SEIP);
       else this.clearVirq(v, MIP_SEIP);
     });
+    for (const [i, nic] of (spec.nics ?? []).entries())
+      d.devices.addVirtio(new VirtioNet(nic.mac ?? vifMac(id, i), nic.connect(id, i)), mem);
+    const fdt = guestFdt({
+      vcpus: nvcpus,
+      ramBytes,
+      bootargs: spec.bootargs,
+      name,
+      virtioSlots: d.devices.virtioSlots,
+    });
+    const fdtAddr = DRAM_BASE + ramBytes - Math.ceil(fdt.length / PAGE_SIZE) * PAGE_SIZE;
+    mem.write(fdtAddr, fdt);
     this.domains.set(id, d);
     this.scheduler.addDomain(id, { weight: spec.weight ?? 256, cap: spec.cap ?? 0 });
     for (let i = 0; i < nvcpus; i++) {
@@ -321,6 +347,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       this.gstageRoots.give(d.gstage.root);
       d.gstage = undefined;
     }
+    d.devices?.close();
     d.p2m.release();
     this.domains.delete(id);
   }

@@ -88,6 +88,8 @@ export class SwitchPort implements NetBackend {
   private readonly queue: Uint8Array[] = [];
   private frontend: NetFrontend | undefined;
   private flushing = false;
+  /** The device refused a frame: offer nothing more until it says it has buffers (rxReady). */
+  private blocked = false;
   attached = true;
 
   constructor(
@@ -107,10 +109,12 @@ export class SwitchPort implements NetBackend {
 
   connect(frontend: NetFrontend): void {
     this.frontend = frontend;
+    this.blocked = false;
     this.flush();
   }
 
   rxReady(): void {
+    this.blocked = false;
     this.flush();
   }
 
@@ -134,12 +138,15 @@ export class SwitchPort implements NetBackend {
 
   private flush(): void {
     // A device may answer a frame at once (a frame out of another port can reach us meanwhile): one loop.
-    if (this.flushing) return;
+    if (this.flushing || this.blocked) return;
     this.flushing = true;
     try {
       while (this.queue.length > 0 && this.frontend !== undefined) {
         const frame = this.queue[0];
-        if (!this.frontend.receive(frame)) break;
+        if (!this.frontend.receive(frame)) {
+          this.blocked = true;
+          break;
+        }
         this.queue.shift();
         this.counters.outFrames++;
         this.counters.outBytes += frame.length;
