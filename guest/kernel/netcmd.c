@@ -84,14 +84,16 @@ void cmd_ping(char *args) {
   char ip[16];
   ip_format(dst, ip);
   printf("PING %s: %u data bytes\n", ip, (unsigned)PING_PAYLOAD);
-  uint32_t sent = 0, received = 0, min_us = 0xffffffffu, max_us = 0;
+  uint32_t sent = 0, received = 0, errors = 0, min_us = 0xffffffffu, max_us = 0;
   uint64_t sum_us = 0, start = uptime_ms();
   for (uint32_t seq = 1; seq <= count && !current()->killed; seq++) {
     uint64_t t0 = arch_time(), next = uptime_ms() + PING_INTERVAL_MS;
+    sent++;
     if (icmp_echo_send(dst, id, (uint16_t)seq, PING_PAYLOAD) < 0) {
-      printf("ping: %s unreachable (no ARP reply) for icmp_seq=%u\n", ip, (unsigned)seq);
+      char me[16];
+      errors++;
+      printf("From %s icmp_seq=%u Destination Host Unreachable\n", ip_format(net_if->ip, me), (unsigned)seq);
     } else {
-      sent++;
       uint64_t when;
       uint32_t ttl;
       int got;
@@ -114,8 +116,9 @@ void cmd_ping(char *args) {
   }
   uint32_t loss = sent == 0 ? 100 : (sent - received) * 100 / sent;
   printf("--- %s ping statistics ---\n", ip);
-  printf("%u packets transmitted, %u received, %u%% packet loss, time %u ms\n", (unsigned)sent,
-         (unsigned)received, (unsigned)loss, (unsigned)(uptime_ms() - start));
+  printf("%u packets transmitted, %u received, ", (unsigned)sent, (unsigned)received);
+  if (errors) printf("+%u errors, ", (unsigned)errors);
+  printf("%u%% packet loss, time %u ms\n", (unsigned)loss, (unsigned)(uptime_ms() - start));
   if (received > 0) {
     uint32_t avg = (uint32_t)(sum_us / received);
     printf("rtt min/avg/max = %u.%03u/%u.%03u/%u.%03u ms\n", (unsigned)(min_us / 1000), (unsigned)(min_us % 1000),

@@ -6,8 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { VirtualSwitch } from "../../control/net/switch.js";
-import { makeVirtioEnv, TestDriver, type TestQueue } from "../testing/virtio-driver.js";
+import { makeVirtioEnv, TestDriver } from "../testing/virtio-driver.js";
 import { featureBits, VIRTIO_F_VERSION_1 } from "./device.js";
 import {
   REG_CONFIG,
@@ -129,28 +128,23 @@ describe("virtio-net", () => {
     assert.equal(dev.counters.rxFrames, 1);
   });
 
-  it("refuses a frame while no receive buffer is posted; the switch port keeps it until one is", () => {
-    let now = 0;
-    const sw = new VirtualSwitch("br", { now: () => now, queueFrames: 2 });
-    const port = sw.addPort("vif1.0");
-    const { dev, drv, rx } = live(port);
-    const other = sw.addPort("vif2.0");
-    now = 1;
-    for (let i = 0; i < 3; i++) other.send(frame(60, i));
-    assert.equal(dev.counters.rxNoBuffer, 1, "refused once; then the port queued without offering");
-    assert.equal(port.queued, 2);
-    assert.equal(port.counters.outDropped, 1);
-    const a = drv.submit(rx, [], [1526]);
-    const b = drv.submit(rx, [], [1526]);
+  it("refuses a frame while no receive buffer is posted, and says so when the driver posts one", () => {
+    const backend = new FakeBackend();
+    const { dev, drv, rx } = live(backend);
+    const ready = backend.ready;
+    assert.equal(backend.frontend?.receive(frame(60)), false);
+    assert.equal(dev.counters.rxNoBuffer, 1);
+    drv.submit(rx, [], [1526]);
     drv.notify(rx);
-    assert.deepEqual(
-      drv.used(rx).map((u) => u.id),
-      [a.head, b.head],
-    );
-    assert.equal(drv.read(a.inAddrs[0] + VIRTIO_NET_HDR_SIZE + 20, 1)[0], 0);
-    assert.equal(drv.read(b.inAddrs[0] + VIRTIO_NET_HDR_SIZE + 20, 1)[0], 1);
-    assert.equal(port.queued, 0);
-    assert.equal(port.counters.outFrames, 2);
+    assert.equal(backend.ready, ready + 1);
+    assert.equal(backend.frontend?.receive(frame(60)), true);
+  });
+
+  it("tells its backend when the domain's devices close", () => {
+    const backend = new FakeBackend();
+    const { t } = live(backend);
+    t.close();
+    assert.ok(backend.disconnected);
   });
 
   it("drops frames at once before DRIVER_OK and after a reset, so a guest without a driver holds none", () => {
@@ -226,19 +220,9 @@ describe("virtio-net", () => {
     assert.equal(rx.index, NET_RX_QUEUE);
   });
 
-  it("leaves its switch port when the domain's devices close", () => {
-    const sw = new VirtualSwitch("br", { now: () => 0 });
-    const port = sw.addPort("vif1.0");
-    const { t } = live(port);
-    t.close();
-    assert.equal(sw.portList.length, 0);
-  });
-
   it("makes a deterministic MAC in Xen's OUI from the domain id and the interface's index", () => {
     assert.equal(vifMac(1, 0), "00:16:3e:00:00:01");
     assert.equal(vifMac(0x1234, 2), "00:16:3e:02:12:34");
     assert.throws(() => macBytes("00:16:3e:00:00"), /six two-digit hex groups/);
   });
 });
-
-export type { TestQueue };
