@@ -218,6 +218,10 @@ void shell_main(void) {
     console_flush();
     arch_shutdown(failed != 0);
   }
+  if (net_if && has_word(boot_info.bootargs, "udpecho")) {
+    char none[] = ""; /* `udpecho` in the boot arguments: the echo service on port 7 from the start */
+    cmd_udpecho(none);
+  }
   printf("type help for the commands\n");
   char line[LINE_LEN];
   for (;;) {

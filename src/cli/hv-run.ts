@@ -10,10 +10,18 @@
  *   --sched-trace  the scheduler's Gantt trace (which vCPU ran on which pCPU when) as JSON, after the run
  *
  * A --domain spec is xl-like key=value pairs: mode=trap|pv (required), kernel=PATH (required),
- * memory=SIZE, vcpus=N, name=NAME, weight=N, cap=N, bootargs=TEXT (last: it may contain commas).
+ * memory=SIZE, vcpus=N, name=NAME, weight=N, cap=N, vif=BRIDGE, mac=MAC, bootargs=TEXT (last: it may
+ * contain commas).
+ *
+ * Networking: `vif=BRIDGE` gives the domain a virtio-net interface on the virtual switch BRIDGE (one
+ * switch per name, made on first use; `vif=` alone is xenbr0), `mac=` its address (default
+ * 00:16:3e:00:00:<domain id>, so the guest kernel's address is 10.0.0.<id>); `mac=` alone implies `vif=`.
+ * Domains on one bridge reach each other; --stats adds each switch's ports and learned addresses.
  */
 import { writeFileSync } from "node:fs";
 import Table from "cli-table3";
+import { parseVifSpec } from "../control/config/vif-spec.js";
+import { VirtualSwitch } from "../control/net/switch.js";
 import { DOMAIN_MODES, type Domain, type DomainMode } from "../hypervisor/domain.js";
 import { DomainConfigError, Hypervisor, type Quirk } from "../hypervisor/hypervisor.js";
 import { OutOfFramesError } from "../hypervisor/memory/errors.js";
@@ -34,6 +42,8 @@ export interface DomainArg {
   bootargs: string | undefined;
   weight: number | undefined;
   cap: number | undefined;
+  /** A network interface: the switch it is on and, if given, its MAC. */
+  vif?: { bridge: string; mac?: string };
 }
 
 export interface HypervisorRunSettings {
@@ -50,7 +60,18 @@ export interface HypervisorRunSettings {
   schedTrace?: string;
 }
 
-const DOMAIN_KEYS = ["mode", "kernel", "memory", "vcpus", "name", "bootargs", "weight", "cap"] as const;
+const DOMAIN_KEYS = [
+  "mode",
+  "kernel",
+  "memory",
+  "vcpus",
+  "name",
+  "bootargs",
+  "weight",
+  "cap",
+  "vif",
+  "mac",
+] as const;
 
 /** Parses one --domain spec; the message quotes the spec and names the bad key. */
 export function parseDomainSpec(text: string): DomainArg {
@@ -81,7 +102,16 @@ export function parseDomainSpec(text: string): DomainArg {
     const v = fields.get(key);
     return v === undefined ? undefined : parseIntInRange(v, `--domain ${key}`, min, max);
   };
+  let vif: DomainArg["vif"];
+  const bridge = fields.get("vif");
+  const mac = fields.get("mac");
+  if (bridge !== undefined || mac !== undefined) {
+    const parsed = parseVifSpec(`bridge=${bridge || "xenbr0"}${mac === undefined ? "" : `,mac=${mac}`}`);
+    if (!parsed.ok) throw new UsageError(`--domain '${text}': vif: ${parsed.error}`);
+    vif = { bridge: parsed.vif.bridge, ...(mac === undefined ? {} : { mac: parsed.vif.mac }) };
+  }
   return {
+    ...(vif === undefined ? {} : { vif }),
     mode: parseChoice(mode, "--domain mode", DOMAIN_MODES),
     kernel,
     memoryBytes: parseMemorySize(fields.get("memory") ?? "32M", "--domain memory"),
@@ -139,6 +169,15 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
       onIdle: "wait", // piped input may still come: watchForDeadlock ends the run once it has ended
     });
     const domains: Domain[] = [];
+    const switches = new Map<string, VirtualSwitch>();
+    const bridge = (name: string): VirtualSwitch => {
+      let sw = switches.get(name);
+      if (sw === undefined) {
+        sw = new VirtualSwitch(name, { now: () => hv.nowNs });
+        switches.set(name, sw);
+      }
+      return sw;
+    };
     for (const [i, d] of s.domains.entries()) {
       let console: ConsoleBackend = stdio;
       if (s.domains.length > 1) {
@@ -158,6 +197,10 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
             console,
             weight: d.weight,
             cap: d.cap,
+            nics:
+              d.vif === undefined
+                ? []
+                : [{ mac: d.vif.mac, connect: (id, n) => bridge(d.vif!.bridge).addPort(`vif${id}.${n}`) }],
           }),
         );
       } catch (e) {
@@ -181,8 +224,10 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
       if (d.state === "crashed") process.stderr.write(`rvisor: domain ${d.name} crashed: ${d.end?.reason}\n`);
     if (exit.kind === "limit" || exit.kind === "deadlock")
       process.stderr.write(`rvisor: ${exit.message ?? exit.kind}\n`);
-    if (s.stats)
+    if (s.stats) {
       process.stderr.write(`${formatDomainStats(domains, hostMs)}\n${formatSchedShares(schedStats(hv))}\n`);
+      for (const sw of switches.values()) process.stderr.write(`${formatSwitch(sw)}\n`);
+    }
     if (s.schedTrace !== undefined) writeFileSync(s.schedTrace, `${JSON.stringify(schedTrace(hv))}\n`);
     if (exit.kind !== "poweroff") return exit.code;
     return Math.max(0, ...domains.map((d) => d.end?.code ?? 0));
@@ -213,6 +258,20 @@ export function formatDomainStats(domains: readonly Domain[], hostMs: number): s
       table.push([`  ${c}`, ...domains.map((d) => (d.calls.get(c) ?? 0).toLocaleString("en-US"))]);
   }
   return `${table.toString()}\nhost time ${(hostMs / 1000).toFixed(3)} s`;
+}
+
+/** A switch's lines of `--stats`: its ports' counters and what it has learned (`bridge fdb show`). */
+export function formatSwitch(sw: VirtualSwitch): string {
+  const lines = [`switch ${sw.name}: ${sw.portList.length} ports, MTU ${sw.mtu}`];
+  for (const p of sw.portList) {
+    const c = p.counters;
+    lines.push(
+      `  ${p.name.padEnd(8)} in ${c.inFrames} frames ${c.inBytes} bytes (${c.inInvalid} invalid, ` +
+        `${c.inOversize} oversize)  out ${c.outFrames} frames ${c.outBytes} bytes (${c.outDropped} dropped)`,
+    );
+  }
+  for (const e of sw.fdbEntries()) lines.push(`  ${e.mac} on ${e.port}, ${(e.ageNs / 1e9).toFixed(3)} s ago`);
+  return lines.join("\n");
 }
 
 /** The scheduler's lines of `--stats`: per domain, weight, cap, CPU time, share and run-queue waits. */
