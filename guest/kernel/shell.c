@@ -127,6 +127,7 @@ static const struct command commands[] = {
     {"run", "run <program> [args] start a program and wait for it", cmd_run},
     {"kill", "kill <pid>           kill a user process", cmd_kill},
     {"test", "test [name|all]      run the kernel's tests (no name: list them)", cmd_test},
+    {"blk", "blk info|read|write|test  the virtio disks (blk with no words: usage)", cmd_blk},
     {"shutdown", "shutdown             power off", cmd_shutdown},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
