@@ -174,8 +174,41 @@ void irq_dispatch(void);
 /* External interrupts handled so far, by source (the shell's `irqs`). */
 uint32_t irq_count(uint32_t source);
 
-/* shell.c, ktest.c */
+/*
+ * blk.c: virtio-blk disks (blk0, blk1, ... in device-tree order). Reads and writes are synchronous: the
+ * caller sleeps until the device's interrupt. They return 0, or a status blk_status_text explains
+ * (1 I/O error, as for a write to a read-only disk; 2 unsupported; -2 no such disk or sectors beyond it).
+ */
+#define BLK_SECTOR_SIZE 512
+#define BLK_SERIAL_LEN 20
+struct blk_info {
+  uint64_t base;     /* the registers' physical address */
+  uint32_t irq;      /* PLIC source */
+  uint64_t capacity; /* sectors */
+  int readonly;      /* VIRTIO_BLK_F_RO */
+  int polled;        /* no interrupt: the driver polls */
+  char serial[BLK_SERIAL_LEN + 1];
+};
+/* Finds and sets up every disk; prints one line per disk. Boot time only. */
+void blk_init(void);
+int blk_count(void);
+int blk_info(int disk, struct blk_info *info);
+/* `count` (1..BLK_MAX_SECTORS) sectors at `sector` into / from kernel memory `buf`. */
+int blk_read(int disk, uint64_t sector, void *buf, uint32_t count);
+int blk_write(int disk, uint64_t sector, const void *buf, uint32_t count);
+int blk_flush(int disk);
+const char *blk_status_text(int status);
+/*
+ * Writes a pattern over `nsectors` sectors from `first` in requests of several sizes, reads it back and
+ * compares, then puts the old contents back; on a read-only disk, checks that writes fail with an I/O
+ * error and change nothing. Returns 0, or -1 with a reason in why. (ktest.c's `blk`, the shell's
+ * `blk test`.)
+ */
+int blk_selftest(int disk, uint64_t first, uint32_t nsectors, char *why, size_t whylen);
+
+/* shell.c, ktest.c, devcmd.c (the shell's device commands) */
 void shell_main(void);
+void cmd_blk(char *args);
 /* Runs the tests named `which` ("all" for every one); returns how many failed, -1 for an unknown name. */
 int ktest_run(const char *which);
 void ktest_list(void);

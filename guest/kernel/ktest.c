@@ -247,9 +247,31 @@ static int test_proc_table(void) {
   return 0;
 }
 
+/*
+ * Every disk, non-destructively (blk_selftest puts the old sectors back): the last 32 sectors (or the
+ * whole disk if smaller) through the driver and the device's interrupt; a read-only disk must refuse
+ * writes with an I/O error.
+ */
+static int test_blk(void) {
+  for (int d = 0; d < blk_count(); d++) {
+    struct blk_info info;
+    CHECK(blk_info(d, &info) == 0, "blk%d has no info", d);
+    CHECK(info.capacity > 0, "blk%d has no sectors", d);
+    uint32_t n = info.capacity < 32 ? (uint32_t)info.capacity : 32;
+    char reason[120];
+    CHECK(blk_selftest(d, info.capacity - n, n, reason, sizeof reason) == 0, "blk%d: %s", d, reason);
+  }
+  uint8_t sector[BLK_SECTOR_SIZE];
+  CHECK(blk_read(0, 0, sector, 0) != 0, "a read of 0 sectors succeeded");
+  return 0;
+}
+
+static int have_disks(void) { return blk_count() > 0; }
+
 struct ktest {
   const char *name;
   int (*run)(void);
+  int (*present)(void); /* 0: always; else the test exists only when this says so (its device is there) */
 };
 
 static const struct ktest tests[] = {
@@ -258,6 +280,7 @@ static const struct ktest tests[] = {
     {"preempt", test_preempt},   {"sleep", test_sleep},     {"sbrk", test_sbrk},
     {"fork", test_fork},         {"syscalls", test_syscalls}, {"bad-args", test_bad_args},
     {"faults", test_faults},     {"proc-table", test_proc_table},
+    {"blk", test_blk, have_disks},
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
 
@@ -277,6 +300,7 @@ static int run_one(const struct ktest *t) {
 int ktest_run(const char *which) {
   int all = strcmp(which, "all") == 0, passed = 0, failed = 0;
   for (size_t i = 0; i < NTESTS; i++) {
+    if (tests[i].present && !tests[i].present()) continue;
     if (!all && strcmp(which, tests[i].name) != 0) continue;
     if (run_one(&tests[i])) passed++;
     else failed++;
@@ -288,6 +312,7 @@ int ktest_run(const char *which) {
 
 void ktest_list(void) {
   printf("tests:");
-  for (size_t i = 0; i < NTESTS; i++) printf(" %s", tests[i].name);
+  for (size_t i = 0; i < NTESTS; i++)
+    if (!tests[i].present || tests[i].present()) printf(" %s", tests[i].name);
   printf("\nrun one with `test <name>`, or `test all`\n");
 }

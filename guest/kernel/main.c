@@ -1,7 +1,8 @@
 /*
  * The guest kernel's boot, in order: the arch layer (trap vector, timer interrupt), what the device
  * tree says (RAM, timebase, bootargs, devices), the page allocator over the RAM after the image, the
- * kernel page table, the interrupt controller, the periodic tick, the shell as the first process, then the scheduler forever.
+ * kernel page table, the interrupt controller, the periodic tick, the devices' drivers (virtio), the shell as
+ * the first process, then the scheduler forever.
  */
 #include <stdio.h>
 
@@ -33,6 +34,7 @@ void kmain(unsigned long hartid, const void *dtb) {
   printf("rvisor guest kernel on hart %lu: %lu MiB RAM at %08lx, %u free pages\n", hartid,
          (unsigned long)(boot_info.mem_size >> 20), (unsigned long)boot_info.mem_base,
          (unsigned)kalloc_free_pages());
+  blk_init();
   virtio_net_init();
   if (kthread_create("shell", shell_main) < 0) panic("no process slot for the shell");
   scheduler();

@@ -14,5 +14,7 @@
 #define FDT_NAME_LEN 32
 #define FDT_COMPATIBLE_LEN 48
 #define NIRQ 32             /* external interrupt sources (PLIC) a driver may register for */
+#define NBLK 4              /* virtio-blk disks the kernel drives */
+#define BLK_MAX_SECTORS 16  /* the most sectors one blk_read/blk_write moves (8 KiB) */
 
 #endif

@@ -128,6 +128,7 @@ static const struct command commands[] = {
     {"run", "run <program> [args] start a program and wait for it", cmd_run},
     {"kill", "kill <pid>           kill a user process", cmd_kill},
     {"test", "test [name|all]      run the kernel's tests (no name: list them)", cmd_test},
+    {"blk", "blk info|read|write|test  the virtio disks (blk with no words: usage)", cmd_blk},
     {"ifconfig", "ifconfig             the network interface: MAC, address, counters", cmd_ifconfig},
     {"ping", "ping <ip> [count]    ICMP echo requests, one a second", cmd_ping},
     {"udpecho", "udpecho [port]       echo UDP datagrams in the background (default port 7)", cmd_udpecho},

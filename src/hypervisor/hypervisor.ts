@@ -49,7 +49,7 @@ import {
   type MachineExit,
   type RunOptions,
 } from "../machine/machine.js";
-import { CLINT_MSIP, DRAM_BASE } from "../machine/memory-map.js";
+import { CLINT_MSIP, DRAM_BASE, VIRTIO_COUNT } from "../machine/memory-map.js";
 import { PAGE_SIZE, TIMEBASE_HZ } from "../machine/params.js";
 import { Monitor, type MonitorHost } from "./bt.js";
 import { DomainDevices } from "./devices.js";
@@ -80,6 +80,8 @@ import { SchedulerDriver } from "./scheduler/driver.js";
 import type { DomainId, Scheduler, VcpuId } from "./scheduler/interface.js";
 import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./scheduler/registry.js";
 import { Vcpu } from "./vcpu.js";
+import { VirtioBlk } from "./virtio/blk.js";
+import { type BlockBackend, BlockBackendError, RawFile } from "./virtio/block-backend.js";
 import { macBytes, VirtioNet, vifMac } from "./virtio/net.js";
 import type { NetBackend } from "./virtio/net-backend.js";
 
@@ -127,7 +129,9 @@ export interface DomainSpec {
   console?: ConsoleBackend;
   weight?: number;
   cap?: number;
-  /** Network interfaces: a virtio-net device each, in the next free virtio-mmio slots. */
+  /** Disks, each a virtio-blk device in the next virtio-mmio slot (from slot 0, in this order). */
+  disks?: readonly DomainDisk[];
+  /** Network interfaces: a virtio-net device each, in the virtio-mmio slots after the disks. */
   nics?: readonly NicSpec[];
 }
 
@@ -137,6 +141,14 @@ export interface NicSpec {
   /** The backend the device sends to and receives from (Xen names the port vif<domid>.<index>). */
   connect: (domId: DomainId, index: number) => NetBackend;
 }
+
+/**
+ * A domain's disk: a raw image file (opened when the domain is created; read-only disks offer
+ * VIRTIO_BLK_F_RO), or a backend already open (tests). `vdev` (xvda, ...) is the disk's serial (GET_ID).
+ */
+export type DomainDisk =
+  | { path: string; readOnly?: boolean; vdev?: string }
+  | { backend: BlockBackend; vdev?: string };
 
 export class DomainConfigError extends Error {
   override name = "DomainConfigError";
@@ -260,8 +272,14 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     }
     if (spec.mode === "hvm" && this.gstageRoots.available === 0)
       throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
+    const disks = openDisks(name, spec.disks ?? []); // before anything is taken: a bad image changes nothing
     const p2m = new P2m(id, this.allocator, ramBytes / PAGE_SIZE);
-    p2m.populate(ramBytes / PAGE_SIZE); // throws OutOfFramesError, taking nothing, when the host is full
+    try {
+      p2m.populate(ramBytes / PAGE_SIZE); // throws OutOfFramesError, taking nothing, when the host is full
+    } catch (e) {
+      for (const disk of disks) disk.backend.close();
+      throw e;
+    }
     this.nextDomId++;
     const mem = new GuestMemory(p2m, this.machine.ram);
     // A gfn that changes its host frame (or loses it) must not stay reachable through any shadow.
@@ -287,6 +305,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       if (level) this.raiseVirq(v, MIP_SEIP);
       else this.clearVirq(v, MIP_SEIP);
     });
+    for (const disk of disks) d.devices.addVirtio(new VirtioBlk(disk.backend, disk.vdev), mem);
     for (const [i, nic] of (spec.nics ?? []).entries())
       d.devices.addVirtio(new VirtioNet(nic.mac ?? vifMac(id, i), nic.connect(id, i)), mem);
     const fdt = guestFdt({
@@ -347,7 +366,6 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       this.gstageRoots.give(d.gstage.root);
       d.gstage = undefined;
     }
-    d.devices?.close();
     d.p2m.release();
     this.domains.delete(id);
   }
@@ -764,6 +782,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     for (const v of d.vcpus) if (v.power === "started") this.stopVcpu(v);
     for (const v of d.vcpus) v.shadow.flushAll();
     for (const v of d.vcpus) if (v.pcpu !== null && v.pcpu !== this.here) this.ipi(v.pcpu);
+    d.devices?.close(); // its disk images are released at once (another domain may attach them)
     for (const fn of this.onDomainEnd) fn(d);
     if (this.persistent) return;
     let worst = 0;
@@ -773,6 +792,27 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     }
     this.machine.requestExit({ kind: "poweroff", code: worst });
   }
+}
+
+/** Opens a domain's disk images; an unusable one is a DomainConfigError naming the domain and the file. */
+function openDisks(domain: string, disks: readonly DomainDisk[]): { backend: BlockBackend; vdev: string }[] {
+  if (disks.length > VIRTIO_COUNT)
+    throw new DomainConfigError(
+      `${domain}: ${disks.length} disks, but a domain has ${VIRTIO_COUNT} virtio slots`,
+    );
+  const open: { backend: BlockBackend; vdev: string }[] = [];
+  try {
+    for (const [i, disk] of disks.entries()) {
+      const vdev = disk.vdev ?? `xvd${String.fromCharCode(97 + i)}`;
+      const backend = "backend" in disk ? disk.backend : RawFile.open(disk.path, disk.readOnly ?? false);
+      open.push({ backend, vdev });
+    }
+  } catch (e) {
+    for (const o of open) o.backend.close();
+    if (e instanceof BlockBackendError) throw new DomainConfigError(`${domain}: ${e.message}`);
+    throw e;
+  }
+  return open;
 }
 
 function causeText(cause: number): string {

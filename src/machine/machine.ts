@@ -25,6 +25,7 @@ import { Htif } from "./devices/htif.js";
 import { Plic } from "./devices/plic.js";
 import { SifiveTest } from "./devices/sifive-test.js";
 import { Uart16550 } from "./devices/uart16550.js";
+import { EmptyVirtioSlot } from "./devices/virtio-slot.js";
 import { EXIT_STOPPED, type ExitReason, Hart } from "./hart.js";
 import { enableH } from "./hext.js";
 import {
@@ -38,6 +39,9 @@ import {
   UART0_BASE,
   UART0_IRQ,
   UART0_SIZE,
+  VIRTIO_BASE,
+  VIRTIO_COUNT,
+  VIRTIO_STRIDE,
 } from "./memory-map.js";
 import { DEFAULT_RAM_BYTES, INSNS_PER_MTIME_TICK, MAX_HARTS, SLICE_INSNS, TIMEBASE_HZ } from "./params.js";
 import { Ram } from "./ram.js";
@@ -143,6 +147,8 @@ export class Machine {
     this.bus.attach(CLINT_BASE, CLINT_SIZE, this.clint);
     this.bus.attach(PLIC_BASE, PLIC_SIZE, this.plic);
     this.bus.attach(UART0_BASE, UART0_SIZE, this.uart);
+    for (let i = 0; i < VIRTIO_COUNT; i++)
+      this.bus.attach(VIRTIO_BASE + i * VIRTIO_STRIDE, VIRTIO_STRIDE, new EmptyVirtioSlot(`virtio${i}`));
   }
 
   /** Connects HTIF at the ELF's `tohost`/`fromhost` symbols. */
