@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "net.h"
 
 static char why[160];
 
@@ -268,6 +269,9 @@ static int test_blk(void) {
 
 static int have_disks(void) { return blk_count() > 0; }
 
+static int test_net(void) { return ktest_net(why, sizeof why); }
+static int test_net_arp(void) { return ktest_net_arp(why, sizeof why); }
+
 struct ktest {
   const char *name;
   int (*run)(void);
@@ -281,6 +285,8 @@ static const struct ktest tests[] = {
     {"fork", test_fork},         {"syscalls", test_syscalls}, {"bad-args", test_bad_args},
     {"faults", test_faults},     {"proc-table", test_proc_table},
     {"blk", test_blk, have_disks},
+    {"net", test_net, ktest_net_present},
+    {"net-arp", test_net_arp, ktest_net_present},
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
 

@@ -13,6 +13,10 @@
  * may sleep), then builds and sends without sleeping, so the interrupt handler — which answers echo
  * requests and ARP requests at once, with the same buffer — can never find it half-built.
  *
+ * A frame to the interface's own MAC (a packet to its own address) never reaches the driver: it is copied
+ * and handed to net_input at once — a loopback, so the stack can talk to itself (the `net` test does).
+ * An echo request answered that way recurses once (the reply loops back too), never more.
+ *
  * Waiting with a timeout sleeps on the tick channel; whatever a waiter may want (an ARP reply, an echo
  * reply, a datagram) also wakes that channel, so it does not wait for the next tick to see it.
  */
@@ -123,6 +127,14 @@ static int transmit(size_t len) {
     memset(txbuf + len, 0, 60 - len);
     len = 60;
   }
+  if (memcmp(txbuf, nif->mac, ETH_ALEN) == 0) {
+    static uint8_t loopbuf[ETH_FRAME_MAX];
+    memcpy(loopbuf, txbuf, len);
+    nif->stats.tx_frames++;
+    nif->stats.tx_bytes += (uint32_t)len;
+    net_input(loopbuf, len);
+    return 0;
+  }
   if (nif->transmit(nif, txbuf, len) < 0) {
     nif->stats.tx_dropped++;
     return -1;
@@ -216,6 +228,10 @@ static int arp_resolve(uint32_t ip, uint8_t *mac) {
   struct netif *nif = net_if;
   if (ip == 0xffffffffu || (ip | nif->netmask) == 0xffffffffu) {
     memcpy(mac, broadcast_mac, ETH_ALEN);
+    return 0;
+  }
+  if (ip == nif->ip) {
+    memcpy(mac, nif->mac, ETH_ALEN);
     return 0;
   }
   if ((ip & nif->netmask) != (nif->ip & nif->netmask)) return -1; /* no router: on-link only */

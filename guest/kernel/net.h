@@ -95,6 +95,11 @@ int udp_send(uint32_t dst, uint16_t src_port, uint16_t dst_port, const void *dat
 /* The Internet checksum (RFC 1071) of buf, folded and complemented, starting from `sum`. */
 uint16_t inet_checksum(const void *buf, size_t len, uint32_t sum);
 
+/* ktest-net.c: the `net` and `net-arp` tests (listed only when an interface is attached). */
+int ktest_net_present(void);
+int ktest_net(char *why, size_t whylen);
+int ktest_net_arp(char *why, size_t whylen);
+
 /* virtio-net.c: attaches the first virtio-mmio network device as eth0; 0, or -1 when there is none. */
 int virtio_net_init(void);
 

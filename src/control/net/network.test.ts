@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Domain, DomainMode } from "../../hypervisor/domain.js";
 import { Hypervisor } from "../../hypervisor/hypervisor.js";
+import { kernelFor } from "../../hypervisor/testing/kernel-domains.js";
 import { makeVirtioEnv, TestDriver } from "../../hypervisor/testing/virtio-driver.js";
 import { featureBits, VIRTIO_F_VERSION_1 } from "../../hypervisor/virtio/device.js";
 import { VirtioMmio } from "../../hypervisor/virtio/mmio.js";
@@ -216,5 +217,32 @@ describe("guest networking between domains", () => {
       "C's ARP requests (3 for ping, 3 for udpsend) went out on br1",
     );
     assert.equal(c.port?.counters.outFrames, 0, "and nothing came back");
+  });
+
+  it("the kernel's suite with an interface runs its net tests too (trap: a derived address, pv: ip= given)", () => {
+    const hv = new Hypervisor({ pcpus: 2 });
+    const guests = (["trap", "pv"] as const).map((mode, i) => {
+      const console = new BufferConsole();
+      const sw = new VirtualSwitch(`br${i}`, { now: () => hv.nowNs });
+      hv.createDomain({
+        mode,
+        kernel: kernelFor(mode),
+        name: mode,
+        console,
+        bootargs: mode === "pv" ? "ip=192.168.7.9/24" : undefined,
+        nics: [{ mac: "00:16:3e:0a:0b:0c", connect: (id, n) => sw.addPort(`vif${id}.${n}`) }],
+      });
+      return console;
+    });
+    const exit = hv.runSync({ maxInsns: MAX_INSNS });
+    assert.equal(exit.kind, "poweroff");
+    for (const console of guests) {
+      const out = console.text();
+      assert.match(out, /^PASS net$/m, out);
+      assert.match(out, /^PASS net-arp$/m, out);
+      assert.match(out, /^tests: 17 passed, 0 failed$/m, out);
+    }
+    assert.match(guests[0].text(), /inet 10\.10\.11\.12$/m);
+    assert.match(guests[1].text(), /inet 192\.168\.7\.9$/m);
   });
 });
