@@ -21,7 +21,8 @@
 import { writeFileSync } from "node:fs";
 import Table from "cli-table3";
 import { parseVifSpec } from "../control/config/vif-spec.js";
-import { VirtualSwitch } from "../control/net/switch.js";
+import { Bridges } from "../control/net/bridges.js";
+import type { VirtualSwitch } from "../control/net/switch.js";
 import { DOMAIN_MODES, type Domain, type DomainMode } from "../hypervisor/domain.js";
 import { DomainConfigError, Hypervisor, type Quirk } from "../hypervisor/hypervisor.js";
 import { OutOfFramesError } from "../hypervisor/memory/errors.js";
@@ -169,15 +170,7 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
       onIdle: "wait", // piped input may still come: watchForDeadlock ends the run once it has ended
     });
     const domains: Domain[] = [];
-    const switches = new Map<string, VirtualSwitch>();
-    const bridge = (name: string): VirtualSwitch => {
-      let sw = switches.get(name);
-      if (sw === undefined) {
-        sw = new VirtualSwitch(name, { now: () => hv.nowNs });
-        switches.set(name, sw);
-      }
-      return sw;
-    };
+    const bridges = new Bridges(() => hv.nowNs);
     for (const [i, d] of s.domains.entries()) {
       let console: ConsoleBackend = stdio;
       if (s.domains.length > 1) {
@@ -197,10 +190,7 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
             console,
             weight: d.weight,
             cap: d.cap,
-            nics:
-              d.vif === undefined
-                ? []
-                : [{ mac: d.vif.mac, connect: (id, n) => bridge(d.vif!.bridge).addPort(`vif${id}.${n}`) }],
+            nics: bridges.nics(d.vif === undefined ? [] : [d.vif]),
           }),
         );
       } catch (e) {
@@ -226,7 +216,7 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
       process.stderr.write(`rvisor: ${exit.message ?? exit.kind}\n`);
     if (s.stats) {
       process.stderr.write(`${formatDomainStats(domains, hostMs)}\n${formatSchedShares(schedStats(hv))}\n`);
-      for (const sw of switches.values()) process.stderr.write(`${formatSwitch(sw)}\n`);
+      for (const sw of bridges.list()) process.stderr.write(`${formatSwitch(sw)}\n`);
     }
     if (s.schedTrace !== undefined) writeFileSync(s.schedTrace, `${JSON.stringify(schedTrace(hv))}\n`);
     if (exit.kind !== "poweroff") return exit.code;

@@ -42,6 +42,7 @@ import {
   parseDomainConfig,
   type ShutdownAction,
 } from "../config/index.js";
+import { Bridges } from "../net/bridges.js";
 import type { Connection } from "../store/connection.js";
 import { Store } from "../store/store.js";
 import { wellKnown, writeDomainTree } from "../store/well-known.js";
@@ -118,6 +119,8 @@ export class Rvisord {
   private running: Promise<MachineExit> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly log: (line: string) => void;
+  /** The virtual switches the domains' vifs are on, one per bridge name. */
+  readonly bridges: Bridges;
 
   private constructor(readonly opts: DaemonOptions) {
     this.log = opts.log ?? (() => {});
@@ -131,6 +134,7 @@ export class Rvisord {
       persistent: true,
       onIdle: "wait",
     });
+    this.bridges = new Bridges(() => this.hv.nowNs);
     this.tools = this.store.connect(0);
     this.hv.onDomainEnd.push((d) => {
       // Called from inside the hypervisor's exit path: act once it has returned.
@@ -297,6 +301,7 @@ export class Rvisord {
         console,
         weight: c.cpuWeight,
         cap: c.cap,
+        nics: this.bridges.nics(c.vifs),
       });
     } catch (e) {
       if (e instanceof ElfError || e instanceof DomainConfigError)
