@@ -126,7 +126,7 @@ static const struct command commands[] = {
     {"mem", "mem                  physical memory in use", cmd_mem},
     {"programs", "programs             the user programs in the kernel image", cmd_programs},
     {"run", "run <program> [args] start a program and wait for it", cmd_run},
-    {"kill", "kill <pid>           kill a user process", cmd_kill},
+    {"kill", "kill <pid>           kill a user process (or udpecho)", cmd_kill},
     {"test", "test [name|all]      run the kernel's tests (no name: list them)", cmd_test},
     {"blk", "blk info|read|write|test  the virtio disks (blk with no words: usage)", cmd_blk},
     {"ifconfig", "ifconfig             the network interface: MAC, address, counters", cmd_ifconfig},
