@@ -28,6 +28,8 @@ export interface QemuOptions {
   icount?: boolean;
   /** QEMU -cpu value; the default is RV32IMAC with S and U modes and no F, D or H. */
   cpu?: string;
+  /** More arguments, appended (devices: `-drive …`, `-device virtio-blk-device,…`). */
+  extraArgs?: readonly string[];
 }
 
 export interface QemuResult {
@@ -55,6 +57,7 @@ export function qemuArgs(elf: string, opts: QemuOptions = {}): string[] {
   if (opts.memoryMiB !== undefined) args.push("-m", `${opts.memoryMiB}M`);
   if (opts.icount) args.push("-icount", "shift=3,sleep=off");
   args.push("-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot");
+  if (opts.extraArgs !== undefined) args.push(...opts.extraArgs);
   return args;
 }
 
