@@ -10,21 +10,25 @@
  *   rvisor pause|unpause|destroy <dom>
  *   rvisor console <dom> [-f]      the console output so far; --follow streams it until the domain stops
  *
+ *   … and the administration verbs of toolstack-admin.ts (vcpu-list, vcpu-pin, sched-credit, top,
+ *   dmesg, store read|write|ls|rm|watch)
+ *
  * <dom> is a name or an id. Every verb takes --socket (default $RVISOR_SOCKET, else
- * /run/rvisor/rvisord.sock). Exit status 1 when the daemon refuses or is not running, with its message.
+ * /run/rvisor/rvisord.sock; `tcp://127.0.0.1:PORT` reaches a daemon started with --listen). Exit status 1 when the daemon refuses or is not running, with its message.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { DomainInfo, HostInfo } from "../control/daemon/api.js";
 import { DaemonApiError, DaemonNotRunningError, RvisordClient } from "../control/daemon/client.js";
-import { socketPath, stateDir } from "../control/daemon/paths.js";
-import { Rvisord } from "../control/daemon/server.js";
+import { apiToken, socketPath, stateDir } from "../control/daemon/paths.js";
+import { isLoopback, Rvisord } from "../control/daemon/server.js";
 import { isSchedulerName, SCHEDULER_NAMES } from "../hypervisor/scheduler/registry.js";
 import type { ClockKind } from "../machine/machine.js";
 import { MAX_HARTS } from "../machine/params.js";
 import { CLOCK_NAMES, MiB, parseChoice, parseIntInRange, parseMemorySize, UsageError } from "./options.js";
 import { DEFAULT_ENGINE, ENGINE_NAMES, ENGINES } from "./registry.js";
+import { registerAdminCommands } from "./toolstack-admin.js";
 
 type Body<A extends unknown[]> = (...args: A) => Promise<number> | number;
 type Wrap = <A extends unknown[]>(body: Body<A>) => (...args: A) => Promise<void>;
@@ -48,7 +52,10 @@ interface SocketOption {
   socket?: string;
 }
 
-const client = (o: SocketOption) => new RvisordClient(socketPath(o.socket));
+const client = (o: SocketOption) => {
+  const endpoint = socketPath(o.socket);
+  return new RvisordClient(endpoint, apiToken(endpoint));
+};
 
 /** xl's state flags: r(unning) b(locked) p(aused) s(hutdown) c(rashed) d(ying); "------" when stopped. */
 export function stateFlags(state: string): string {
@@ -108,7 +115,65 @@ async function followConsole(c: RvisordClient, dom: string): Promise<number> {
   return code;
 }
 
+/** Ctrl-]: leaves an attached console, as in xl and virsh. */
+export const DETACH_BYTE = 0x1d;
+
+/**
+ * `xl console`: the output so far and as it comes, keystrokes to the guest (a terminal in raw mode, so
+ * each key goes as typed), until Ctrl-] (detach: the domain runs on), the end of input, or the domain
+ * stopping. Returns 0, or the domain's exit status when it stopped.
+ */
+export async function attachConsole(
+  c: RvisordClient,
+  dom: string,
+  input: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (on: boolean) => unknown },
+  write: (text: string) => void,
+): Promise<number> {
+  let code = 0;
+  let detach: () => void = () => {};
+  const detached = new Promise<void>((r) => {
+    detach = r;
+  });
+  const raw = input.isTTY === true && typeof input.setRawMode === "function";
+  if (raw) input.setRawMode!(true);
+  let sending = Promise.resolve();
+  const onData = (chunk: Buffer | string) => {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    const at = bytes.indexOf(DETACH_BYTE);
+    const keys = at >= 0 ? bytes.subarray(0, at) : bytes;
+    if (keys.length > 0) {
+      const copy = Buffer.from(keys);
+      sending = sending.then(() => c.sendInput(dom, copy).then(() => undefined));
+    }
+    if (at >= 0) detach();
+  };
+  input.on("data", onData);
+  input.once("end", () => detach());
+  input.resume();
+  const abort = new AbortController();
+  const stream = c.streamConsole(
+    dom,
+    (e) => {
+      if (e.kind === "output") write(e.text);
+      else if (e.end !== null) code = e.end.code;
+    },
+    0,
+    abort.signal,
+  );
+  try {
+    await Promise.race([stream, detached]);
+    await sending.catch(() => undefined);
+  } finally {
+    abort.abort();
+    input.off("data", onData);
+    input.pause();
+    if (raw) input.setRawMode!(false);
+  }
+  return code;
+}
+
 export interface RawDaemonOptions extends SocketOption {
+  listen?: string;
   pcpus: string;
   memory: string;
   stateDir?: string;
@@ -125,6 +190,17 @@ async function daemonCommand(raw: RawDaemonOptions): Promise<number> {
   const engine = parseChoice(raw.engine, "--engine", ENGINE_NAMES);
   if (!isSchedulerName(raw.scheduler))
     throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(", ")}, got '${raw.scheduler}'`);
+  let tcp: { host: string; port: number } | undefined;
+  if (raw.listen !== undefined) {
+    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(raw.listen);
+    if (m === null || Number(m[2]) > 65535)
+      throw new UsageError(`--listen must be HOST:PORT (a loopback address), got '${raw.listen}'`);
+    tcp = { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+    if (!isLoopback(tcp.host))
+      throw new UsageError(
+        `--listen ${raw.listen}: rvisord serves TCP on loopback addresses only (127.0.0.1, ::1)`,
+      );
+  }
   let daemon: Rvisord;
   try {
     daemon = await Rvisord.start({
@@ -136,7 +212,12 @@ async function daemonCommand(raw: RawDaemonOptions): Promise<number> {
       engine: ENGINES[engine].engine,
       scheduler: raw.scheduler,
       log: (line) => process.stderr.write(`${line}\n`),
+      ...(tcp !== undefined ? { tcp } : {}),
     });
+    if (daemon.tcpAddress !== undefined)
+      process.stderr.write(
+        `rvisord: API also on tcp://${daemon.tcpAddress} (token in ${stateDir(raw.stateDir)}/api-token)\n`,
+      );
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === "EACCES" || err.code === "EADDRINUSE" || /already listening/.test(err.message))
@@ -172,6 +253,10 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
     .option("--clock <kind>", `time source: ${CLOCK_NAMES.join(", ")}`, "icount")
     .option("--engine <name>", `execution engine: ${ENGINE_NAMES.join(", ")}`, DEFAULT_ENGINE)
     .option("--scheduler <name>", `hypervisor scheduler: ${SCHEDULER_NAMES.join(", ")}`, "credit")
+    .option(
+      "--listen <host:port>",
+      "also serve the API on this loopback TCP address (bearer token in the state dir)",
+    )
     .action(action((raw: RawDaemonOptions) => daemonCommand(raw)));
 
   program
@@ -245,16 +330,23 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
 
   program
     .command("console")
-    .description("print a domain's console output so far (--follow: and then as it comes)")
+    .description(
+      "attach to a domain's console (xl console: type to it, Ctrl-] detaches); without a terminal, print its output so far",
+    )
     .argument("<dom>", "the domain's name or id")
-    .option("-f, --follow", "keep printing output until the domain stops (Ctrl-C leaves)")
+    .option("-f, --follow", "only follow the output until the domain stops (Ctrl-C leaves)")
+    .option("-i, --interactive", "attach even when standard input is not a terminal")
     .option("--socket <path>", socketHelp)
     .action(
-      verb(async (dom: string, o: SocketOption & { follow?: boolean }) => {
+      verb(async (dom: string, o: SocketOption & { follow?: boolean; interactive?: boolean }) => {
         const c = client(o);
+        if (o.interactive || (!o.follow && process.stdin.isTTY === true))
+          return attachConsole(c, dom, process.stdin, (t) => process.stdout.write(t));
         if (o.follow) return followConsole(c, dom);
         process.stdout.write((await c.console(dom)).text);
         return 0;
       }),
     );
+
+  registerAdminCommands(program, { verb, socketHelp, client });
 }

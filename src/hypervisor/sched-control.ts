@@ -3,6 +3,7 @@
  * Xen — for the CLI, `rvisor top` and the dashboard:
  *
  *   setSchedParams(hv, domid, {weight, cap})   change a live domain's weight and/or cap
+ *   setVcpuAffinity(hv, domid, vcpu, cpus)     pin one vCPU (or all) to a set of pCPUs (xl vcpu-pin)
  *   schedStats(hv)                             per domain and per vCPU: CPU time, share, credit,
  *                                              priority, run-queue waits, migrations; per pCPU: busy
  *   schedTrace(hv)                             the Gantt trace (which vCPU ran on which pCPU when),
@@ -90,6 +91,37 @@ export function setSchedParams(hv: Hypervisor, domid: DomainId, change: SchedPar
   if (hv.driver.kicked) hv.machine.clint.write(CLINT_MSIP, 4, 1);
   const now = hv.scheduler.stats(hv.nowNs).domains.find((x) => x.dom === domid)!;
   return { weight: now.weight, cap: now.cap };
+}
+
+/**
+ * Pins vCPU `index` of a live domain (every vCPU when `index` is "all") to the pCPUs in `cpus`, or
+ * unpins it (`cpus` null: any pCPU). Validates first: a pCPU the host does not have, an empty set or a
+ * vCPU the domain does not have changes nothing. A vCPU running on a pCPU outside its new set moves at
+ * the scheduler's next decision there (the kick below makes that now).
+ */
+export function setVcpuAffinity(
+  hv: Hypervisor,
+  domid: DomainId,
+  index: number | "all",
+  cpus: readonly PcpuId[] | null,
+): void {
+  const d = findDomain(hv, domid);
+  const what = describeDomain(d);
+  if (!d.alive) throw new SchedControlError(`${what} has ended (${d.state})`);
+  if (cpus !== null) {
+    if (cpus.length === 0) throw new SchedControlError(`${what}: an empty pCPU set (give at least one pCPU)`);
+    const bad = cpus.filter((c) => !Number.isInteger(c) || c < 0 || c >= hv.pcpus);
+    if (bad.length > 0)
+      throw new SchedControlError(
+        `${what}: pCPU ${bad.join(", ")} does not exist (the host has pCPUs 0..${hv.pcpus - 1})`,
+      );
+  }
+  const targets = index === "all" ? d.vcpus : d.vcpus.filter((v) => v.index === index);
+  if (targets.length === 0)
+    throw new SchedControlError(`${what}: no vCPU ${index} (it has vCPUs 0..${d.vcpus.length - 1})`);
+  const set = cpus === null ? null : [...new Set(cpus)].sort((a, b) => a - b);
+  for (const v of targets) hv.driver.setAffinity({ vcpu: v.id }, set, hv.nowNs);
+  if (hv.driver.kicked) hv.machine.clint.write(CLINT_MSIP, 4, 1);
 }
 
 // ── statistics ──────────────────────────────────────────────────────────────────────────────────

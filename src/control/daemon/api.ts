@@ -11,6 +11,21 @@
  *   POST /v1/domains/:dom/console          body: bytes for the guest's console input
  *   GET  /v1/domains/:dom/console/stream   server-sent events: `output` (JSON string), `end`
  *   GET  /v1/store?path=P                  a store node's value and children              → StoreNode
+ *   PUT  /v1/store?path=P                  body: the node's new value (created with its parents)
+ *   DELETE /v1/store?path=P                the node and everything below it
+ *   GET  /v1/store/ls?path=P               the subtree: every node's path, value, permissions → StoreEntry[]
+ *   GET  /v1/store/watch?path=P            server-sent events: `watch` {path, token} once at once, then
+ *                                          on every change of P or below it
+ *   GET  /v1/vcpus                         every live domain's vCPUs (xl vcpu-list)        → VcpuInfo[]
+ *   GET  /v1/domains/:dom/vcpus            one domain's
+ *   POST /v1/domains/:dom/vcpu-pin         VcpuPinRequest (xl vcpu-pin)
+ *   GET  /v1/sched                         every live domain's Credit parameters           → SchedEntry[]
+ *   GET  /v1/domains/:dom/sched            one domain's                                    → SchedEntry
+ *   POST /v1/domains/:dom/sched            {weight?, cap?} (xl sched-credit -d -w -c)       → SchedEntry
+ *   GET  /v1/stats                         cumulative per-domain and per-pCPU figures      → StatsSample
+ *   GET  /v1/stats/stream?interval=MS      server-sent events: `stats` (StatsSample with rates over the
+ *                                          interval) every MS (100..60000, default 1000) — `rvisor top`
+ *   GET  /v1/dmesg                         the daemon's and hypervisor's log ring            → LogLine[]
  *
  * `:dom` is a domain id or a name. Errors are `{ "error": message }` with 400 (bad request or config,
  * the config parser's `file:line: key: message` lines), 404 (no such domain), 409 (wrong state, name
@@ -34,6 +49,8 @@ export interface HostInfo {
   /** Host time since the hypervisor started (the scheduler's clock). */
   uptimeNs: number;
   socket: string;
+  /** The loopback TCP address the API is also served on, if any. */
+  tcp?: string;
   stateDir: string;
 }
 
@@ -78,6 +95,79 @@ export interface StoreNode {
   path: string;
   value: string;
   children: string[];
+}
+
+/** One node of a subtree listing (xenstore-ls -p). */
+export interface StoreEntry {
+  path: string;
+  value: string;
+  /** Xen's permission strings: the owner's first ("n0"), then one per domain ("r3", "b5"). */
+  perms: string[];
+}
+
+export interface VcpuInfo {
+  /** The domain's name and id, and the vCPU's index in it (the guest's hart id). */
+  domain: string;
+  domid: number;
+  vcpu: number;
+  /** The pCPU it runs on or last ran on. */
+  pcpu: number;
+  /** running, runnable, blocked, offline or paused, as the scheduler sees it. */
+  state: string;
+  cpuTimeS: number;
+  /** Hard affinity: the pCPUs it may run on. */
+  affinity: number[];
+}
+
+export interface VcpuPinRequest {
+  /** A vCPU index, or "all". */
+  vcpu: number | "all";
+  /** pCPUs it may run on, or "all" to unpin. */
+  cpus: number[] | "all";
+}
+
+export interface SchedEntry {
+  name: string;
+  id: number;
+  weight: number;
+  cap: number;
+}
+
+export interface DomainStats {
+  id: number;
+  name: string;
+  mode: string;
+  state: string;
+  vcpus: number;
+  /** vCPUs not stopped (started through SBI HSM, or the boot vCPU). */
+  onlineVcpus: number;
+  memoryMiB: number;
+  cpuTimeNs: number;
+  /** Over the sample's interval (cumulative samples: since the domain started), % of one pCPU. */
+  cpuPercent: number;
+  retired: number;
+  /** Million instructions per second of host time over the interval. */
+  mips: number;
+  exits: number;
+  exitsPerSecond: number;
+  /** The three most frequent exit causes over the interval (all time in cumulative samples). */
+  topExits: { cause: string; count: number }[];
+}
+
+export interface StatsSample {
+  nowNs: number;
+  /** The interval the rates cover (0 in a cumulative sample: since the start). */
+  intervalNs: number;
+  pcpus: { pcpu: number; busyPercent: number; domain: string | null }[];
+  freeMemoryMiB: number;
+  totalMemoryMiB: number;
+  domains: DomainStats[];
+}
+
+export interface LogLine {
+  /** Wall-clock time of the line (ms since the epoch). */
+  time: number;
+  text: string;
 }
 
 export interface ApiError {

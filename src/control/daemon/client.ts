@@ -1,11 +1,24 @@
 /**
  * The API's client side, for the CLI and tests: one method per endpoint of api.ts over the daemon's
- * unix socket. A daemon that is not there (no socket file, or nobody listening on it) is a
+ * unix socket, or over its loopback TCP port (an endpoint `tcp://127.0.0.1:PORT`, with the bearer token
+ * from the daemon's state directory or $RVISOR_TOKEN). A daemon that is not there (no socket file, or nobody listening on it) is a
  * DaemonNotRunningError saying how to start one; an API refusal is a DaemonApiError with the status
  * and the daemon's message (for a bad config, the parser's `file:line: key: message` lines).
  */
-import { request } from "node:http";
-import type { ConsoleOutput, CreateRequest, DomainInfo, HostInfo, StoreNode } from "./api.js";
+import { type RequestOptions, request } from "node:http";
+import type {
+  ConsoleOutput,
+  CreateRequest,
+  DomainInfo,
+  HostInfo,
+  LogLine,
+  SchedEntry,
+  StatsSample,
+  StoreEntry,
+  StoreNode,
+  VcpuInfo,
+  VcpuPinRequest,
+} from "./api.js";
 import { API_VERSION } from "./api.js";
 
 export class DaemonNotRunningError extends Error {
@@ -32,8 +45,33 @@ export type ConsoleEvent =
   | { kind: "output"; text: string }
   | { kind: "end"; end: { state: string; code: number; reason: string } | null };
 
+/** One server-sent event of a store watch or a statistics stream. */
+export interface StreamEvent {
+  event: string;
+  data: unknown;
+}
+
 export class RvisordClient {
-  constructor(readonly socketPath: string) {}
+  private readonly target: Pick<RequestOptions, "socketPath" | "host" | "port">;
+  private readonly auth: Record<string, string>;
+
+  /**
+   * `endpoint`: the daemon's unix socket path, or `tcp://HOST:PORT` for its loopback TCP API (then
+   * `token` is required: the content of the daemon's <stateDir>/api-token).
+   */
+  constructor(
+    readonly socketPath: string,
+    token?: string,
+  ) {
+    const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(socketPath);
+    if (tcp !== null) {
+      this.target = { host: tcp[1]!.replace(/^\[|\]$/g, ""), port: Number(tcp[2]) };
+      this.auth = token === undefined ? {} : { authorization: `Bearer ${token.trim()}` };
+    } else {
+      this.target = { socketPath };
+      this.auth = {};
+    }
+  }
 
   info(): Promise<HostInfo> {
     return this.call("GET", "/info");
@@ -79,18 +117,120 @@ export class RvisordClient {
     return this.call("GET", `/store?path=${encodeURIComponent(path)}`);
   }
 
+  storeWrite(path: string, value: string | Uint8Array): Promise<{ path: string; bytes: number }> {
+    return this.call(
+      "PUT",
+      `/store?path=${encodeURIComponent(path)}`,
+      Buffer.from(value),
+      "application/octet-stream",
+    );
+  }
+
+  storeRm(path: string): Promise<{ path: string }> {
+    return this.call("DELETE", `/store?path=${encodeURIComponent(path)}`);
+  }
+
+  storeList(path: string): Promise<StoreEntry[]> {
+    return this.call("GET", `/store/ls?path=${encodeURIComponent(path)}`);
+  }
+
+  /** Xen's watch: `onEvent` once at once, then per change; stop() ends it. Settles when it ends. */
+  storeWatch(
+    path: string,
+    onEvent: (e: { path: string; token: string }) => void,
+  ): { done: Promise<void>; stop: () => void } {
+    return this.stream(`/store/watch?path=${encodeURIComponent(path)}`, (e) => {
+      if (e.event === "watch") onEvent(e.data as { path: string; token: string });
+    });
+  }
+
+  vcpus(dom?: string | number): Promise<VcpuInfo[]> {
+    return this.call("GET", dom === undefined ? "/vcpus" : `/domains/${ref(dom)}/vcpus`);
+  }
+
+  vcpuPin(dom: string | number, req: VcpuPinRequest): Promise<VcpuInfo[]> {
+    return this.call("POST", `/domains/${ref(dom)}/vcpu-pin`, Buffer.from(JSON.stringify(req)));
+  }
+
+  sched(): Promise<SchedEntry[]> {
+    return this.call("GET", "/sched");
+  }
+
+  schedSet(dom: string | number, change: { weight?: number; cap?: number }): Promise<SchedEntry> {
+    return this.call("POST", `/domains/${ref(dom)}/sched`, Buffer.from(JSON.stringify(change)));
+  }
+
+  stats(): Promise<StatsSample> {
+    return this.call("GET", "/stats");
+  }
+
+  /** A `stats` sample every `intervalMs` (the first: cumulative) until stop(). */
+  statsStream(
+    intervalMs: number,
+    onSample: (s: StatsSample) => void,
+  ): { done: Promise<void>; stop: () => void } {
+    return this.stream(`/stats/stream?interval=${intervalMs}`, (e) => {
+      if (e.event === "stats") onSample(e.data as StatsSample);
+    });
+  }
+
+  dmesg(): Promise<LogLine[]> {
+    return this.call("GET", "/dmesg");
+  }
+
+  /** A server-sent event stream of JSON data; `stop` closes it. */
+  private stream(path: string, onEvent: (e: StreamEvent) => void): { done: Promise<void>; stop: () => void } {
+    let stopReq: () => void = () => {};
+    const done = new Promise<void>((resolveStream, reject) => {
+      const req = request(
+        { ...this.target, path: `/${API_VERSION}${path}`, method: "GET", agent: false, headers: this.auth },
+        (res) => {
+          if (res.statusCode !== 200) {
+            collect(res).then((body) => reject(apiError(res.statusCode ?? 500, body)), reject);
+            return;
+          }
+          let pending = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            pending += chunk;
+            for (let i = pending.indexOf("\n\n"); i >= 0; i = pending.indexOf("\n\n")) {
+              const e = parseRawEvent(pending.slice(0, i));
+              pending = pending.slice(i + 2);
+              if (e !== undefined) onEvent(e);
+            }
+          });
+          res.on("end", () => resolveStream());
+          res.on("error", () => resolveStream());
+        },
+      );
+      stopReq = () => {
+        req.destroy();
+        resolveStream();
+      };
+      req.on("error", (e) => reject(this.connectError(e)));
+      req.end();
+    });
+    return { done, stop: () => stopReq() };
+  }
+
   /**
    * Follows a domain's console: `onEvent` gets the output so far, each later chunk, then `end`. The
    * promise settles when the stream ends (the domain stopped, or the daemon went away).
    */
-  streamConsole(dom: string | number, onEvent: (e: ConsoleEvent) => void, from = 0): Promise<void> {
+  streamConsole(
+    dom: string | number,
+    onEvent: (e: ConsoleEvent) => void,
+    from = 0,
+    signal?: AbortSignal,
+  ): Promise<void> {
     return new Promise((resolveStream, reject) => {
       const req = request(
         {
-          socketPath: this.socketPath,
+          ...this.target,
           path: `/${API_VERSION}/domains/${ref(dom)}/console/stream?from=${from}`,
           method: "GET",
           agent: false,
+          headers: this.auth,
         },
         (res) => {
           if (res.statusCode !== 200) {
@@ -111,22 +251,28 @@ export class RvisordClient {
           res.on("error", reject);
         },
       );
-      req.on("error", (e) => reject(this.connectError(e)));
+      req.on("error", (e) => (signal?.aborted ? resolveStream() : reject(this.connectError(e))));
+      signal?.addEventListener("abort", () => {
+        req.destroy();
+        resolveStream();
+      });
       req.end();
     });
   }
 
-  private call<T>(method: string, path: string, body?: Buffer): Promise<T> {
+  private call<T>(method: string, path: string, body?: Buffer, type = "application/json"): Promise<T> {
     return new Promise((resolveCall, reject) => {
       const req = request(
         {
-          socketPath: this.socketPath,
+          ...this.target,
           path: `/${API_VERSION}${path}`,
           method,
           // A connection per request: a kept-alive one would outlive a daemon restart (EPIPE).
           agent: false,
           headers:
-            body === undefined ? {} : { "content-type": "application/json", "content-length": body.length },
+            body === undefined
+              ? this.auth
+              : { ...this.auth, "content-type": type, "content-length": body.length },
         },
         (res) => {
           collect(res).then((text) => {
@@ -174,6 +320,17 @@ function apiError(status: number, text: string): DaemonApiError {
     // not JSON: use the text as it is
   }
   return new DaemonApiError(status, `rvisord answered ${status}: ${text.trim()}`);
+}
+
+function parseRawEvent(block: string): StreamEvent | undefined {
+  let event = "message";
+  const data: string[] = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) event = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+  }
+  if (data.length === 0) return undefined;
+  return { event, data: JSON.parse(data.join("\n")) };
 }
 
 function parseEvent(block: string): ConsoleEvent | undefined {

@@ -21,16 +21,15 @@
  * removes the socket and closes the database; definitions stay for the next start. Nothing is started
  * automatically at start-up.
  */
-import { randomUUID } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { connect } from "node:net";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Domain, DomainEnd, DomainMode } from "../../hypervisor/domain.js";
 import { CONTROL_DOMAIN, DomainConfigError, Hypervisor } from "../../hypervisor/hypervisor.js";
 import { HYPERVISOR } from "../../hypervisor/memory/frames.js";
-import { schedStats } from "../../hypervisor/sched-control.js";
+import { schedStats, setVcpuAffinity } from "../../hypervisor/sched-control.js";
 import type { SchedulerName } from "../../hypervisor/scheduler/registry.js";
 import { ElfError } from "../../machine/elf.js";
 import type { ClockKind, Engine, MachineExit } from "../../machine/machine.js";
@@ -40,12 +39,14 @@ import {
   type DomainConfig,
   formatProblem,
   parseDomainConfig,
+  resolveCpuSet,
   type ShutdownAction,
 } from "../config/index.js";
 import { Bridges } from "../net/bridges.js";
 import type { Connection } from "../store/connection.js";
 import { Store } from "../store/store.js";
 import { wellKnown, writeDomainTree } from "../store/well-known.js";
+import { Admin, LogRing } from "./admin.js";
 import {
   API_VERSION,
   type ConsoleOutput,
@@ -56,10 +57,10 @@ import {
   type StoreNode,
 } from "./api.js";
 import { ConsoleLog } from "./console-log.js";
+import { ApiError, clearStaleSocket, isLoopback, parseJson, readBody, send } from "./http.js";
 import { StateDb } from "./state-db.js";
 
 const MiB = 1024 * 1024;
-const MAX_BODY = 1024 * 1024;
 export const RESTART_LIMIT = 5;
 export const RESTART_WINDOW_MS = 10_000;
 /** How long a destroy waits for the scheduler to take the domain's vCPUs off the pCPUs. */
@@ -79,18 +80,16 @@ export interface DaemonOptions {
   scheduler?: SchedulerName;
   /** Where the daemon's log lines go. Default: nowhere. */
   log?: (line: string) => void;
+  /**
+   * Also serve the API on this loopback TCP address (host 127.0.0.0/8, ::1 or localhost; port 0 picks
+   * one). Every TCP request must carry `Authorization: Bearer <token>`, the token the daemon writes to
+   * <stateDir>/api-token (mode 0600) at start: on TCP, unlike the socket, any local user could connect.
+   */
+  tcp?: { host: string; port: number };
 }
 
-/** A refusal with its HTTP status; the message is the API's `error`. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "ApiError";
-  }
-}
+/** The file, in the state directory, holding the TCP API's bearer token. */
+export const TOKEN_FILE = "api-token";
 
 /** One defined domain: its stored config and, while it exists in the hypervisor, the Domain. */
 interface Entry {
@@ -114,6 +113,10 @@ export class Rvisord {
   private readonly tools: Connection;
   private readonly db: StateDb;
   private readonly server: Server;
+  private tcpServer: Server | undefined;
+  private token = "";
+  /** The TCP address actually bound ("127.0.0.1:7654"), when opts.tcp is set. */
+  tcpAddress: string | undefined;
   /** Defined domains by name. */
   private readonly entries = new Map<string, Entry>();
   private running: Promise<MachineExit> | undefined;
@@ -121,9 +124,16 @@ export class Rvisord {
   private readonly log: (line: string) => void;
   /** The virtual switches the domains' vifs are on, one per bridge name. */
   readonly bridges: Bridges;
+  /** What `rvisor dmesg` shows: every log line, kept in a ring. */
+  readonly logRing = new LogRing();
+  private readonly admin: Admin;
 
   private constructor(readonly opts: DaemonOptions) {
-    this.log = opts.log ?? (() => {});
+    const out = opts.log ?? (() => {});
+    this.log = (line) => {
+      this.logRing.add(line);
+      out(line);
+    };
     this.db = new StateDb(opts.stateDir);
     this.hv = new Hypervisor({
       pcpus: opts.pcpus ?? 2,
@@ -136,6 +146,15 @@ export class Rvisord {
     });
     this.bridges = new Bridges(() => this.hv.nowNs);
     this.tools = this.store.connect(0);
+    this.admin = new Admin({
+      hv: this.hv,
+      store: this.store,
+      tools: this.tools,
+      logRing: this.logRing,
+      liveDomain: (ref) => this.live(this.lookup(ref)),
+      readBody,
+      send,
+    });
     this.hv.onDomainEnd.push((d) => {
       // Called from inside the hypervisor's exit path: act once it has returned.
       setImmediate(() => {
@@ -162,7 +181,14 @@ export class Rvisord {
     const d = new Rvisord(opts);
     try {
       await d.listen();
+      if (opts.tcp !== undefined) await d.listenTcp(opts.tcp);
     } catch (e) {
+      d.tcpServer?.close();
+      if (d.server.listening) {
+        // Ours: the TCP side failed after the socket was bound.
+        d.server.close();
+        if (existsSync(opts.socketPath)) unlinkSync(opts.socketPath);
+      }
       d.db.close();
       throw e;
     }
@@ -196,6 +222,44 @@ export class Rvisord {
     });
   }
 
+  private async listenTcp(where: { host: string; port: number }): Promise<void> {
+    if (!isLoopback(where.host))
+      throw new Error(
+        `--listen ${where.host}:${where.port}: rvisord serves TCP on loopback addresses only (127.0.0.1, ::1, localhost)`,
+      );
+    this.token = randomBytes(24).toString("hex");
+    const tokenPath = join(this.opts.stateDir, TOKEN_FILE);
+    mkdirSync(this.opts.stateDir, { recursive: true });
+    writeFileSync(tokenPath, `${this.token}\n`, { mode: 0o600 });
+    chmodSync(tokenPath, 0o600);
+    const server = createServer((req, res) => {
+      if (!this.authorized(req)) {
+        send(res, 401, {
+          error: `this API needs "Authorization: Bearer <token>" (the token is in ${tokenPath})`,
+        });
+        return;
+      }
+      this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
+    });
+    this.tcpServer = server;
+    await new Promise<void>((resolveListen, reject) => {
+      server.once("error", reject);
+      server.listen(where.port, where.host, () => {
+        server.off("error", reject);
+        const a = server.address();
+        if (a !== null && typeof a === "object")
+          this.tcpAddress = a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+        resolveListen();
+      });
+    });
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const given = Buffer.from(req.headers.authorization ?? "");
+    const want = Buffer.from(`Bearer ${this.token}`);
+    return this.token !== "" && given.length === want.length && timingSafeEqual(given, want);
+  }
+
   /** Destroys every domain, stops the hypervisor, closes the socket (removing it) and the database. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -208,6 +272,11 @@ export class Rvisord {
         this.server.close(() => r());
         this.server.closeAllConnections();
       });
+      if (this.tcpServer !== undefined)
+        await new Promise<void>((r) => {
+          this.tcpServer!.close(() => r());
+          this.tcpServer!.closeAllConnections();
+        });
       if (existsSync(this.opts.socketPath)) unlinkSync(this.opts.socketPath);
       this.db.close();
     })();
@@ -289,6 +358,7 @@ export class Rvisord {
         400,
         `${where}: "native" is the bare board, not a domain: run it with \`rvisor run\``,
       );
+    const affinity = this.affinityOf(entry.stored.source, c);
     const console = new ConsoleLog();
     let d: Domain;
     try {
@@ -316,6 +386,9 @@ export class Rvisord {
     entry.domain = d;
     entry.console = console;
     entry.end = undefined;
+    affinity.forEach((cpus, i) => {
+      if (cpus !== undefined) setVcpuAffinity(this.hv, d.id, i, cpus);
+    });
     const tree = writeDomainTree(this.tools, {
       domid: d.id,
       name: c.name,
@@ -324,6 +397,23 @@ export class Rvisord {
       vcpus: c.vcpus,
     });
     if (!tree.ok) this.log(`rvisord: ${c.name}: store tree not written: ${tree.errno}: ${tree.detail}`);
+  }
+
+  /** The config's `cpus` as pCPU lists per vCPU index (checked against this host before creating). */
+  private affinityOf(source: string, c: DomainConfig): (number[] | undefined)[] {
+    const out: (number[] | undefined)[] = [];
+    if (c.cpus === undefined) return out;
+    for (let i = 0; i < c.vcpus; i++) {
+      const set = c.cpus.kind === "shared" ? c.cpus.set : c.cpus.sets[i];
+      if (set === undefined) {
+        out.push(undefined);
+        continue;
+      }
+      const r = resolveCpuSet(set, this.hv.pcpus);
+      if (!r.ok) throw new ApiError(400, `${source}: cpus: ${r.error}`);
+      out.push(r.cpus);
+    }
+    return out;
   }
 
   /**
@@ -422,6 +512,7 @@ export class Rvisord {
       freeMemoryMiB: Math.floor((a.freeCount * PAGE_SIZE) / MiB),
       uptimeNs: this.hv.nowNs,
       socket: this.opts.socketPath,
+      ...(this.tcpAddress !== undefined ? { tcp: this.tcpAddress } : {}),
       stateDir: this.opts.stateDir,
     };
   }
@@ -552,6 +643,7 @@ export class Rvisord {
         return send(res, 200, this.storeNode(p));
       }
       default:
+        if (await this.admin.handle(method, parts, url, req, res)) return;
         throw new ApiError(404, `no such endpoint: ${method} ${path}`);
     }
   }
@@ -593,50 +685,4 @@ export class Rvisord {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError(413, `the request body is over ${MAX_BODY} bytes`));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => resolveBody(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString("utf8"));
-  } catch (e) {
-    throw new ApiError(400, `the request body is not JSON: ${(e as Error).message}`);
-  }
-}
-
-/**
- * A socket file left by a daemon that died is removed; one a live daemon answers on is an error (two
- * daemons would each own a hypervisor and fight over the state directory).
- */
-async function clearStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
-  const alive = await new Promise<boolean>((r) => {
-    const s = connect(path);
-    s.once("connect", () => {
-      s.destroy();
-      r(true);
-    });
-    s.once("error", () => r(false));
-  });
-  if (alive) throw new Error(`another rvisord is already listening at ${path}`);
-  unlinkSync(path);
-}
+export { ApiError, isLoopback };
