@@ -163,6 +163,7 @@ struct proc {
   const void *chan; /* what a SLEEPING process waits for */
   void (*kthread_fn)(void);
   int killed;
+  int killable; /* a kernel thread that `kill` may end: it watches `killed` (udpecho) */
   int exit_status;
   uint32_t ticks;    /* timer ticks it was running for */
   uint32_t switches; /* times it gave up the CPU */

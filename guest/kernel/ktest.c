@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "net.h"
 
 static char why[160];
 
@@ -390,6 +391,16 @@ static int test_blk(void) {
 
 static int have_disks(void) { return blk_count() > 0; }
 
+/* By name without an interface they fail (as blk without disks has nothing to check) instead of crashing. */
+static int test_net(void) {
+  if (!ktest_net_present()) return snprintf(why, sizeof why, "no network interface"), -1;
+  return ktest_net(why, sizeof why);
+}
+static int test_net_arp(void) {
+  if (!ktest_net_present()) return snprintf(why, sizeof why, "no network interface"), -1;
+  return ktest_net_arp(why, sizeof why);
+}
+
 struct ktest {
   const char *name;
   int (*run)(void);
@@ -404,6 +415,7 @@ static const struct ktest tests[] = {
     {"sbrk", test_sbrk, 0},         {"fork", test_fork, 0},         {"syscalls", test_syscalls, 0},
     {"bad-args", test_bad_args, 0}, {"faults", test_faults, 0},     {"proc-table", test_proc_table, 0},
     {"smp", test_smp, 1},           {"blk", test_blk, 0, have_disks},
+    {"net", test_net, 0, ktest_net_present}, {"net-arp", test_net_arp, 0, ktest_net_present},
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "kernel.h"
+#include "net.h"
 
 struct boot_info boot_info;
 uint32_t boot_hartid;
@@ -39,6 +40,7 @@ void kmain(unsigned long hartid, const void *dtb) {
          (unsigned)kalloc_free_pages());
   blk_init();
   hvc_init();
+  virtio_net_init();
   cpu_boot_secondaries();
   if (kthread_create("shell", shell_main) < 0) panic("no process slot for the shell");
   scheduler();

@@ -60,6 +60,7 @@ struct proc *proc_alloc(const char *name) {
   p->chan = 0;
   p->kthread_fn = 0;
   p->killed = 0;
+  p->killable = 0;
   p->exit_status = 0;
   p->ticks = p->switches = 0;
   p->tf = (struct trapframe *)(p->kstack + KSTACK_SIZE - sizeof(struct trapframe));
@@ -217,7 +218,7 @@ int proc_kill(int pid) {
   for (int i = 0; i < NPROC; i++) {
     struct proc *p = &proc_table[i];
     if (p->pid != pid || p->state == UNUSED || p->state == EMBRYO) continue;
-    if (!p->pagetable) return -1; /* kernel threads are not killed */
+    if (!p->pagetable && !p->killable) return -1; /* kernel threads are not killed, unless they agree */
     p->killed = 1;
     if (p->state == SLEEPING) p->state = RUNNABLE;
     return 0;

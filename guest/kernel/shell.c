@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "net.h"
 
 struct command {
   const char *name;
@@ -167,12 +168,16 @@ static const struct command commands[] = {
     {"mem", "mem                  physical memory in use", cmd_mem},
     {"programs", "programs             the user programs in the kernel image", cmd_programs},
     {"run", "run <program> [args] start a program and wait for it", cmd_run},
-    {"kill", "kill <pid>           kill a user process", cmd_kill},
+    {"kill", "kill <pid>           kill a user process (or udpecho)", cmd_kill},
     {"cpus", "cpus                 the CPUs: online or offline, and what each runs", cmd_cpus},
     {"online", "online <cpu> 0|1     take a CPU offline (0) or bring it online (1)", cmd_online},
     {"test", "test [name|all]      run the kernel's tests (no name: list them)", cmd_test},
     {"blk", "blk info|read|write|test  the virtio disks (blk alone: usage)", cmd_blk},
     {"hvc", "hvc write <text>|read  the virtio console hvc0", cmd_hvc},
+    {"ifconfig", "ifconfig             the network interface: MAC, address, counters", cmd_ifconfig},
+    {"ping", "ping <ip> [count]    ICMP echo requests, one a second", cmd_ping},
+    {"udpecho", "udpecho [port]       echo UDP datagrams in the background (default port 7)", cmd_udpecho},
+    {"udpsend", "udpsend <ip> <port> <text>  send a datagram and print the reply", cmd_udpsend},
     {"shutdown", "shutdown             power off", cmd_shutdown},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -268,6 +273,10 @@ void shell_main(void) {
     int failed = ktest_run("all");
     console_flush();
     arch_shutdown(failed != 0);
+  }
+  if (net_if && has_word(boot_info.bootargs, "udpecho")) {
+    char none[] = ""; /* `udpecho` in the boot arguments: the echo service on port 7 from the start */
+    cmd_udpecho(none);
   }
   printf("type help for the commands\n");
   char line[LINE_LEN];

@@ -52,6 +52,21 @@ describe("--domain specs", () => {
     assert.throws(() => parseDomainSpec("mode=trap,kernel=k,disk="), usage(/disk= needs an image path/));
   });
 
+  it("takes a network interface: vif=BRIDGE (empty: xenbr0) and mac=, which alone implies the default bridge", () => {
+    assert.deepEqual(parseDomainSpec("mode=trap,kernel=k,vif=").vif, { bridge: "xenbr0" });
+    assert.deepEqual(parseDomainSpec("mode=trap,kernel=k,vif=br1,mac=00:16:3E:00:00:2A").vif, {
+      bridge: "br1",
+      mac: "00:16:3e:00:00:2a",
+    });
+    assert.deepEqual(parseDomainSpec("mode=trap,kernel=k,mac=00:16:3e:00:00:2a").vif, {
+      bridge: "xenbr0",
+      mac: "00:16:3e:00:00:2a",
+    });
+    assert.equal(parseDomainSpec("mode=trap,kernel=k").vif, undefined);
+    assert.throws(() => parseDomainSpec("mode=trap,kernel=k,vif=br/0"), usage(/vif: bridge "br\/0"/));
+    assert.throws(() => parseDomainSpec("mode=trap,kernel=k,mac=01:00:5e:00:00:01"), usage(/multicast/));
+  });
+
   it("keeps the commas (and '=' signs) of bootargs given last", () => {
     const d = parseDomainSpec("mode=trap,kernel=k.elf,bootargs=console=hvc0,root=/dev/vda,quiet");
     assert.equal(d.bootargs, "console=hvc0,root=/dev/vda,quiet");

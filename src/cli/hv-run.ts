@@ -12,10 +12,18 @@
  * A --domain spec is xl-like key=value pairs: mode=trap|pv (required), kernel=PATH (required),
  * memory=SIZE, vcpus=N, name=NAME, weight=N, cap=N, disk=PATH and disk-ro=PATH (a raw image on
  * virtio-blk, read-write or read-only; repeatable, the guest's xvda, xvdb, ... in the order given),
- * bootargs=TEXT (last: it may contain commas).
+ * vif=BRIDGE, mac=MAC, bootargs=TEXT (last: it may contain commas).
+ *
+ * Networking: `vif=BRIDGE` gives the domain a virtio-net interface on the virtual switch BRIDGE (one
+ * switch per name, made on first use; `vif=` alone is xenbr0), `mac=` its address (default
+ * 00:16:3e:00:00:<domain id>, so the guest kernel's address is 10.0.0.<id>); `mac=` alone implies `vif=`.
+ * Domains on one bridge reach each other; --stats adds each switch's ports and learned addresses.
  */
 import { writeFileSync } from "node:fs";
 import Table from "cli-table3";
+import { parseVifSpec } from "../control/config/vif-spec.js";
+import { Bridges } from "../control/net/bridges.js";
+import type { VirtualSwitch } from "../control/net/switch.js";
 import { DOMAIN_MODES, type Domain, type DomainMode } from "../hypervisor/domain.js";
 import { DomainConfigError, Hypervisor, type Quirk } from "../hypervisor/hypervisor.js";
 import { OutOfFramesError } from "../hypervisor/memory/errors.js";
@@ -38,6 +46,8 @@ export interface DomainArg {
   cap: number | undefined;
   /** Raw disk images, in slot order. */
   disks: { path: string; readOnly: boolean }[];
+  /** A network interface: the switch it is on and, if given, its MAC. */
+  vif?: { bridge: string; mac?: string };
 }
 
 export interface HypervisorRunSettings {
@@ -65,6 +75,8 @@ const DOMAIN_KEYS = [
   "cap",
   "disk",
   "disk-ro",
+  "vif",
+  "mac",
 ] as const;
 
 /** Parses one --domain spec; the message quotes the spec and names the bad key. */
@@ -103,7 +115,16 @@ export function parseDomainSpec(text: string): DomainArg {
     const v = fields.get(key);
     return v === undefined ? undefined : parseIntInRange(v, `--domain ${key}`, min, max);
   };
+  let vif: DomainArg["vif"];
+  const bridge = fields.get("vif");
+  const mac = fields.get("mac");
+  if (bridge !== undefined || mac !== undefined) {
+    const parsed = parseVifSpec(`bridge=${bridge || "xenbr0"}${mac === undefined ? "" : `,mac=${mac}`}`);
+    if (!parsed.ok) throw new UsageError(`--domain '${text}': vif: ${parsed.error}`);
+    vif = { bridge: parsed.vif.bridge, ...(mac === undefined ? {} : { mac: parsed.vif.mac }) };
+  }
   return {
+    ...(vif === undefined ? {} : { vif }),
     mode: parseChoice(mode, "--domain mode", DOMAIN_MODES),
     kernel,
     memoryBytes: parseMemorySize(fields.get("memory") ?? "32M", "--domain memory"),
@@ -162,6 +183,7 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
       onIdle: "wait", // piped input may still come: watchForDeadlock ends the run once it has ended
     });
     const domains: Domain[] = [];
+    const bridges = new Bridges(() => hv.nowNs);
     for (const [i, d] of s.domains.entries()) {
       let console: ConsoleBackend = stdio;
       if (s.domains.length > 1) {
@@ -182,6 +204,7 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
             weight: d.weight,
             cap: d.cap,
             disks: d.disks,
+            nics: bridges.nics(d.vif === undefined ? [] : [d.vif]),
           }),
         );
       } catch (e) {
@@ -205,8 +228,10 @@ export async function runHypervisorCommand(s: HypervisorRunSettings): Promise<nu
       if (d.state === "crashed") process.stderr.write(`rvisor: domain ${d.name} crashed: ${d.end?.reason}\n`);
     if (exit.kind === "limit" || exit.kind === "deadlock")
       process.stderr.write(`rvisor: ${exit.message ?? exit.kind}\n`);
-    if (s.stats)
+    if (s.stats) {
       process.stderr.write(`${formatDomainStats(domains, hostMs)}\n${formatSchedShares(schedStats(hv))}\n`);
+      for (const sw of bridges.list()) process.stderr.write(`${formatSwitch(sw)}\n`);
+    }
     if (s.schedTrace !== undefined) writeFileSync(s.schedTrace, `${JSON.stringify(schedTrace(hv))}\n`);
     if (exit.kind !== "poweroff") return exit.code;
     return Math.max(0, ...domains.map((d) => d.end?.code ?? 0));
@@ -237,6 +262,20 @@ export function formatDomainStats(domains: readonly Domain[], hostMs: number): s
       table.push([`  ${c}`, ...domains.map((d) => (d.calls.get(c) ?? 0).toLocaleString("en-US"))]);
   }
   return `${table.toString()}\nhost time ${(hostMs / 1000).toFixed(3)} s`;
+}
+
+/** A switch's lines of `--stats`: its ports' counters and what it has learned (`bridge fdb show`). */
+export function formatSwitch(sw: VirtualSwitch): string {
+  const lines = [`switch ${sw.name}: ${sw.portList.length} ports, MTU ${sw.mtu}`];
+  for (const p of sw.portList) {
+    const c = p.counters;
+    lines.push(
+      `  ${p.name.padEnd(8)} in ${c.inFrames} frames ${c.inBytes} bytes (${c.inInvalid} invalid, ` +
+        `${c.inOversize} oversize)  out ${c.outFrames} frames ${c.outBytes} bytes (${c.outDropped} dropped)`,
+    );
+  }
+  for (const e of sw.fdbEntries()) lines.push(`  ${e.mac} on ${e.port}, ${(e.ageNs / 1e9).toFixed(3)} s ago`);
+  return lines.join("\n");
 }
 
 /** The scheduler's lines of `--stats`: per domain, weight, cap, CPU time, share and run-queue waits. */

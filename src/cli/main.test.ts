@@ -270,6 +270,28 @@ describe("rvisor run under the hypervisor", () => {
     );
   });
 
+  it("domains with a vif on one bridge talk: udpsend and ping from the first to the second's udpecho", () => {
+    // The second domain serves udpecho from its boot arguments and never powers off: a budget ends it.
+    const r = rvisor(
+      [
+        "run",
+        "--harts",
+        "2",
+        "--max-insns",
+        "2000000",
+        "--domain",
+        `mode=pv,kernel=${kernelPvElf()},name=a,vif=`,
+        "--domain",
+        `mode=trap,kernel=${kernelElf()},name=b,vif=,bootargs=udpecho`,
+      ],
+      "udpsend 10.0.0.2 7 hello\nping 10.0.0.2 1\nshutdown\n",
+    );
+    assert.equal(r.status, 124, r.stderr);
+    assert.match(r.stdout, /^\[b\] udpecho: pid \d+ echoes UDP on 10\.0\.0\.2 port 7$/m);
+    assert.match(r.stdout, /^\[a\] reply from 10\.0\.0\.2:7 \(5 bytes, [\d.]+ ms\): hello$/m);
+    assert.match(r.stdout, /^\[a\] 1 packets transmitted, 1 received, 0% packet loss/m);
+  });
+
   it("rejects a bad --domain spec, --firmware with a domain, and a mode without a kernel", () => {
     assertUsageError(
       rvisor(["run", "--domain", "mode=trap"]),

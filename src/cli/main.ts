@@ -73,7 +73,8 @@ program
   .option("--mode <mode>", `how to run the kernel: ${RUN_MODES.join(", ")} (default: the bare board)`)
   .option(
     "--domain <spec>",
-    "a domain: mode=trap|bt|pv|hvm,kernel=PATH[,memory=32M,vcpus=N,name=X,weight=N,cap=N,disk=IMG,disk-ro=IMG,bootargs=TEXT] (repeatable)",
+    "a domain: mode=trap|bt|pv|hvm,kernel=PATH[,memory=32M,vcpus=N,name=X,weight=N,cap=N,disk=IMG,disk-ro=IMG," +
+      "vif=BRIDGE,mac=MAC,bootargs=TEXT] (repeatable; domains with a vif on one bridge can talk)",
     (v: string, prev: string[] = []) => [...prev, v],
   )
   .option("--harts <n>", `number of harts (pCPUs under the hypervisor), 1..${MAX_HARTS}`, "1")

@@ -83,6 +83,8 @@ import { Vcpu } from "./vcpu.js";
 import { VirtioBlk } from "./virtio/blk.js";
 import { type BlockBackend, BlockBackendError, RawFile } from "./virtio/block-backend.js";
 import { VirtioConsole } from "./virtio/console.js";
+import { macBytes, VirtioNet, vifMac } from "./virtio/net.js";
+import type { NetBackend } from "./virtio/net-backend.js";
 
 const NS_PER_TICK = 1e9 / TIMEBASE_HZ;
 const MiB = 1024 * 1024;
@@ -132,6 +134,15 @@ export interface DomainSpec {
   disks?: readonly DomainDisk[];
   /** A second console, the guest's hvc0: a virtio-console device in the slot after the disks. */
   virtioConsole?: ConsoleBackend;
+  /** Network interfaces: a virtio-net device each, in the virtio-mmio slots after the disks and hvc0. */
+  nics?: readonly NicSpec[];
+}
+
+export interface NicSpec {
+  /** The interface's MAC; default vifMac(domain id, index): 00:16:3e, the index, the id's two low bytes. */
+  mac?: string;
+  /** The backend the device sends to and receives from (Xen names the port vif<domid>.<index>). */
+  connect: (domId: DomainId, index: number) => NetBackend;
 }
 
 /**
@@ -255,10 +266,18 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     const name = spec.name ?? `dom${id}`;
     for (const d of this.domains.values())
       if (d.name === name && d.alive) throw new DomainConfigError(`a domain named ${name} already exists`);
+    for (const nic of spec.nics ?? []) {
+      try {
+        if (nic.mac !== undefined) macBytes(nic.mac);
+      } catch (e) {
+        throw new DomainConfigError(`${name}: ${(e as Error).message}`);
+      }
+    }
     if (spec.mode === "hvm" && this.gstageRoots.available === 0)
       throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
     // Before anything is taken: a bad image changes nothing.
-    const disks = openDisks(name, spec.disks ?? [], spec.virtioConsole === undefined ? 0 : 1);
+    const others = (spec.virtioConsole === undefined ? 0 : 1) + (spec.nics?.length ?? 0);
+    const disks = openDisks(name, spec.disks ?? [], others);
     const p2m = new P2m(id, this.allocator, ramBytes / PAGE_SIZE);
     try {
       p2m.populate(ramBytes / PAGE_SIZE); // throws OutOfFramesError, taking nothing, when the host is full
@@ -294,6 +313,8 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     });
     for (const disk of disks) d.devices.addVirtio(new VirtioBlk(disk.backend, disk.vdev), mem);
     if (spec.virtioConsole !== undefined) d.devices.addVirtio(new VirtioConsole(spec.virtioConsole), mem);
+    for (const [i, nic] of (spec.nics ?? []).entries())
+      d.devices.addVirtio(new VirtioNet(nic.mac ?? vifMac(id, i), nic.connect(id, i)), mem);
     const fdt = guestFdt({
       vcpus: nvcpus,
       ramBytes,

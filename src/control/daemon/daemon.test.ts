@@ -159,6 +159,32 @@ describe("rvisord", () => {
     await assert.rejects(c.pause("nobody"), (e) => e instanceof DaemonApiError && e.status === 404);
   });
 
+  it("puts each vif on its bridge's switch, so domains on one bridge can ping each other", async () => {
+    const vif = (mac: string) => `vif = [ "mac=${mac}, bridge=xenbr0" ]`;
+    const kernel = `type = "trap"\nkernel = "${kernels}/kernel.elf"`;
+    const a = await createFrom(c, cfg("net-a", `${kernel}\n${vif("00:16:3e:00:00:aa")}`));
+    const b = await createFrom(c, cfg("net-b", `${kernel}\n${vif("00:16:3e:00:00:bb")}`));
+    for (const name of ["net-a", "net-b"])
+      await waitFor(`${name}'s prompt`, async () =>
+        (await c.console(name)).text.includes("$ ") ? true : undefined,
+      );
+    await c.sendInput("net-a", "ping 10.0.0.187 1\n");
+    const out = await waitFor("the ping's summary", async () => {
+      const text = (await c.console("net-a")).text;
+      return text.includes("packet loss") ? text : undefined;
+    });
+    assert.match(out, /^eth0: virtio-net, MAC 00:16:3e:00:00:aa, inet 10\.0\.0\.170$/m);
+    assert.match(out, /^1 packets transmitted, 1 received, 0% packet loss/m);
+    const sw = daemon.bridges.get("xenbr0");
+    assert.deepEqual(
+      sw.portList.map((p) => p.name),
+      [`vif${a.id}.0`, `vif${b.id}.0`],
+    );
+    await c.destroy("net-a");
+    await c.destroy("net-b");
+    assert.equal(sw.portList.length, 0, "a destroyed domain's port is gone");
+  });
+
   it("streams a console as server-sent events until the domain stops", async () => {
     await createFrom(c, cfg("streamed", `type = "pv"\nkernel = "${kernels}/kernel-pv-autotest.elf"`));
     let text = "";

@@ -42,6 +42,7 @@ import {
   resolveCpuSet,
   type ShutdownAction,
 } from "../config/index.js";
+import { Bridges } from "../net/bridges.js";
 import type { Connection } from "../store/connection.js";
 import { Store } from "../store/store.js";
 import { wellKnown, writeDomainTree } from "../store/well-known.js";
@@ -121,6 +122,8 @@ export class Rvisord {
   private running: Promise<MachineExit> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly log: (line: string) => void;
+  /** The virtual switches the domains' vifs are on, one per bridge name. */
+  readonly bridges: Bridges;
   /** What `rvisor dmesg` shows: every log line, kept in a ring. */
   readonly logRing = new LogRing();
   private readonly admin: Admin;
@@ -141,6 +144,7 @@ export class Rvisord {
       persistent: true,
       onIdle: "wait",
     });
+    this.bridges = new Bridges(() => this.hv.nowNs);
     this.tools = this.store.connect(0);
     this.admin = new Admin({
       hv: this.hv,
@@ -373,6 +377,7 @@ export class Rvisord {
           readOnly: disk.access === "ro",
           vdev: disk.vdev,
         })),
+        nics: this.bridges.nics(c.vifs),
       });
     } catch (e) {
       if (e instanceof ElfError || e instanceof DomainConfigError)
