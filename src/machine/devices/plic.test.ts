@@ -128,6 +128,28 @@ describe("Plic", () => {
     assert.equal(harts[0].mip, 0);
   });
 
+  it("turns each trigger of an edge-triggered source into one request, none lost while claimed", () => {
+    const { plic, harts, enableSource } = setup(1);
+    plic.write(priority(16), 4, 1);
+    enableSource(0, 16);
+    const trigger = plic.edge(16);
+    trigger();
+    trigger(); // coalesces with the first
+    assert.equal(plic.read(PENDING, 4), 1 << 16);
+    assert.equal(plic.read(claim(0), 4), 16);
+    assert.equal(harts[0].mip, 0);
+    plic.write(claim(0), 4, 16);
+    assert.equal(plic.read(PENDING, 4), 0, "nothing came while it was claimed: no new request");
+    trigger();
+    assert.equal(plic.read(claim(0), 4), 16);
+    trigger(); // arrives while claimed
+    assert.equal(plic.read(PENDING, 4), 0);
+    plic.write(claim(0), 4, 16);
+    assert.equal(plic.read(PENDING, 4), 1 << 16, "the trigger during the claim is a request now");
+    assert.equal(harts[0].mip, MIP_MEIP);
+    assert.throws(() => plic.edge(0), /outside/);
+  });
+
   it("ignores a completion for a source not enabled in that context", () => {
     const { plic, enableSource } = setup(1);
     plic.write(priority(6), 4, 1);

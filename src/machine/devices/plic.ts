@@ -14,6 +14,11 @@
  *   line high ──► pending ──claim──► claimed ──complete──► (line still high? pending again)
  *                   ▲ line low while pending and unclaimed drops the request (as QEMU does)
  *
+ * An edge-triggered source (edge(), the spec's other gateway kind, for event notifications) has no
+ * level: each trigger is a request; one arriving while the source is claimed is remembered and becomes
+ * pending at its completion, so no trigger is lost (several coalesce into one, as Xen's event channels'
+ * pending bit does).
+ *
  * A claimed source is not pending again until it is completed. A context's interrupt is asserted
  * while some enabled, pending source has priority > the context's threshold; claim returns the one with
  * the highest priority (ties go to the lowest id), or 0.
@@ -45,6 +50,8 @@ export class Plic implements Device {
   private readonly level = new Uint8Array(PLIC_SOURCES);
   private readonly pending = new Uint32Array(WORDS);
   private readonly claimed = new Uint32Array(WORDS);
+  /** Edge-triggered sources triggered while claimed: pending again at completion. */
+  private readonly latched = new Uint32Array(WORDS);
   /** enable[c·WORDS + w]: bits 32w..32w+31 of context c. */
   private readonly enable: Uint32Array;
   private readonly threshold: Uint8Array;
@@ -66,6 +73,19 @@ export class Plic implements Device {
     return (level: boolean) => {
       this.level[source] = level ? 1 : 0;
       if (!this.isSet(this.claimed, source)) this.setBit(this.pending, source, level);
+      this.updateHarts();
+    };
+  }
+
+  /**
+   * The trigger of an edge-triggered `source`: each call is one request (pending now, or at the
+   * completion of the claim in progress).
+   */
+  edge(source: number): () => void {
+    this.line(source); // the same range check
+    return () => {
+      if (this.isSet(this.claimed, source)) this.setBit(this.latched, source, true);
+      else this.setBit(this.pending, source, true);
       this.updateHarts();
     };
   }
@@ -135,6 +155,10 @@ export class Plic implements Device {
     this.setBit(this.claimed, source, false);
     // The gateway forwards a new request if the device still holds its line high.
     if (this.level[source] === 1) this.setBit(this.pending, source, true);
+    if (this.isSet(this.latched, source)) {
+      this.setBit(this.latched, source, false);
+      this.setBit(this.pending, source, true);
+    }
   }
 
   /** The pending, enabled source with the highest priority above c's threshold; 0 if none. */
