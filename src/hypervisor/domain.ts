@@ -7,6 +7,7 @@
  */
 import type { ConsoleBackend } from "../machine/devices/console.js";
 import type { DomainDevices } from "./devices.js";
+import type { EventChannel, StoreRing } from "./event-channel.js";
 import type { GStage } from "./memory/gstage.js";
 import type { GuestMemory } from "./memory/guest-memory.js";
 import type { P2m } from "./memory/p2m.js";
@@ -44,6 +45,10 @@ export class Domain {
   gstage: GStage | undefined;
   /** The virtual PLIC and UART (MMIO device models). */
   devices: DomainDevices | undefined;
+  /** Event channels by port (event-channel.ts): what EVTCHN_SEND may name. */
+  readonly channels = new Map<number, EventChannel>();
+  /** The store ring's page and channel, when the domain was built with one (DomainSpec.storeRing). */
+  storeRing: StoreRing | undefined;
 
   constructor(
     readonly id: DomainId,

@@ -3,6 +3,19 @@
  * vCPUs, the timebase, the boot arguments, and its device models where QEMU `virt` has them: the virtual
  * 16550 UART and the virtual PLIC (devices.ts), and a `virtio,mmio` node for each occupied virtio-mmio
  * slot (empty slots are left out). SBI (console, timer, power) is there as well.
+ *
+ * A domain built with a store ring also has, as Linux's ramoops does, a reserved-memory region that
+ * names its user (docs/store-ring.md):
+ *
+ *   reserved-memory {                          #address-cells = 2, #size-cells = 2, ranges
+ *     xenstore@<gpa> {
+ *       compatible = "rvisor,xenstore";
+ *       reg = <0 gpa 0 0x1000>;                 the ring page (struct xenstore_domain_interface)
+ *       interrupts = <irq>;                     backend → guest: a source of the PLIC (phandle 1)
+ *       interrupt-parent = <1>;
+ *       rvisor,event-channel = <port>;          guest → backend: the port EVTCHN_SEND names
+ *     };
+ *   };
  */
 import { type FdtNode, serializeFdt } from "../machine/fdt.js";
 import { IRQ_M_EXT, IRQ_S_EXT } from "../machine/isa/csr-defs.js";
@@ -17,7 +30,7 @@ import {
   VIRTIO_STRIDE,
   virtioIrq,
 } from "../machine/memory-map.js";
-import { PLIC_SOURCES, TIMEBASE_HZ } from "../machine/params.js";
+import { PAGE_SIZE, PLIC_SOURCES, TIMEBASE_HZ } from "../machine/params.js";
 
 const node = (name: string, props: FdtNode["props"], children: FdtNode[] = []): FdtNode => ({
   name,
@@ -33,6 +46,8 @@ export interface GuestFdtOptions {
   name: string;
   /** Occupied virtio-mmio slots (DomainDevices.virtioSlots). */
   virtioSlots?: readonly number[];
+  /** The store ring's page, event-channel port and PLIC source, if the domain has one. */
+  storeRing?: { gpa: number; port: number; irq: number };
 }
 
 /** The 16550's input clock on QEMU virt, as the board's tree gives it. */
@@ -76,6 +91,7 @@ export function guestFdt(opts: GuestFdtOptions): Uint8Array {
         ["device_type", "memory"],
         ["reg", [0, DRAM_BASE, 0, opts.ramBytes]],
       ]),
+      ...(opts.storeRing === undefined ? [] : [storeRingNode(opts.storeRing)]),
       node(
         "cpus",
         [
@@ -126,4 +142,24 @@ export function guestFdt(opts: GuestFdtOptions): Uint8Array {
     ],
   );
   return serializeFdt(root, 0);
+}
+
+function storeRingNode(r: { gpa: number; port: number; irq: number }): FdtNode {
+  return node(
+    "reserved-memory",
+    [
+      ["#address-cells", [2]],
+      ["#size-cells", [2]],
+      ["ranges", null],
+    ],
+    [
+      node(`xenstore@${r.gpa.toString(16)}`, [
+        ["compatible", "rvisor,xenstore"],
+        ["reg", [0, r.gpa, 0, PAGE_SIZE]],
+        ["interrupts", [r.irq]],
+        ["interrupt-parent", [1]],
+        ["rvisor,event-channel", [r.port]],
+      ]),
+    ],
+  );
 }

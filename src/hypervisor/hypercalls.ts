@@ -1,7 +1,8 @@
 /**
  * The hypercall table: what a guest kernel's `ecall` from virtual S-mode reaches. Hypercalls are SBI
  * calls (v2.0: Base, TIME, IPI, RFENCE, HSM, SRST, DBCN, and the legacy console/timer/shutdown), plus,
- * for `pv` domains, rvisor's PV extension (pv.ts, docs/pv-abi.md).
+ * for `pv` domains, rvisor's PV extension (pv.ts, docs/pv-abi.md), and in every mode rvisor's event
+ * channel extension (event-channel.ts: EVTCHN_SEND, the guest's notification of a backend).
  *
  * Addresses a guest passes (DBCN buffers, PV requests) are guest-physical and reach memory only through
  * the domain's P2M; a bad one is an SBI error, never a host exception. Garbage arguments get
@@ -52,6 +53,7 @@ import {
 import type { Hart } from "../machine/hart.js";
 import { MIP_SSIP } from "../machine/isa/csr-defs.js";
 import type { Domain } from "./domain.js";
+import { EID_RVISOR_EVTCHN, EVTCHN_SEND } from "./event-channel.js";
 import { EID_RVISOR_PV, PV_FUNCTION_NAMES, pvCall, touchesPinned } from "./pv.js";
 import type { Vcpu } from "./vcpu.js";
 
@@ -86,6 +88,7 @@ const EXTENSION_NAMES = new Map<number, string>([
   [EID_LEGACY_CONSOLE_GETCHAR, "legacy"],
   [EID_LEGACY_CLEAR_IPI, "legacy"],
   [EID_LEGACY_SHUTDOWN, "legacy"],
+  [EID_RVISOR_EVTCHN, "EVTCHN"],
 ]);
 
 /** The exit label of a hypercall: "sbi:TIME", "pv:MMU_UPDATE", "sbi:unknown". */
@@ -153,6 +156,13 @@ function call(host: HypercallHost, v: Vcpu, h: Hart, eid: number, fid: number): 
     }
     case EID_DBCN:
       return dbcn(d, fid, a(0), a(1), a(2));
+    case EID_RVISOR_EVTCHN: {
+      if (fid !== EVTCHN_SEND) return fail(SBI_ERR_NOT_SUPPORTED);
+      const channel = d.channels.get(a(0));
+      if (channel === undefined) return fail(SBI_ERR_INVALID_PARAM);
+      channel.send();
+      return ok();
+    }
     case EID_RVISOR_PV:
       if (d.mode !== "pv") return fail(SBI_ERR_NOT_SUPPORTED);
       return pvCall(host, v, h, fid);

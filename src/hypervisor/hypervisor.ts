@@ -55,6 +55,7 @@ import { Monitor, type MonitorHost } from "./bt.js";
 import { DomainDevices } from "./devices.js";
 import { type DispatcherHost, dispatchException, shadowKind } from "./dispatcher.js";
 import { Domain, type DomainEnd, type DomainMode } from "./domain.js";
+import { EventChannel, SharedPage, STORE_RING_IRQ, STORE_RING_PORT } from "./event-channel.js";
 import { guestFdt } from "./guest-fdt.js";
 import { loadHvmVcpu, reflectIntoVs, saveHvmVcpu, statusOnTrap, VS_IRQS, vmidOf } from "./hvm.js";
 import { FrameAllocator } from "./memory/frames.js";
@@ -136,6 +137,12 @@ export interface DomainSpec {
   virtioConsole?: ConsoleBackend;
   /** Network interfaces: a virtio-net device each, in the virtio-mmio slots after the disks and hvc0. */
   nics?: readonly NicSpec[];
+  /**
+   * Reserve the last page of RAM as the store ring (a /reserved-memory node, compatible
+   * "rvisor,xenstore", with its event channel and PLIC source: docs/store-ring.md) for a backend in
+   * domain 0 to attach to (Domain.storeRing). Default false: the guest sees no ring.
+   */
+  storeRing?: boolean;
 }
 
 export interface NicSpec {
@@ -315,14 +322,23 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     if (spec.virtioConsole !== undefined) d.devices.addVirtio(new VirtioConsole(spec.virtioConsole), mem);
     for (const [i, nic] of (spec.nics ?? []).entries())
       d.devices.addVirtio(new VirtioNet(nic.mac ?? vifMac(id, i), nic.connect(id, i)), mem);
+    // The store ring takes RAM's last page; the device tree goes below it (at the top otherwise).
+    const ringGpa = spec.storeRing ? DRAM_BASE + ramBytes - PAGE_SIZE : undefined;
+    if (ringGpa !== undefined) {
+      const channel = new EventChannel(STORE_RING_PORT, STORE_RING_IRQ, d.devices.plic.edge(STORE_RING_IRQ));
+      d.channels.set(channel.port, channel);
+      d.storeRing = { page: new SharedPage(d, ringGpa), channel };
+    }
     const fdt = guestFdt({
       vcpus: nvcpus,
       ramBytes,
       bootargs: spec.bootargs,
       name,
       virtioSlots: d.devices.virtioSlots,
+      storeRing:
+        ringGpa === undefined ? undefined : { gpa: ringGpa, port: STORE_RING_PORT, irq: STORE_RING_IRQ },
     });
-    const fdtAddr = DRAM_BASE + ramBytes - Math.ceil(fdt.length / PAGE_SIZE) * PAGE_SIZE;
+    const fdtAddr = (ringGpa ?? DRAM_BASE + ramBytes) - Math.ceil(fdt.length / PAGE_SIZE) * PAGE_SIZE;
     mem.write(fdtAddr, fdt);
     this.domains.set(id, d);
     this.scheduler.addDomain(id, { weight: spec.weight ?? 256, cap: spec.cap ?? 0 });
