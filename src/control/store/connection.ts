@@ -25,6 +25,8 @@ export class Connection {
   readonly transactions = new Map<number, Transaction>();
   private readonly queue: WatchEvent[] = [];
   private closed = false;
+  /** Told after an event is queued (the transport that carries events: a ring backend, a socket). */
+  onEvent: (() => void) | undefined;
 
   constructor(
     readonly store: Store,
@@ -164,7 +166,9 @@ export class Connection {
 
   /** Called by the Store when it has an event for this connection. */
   deliver(event: WatchEvent): void {
-    if (!this.closed) this.queue.push(event);
+    if (this.closed) return;
+    this.queue.push(event);
+    this.onEvent?.();
   }
 
   /** The connection is gone (domain released or client closed): no more events, no transactions. */
