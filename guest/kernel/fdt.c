@@ -1,10 +1,11 @@
 /*
  * A small reader of the flattened device tree (Devicetree Specification v0.4, chapter 5) the firmware
  * passes in a1: it finds RAM (/memory@...: reg), the timer frequency (/cpus: timebase-frequency), the
- * harts (/cpus/cpu@N: reg, unless status is "disabled"), the kernel command line (/chosen: bootargs)
- * and the devices (every node with `compatible` and `reg`, the latter read with its parent's
- * #address-cells / #size-cells). Everything it returns is copied, so the blob's pages may be reused
- * afterwards.
+ * harts (/cpus/cpu@N: reg, unless status is "disabled"), the kernel command line (/chosen: bootargs),
+ * the RAM set aside (the `reg` of each /reserved-memory child) and the devices (every node with
+ * `compatible` and `reg`, the latter read with its parent's #address-cells / #size-cells; a reserved
+ * region that names its user, like the store ring, is one too). Everything it returns is copied, so
+ * the blob's pages may be reused afterwards.
  *
  *   header (big-endian words)    structure block tokens
  *   +0  magic 0xd00dfeed          FDT_BEGIN_NODE name\0 (padded to 4)
@@ -52,8 +53,8 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
   uint32_t acells[MAX_DEPTH + 1], scells[MAX_DEPTH + 1];
   struct fdt_device dev[MAX_DEPTH + 1];
   int has_reg[MAX_DEPTH + 1];
-  enum { OTHER, MEMORY, CPUS, CHOSEN } node = OTHER; /* the depth-1 node we are inside */
-  int in_cpu = 0, cpu_disabled = 0;                   /* inside /cpus/cpu@N */
+  enum { OTHER, MEMORY, CPUS, CHOSEN, RESERVED } node = OTHER; /* the depth-1 node we are inside */
+  int in_cpu = 0, cpu_disabled = 0;                             /* inside /cpus/cpu@N */
   uint32_t cpu_reg = NCPU;
 
   while (p < end) {
@@ -74,6 +75,7 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
         if (strcmp(name, "memory") == 0 || starts_with(name, "memory@")) node = MEMORY;
         else if (strcmp(name, "cpus") == 0) node = CPUS;
         else if (strcmp(name, "chosen") == 0) node = CHOSEN;
+        else if (strcmp(name, "reserved-memory") == 0) node = RESERVED;
         else node = OTHER;
       } else if (depth == 3 && node == CPUS && starts_with(name, "cpu@")) {
         in_cpu = 1;
@@ -82,6 +84,10 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
       }
     } else if (token == FDT_END_NODE) {
       if (depth == 2) node = OTHER;
+      if (depth == 3 && node == RESERVED && has_reg[depth] && info->nreserved < FDT_MAX_RESERVED) {
+        info->reserved[info->nreserved].base = dev[depth].base;
+        info->reserved[info->nreserved++].size = dev[depth].size;
+      }
       if (depth >= 2 && depth <= MAX_DEPTH && has_reg[depth] && dev[depth].compatible_len > 0 &&
           info->ndevices < FDT_MAX_DEVICES)
         info->devices[info->ndevices++] = dev[depth];
@@ -105,6 +111,8 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why) {
           d->compatible[FDT_COMPATIBLE_LEN - 1] = '\0';
         } else if (strcmp(prop, "interrupts") == 0 && len >= 4) {
           d->irq = be32(value);
+        } else if (strcmp(prop, "rvisor,event-channel") == 0 && len == 4) {
+          d->event_channel = be32(value);
         } else if (depth >= 2 && strcmp(prop, "reg") == 0) {
           uint32_t ac = acells[depth - 1], sc = scells[depth - 1];
           if (ac >= 1 && ac <= 2 && sc <= 2 && len >= 4 * (ac + sc)) {

@@ -1,7 +1,8 @@
 /*
  * The physical page allocator: a free list threaded through the free pages themselves, over the RAM
- * between the end of the kernel image and the end of memory the device tree reports. Pages are
- * handed out zeroed. The kernel reaches every page at its physical address (memlayout.h).
+ * between the end of the kernel image and the end of memory the device tree reports, less the regions
+ * it reserves (/reserved-memory: the store ring's page). Pages are handed out zeroed. The kernel
+ * reaches every page at its physical address (memlayout.h).
  */
 #include <string.h>
 
@@ -15,12 +16,21 @@ static struct free_page *free_list;
 static size_t free_pages, total_pages;
 static uintptr_t ram_start, ram_end;
 
+static int reserved(uintptr_t pa) {
+  for (uint32_t i = 0; i < boot_info.nreserved; i++)
+    if (pa + PAGE_SIZE > boot_info.reserved[i].base &&
+        pa < boot_info.reserved[i].base + boot_info.reserved[i].size)
+      return 1;
+  return 0;
+}
+
 void kalloc_init(uintptr_t start, uintptr_t end) {
   ram_start = PAGE_ROUND_UP(start);
   ram_end = PAGE_ROUND_DOWN(end);
   /* Freed from the top down so that the list hands out low addresses first. */
   for (uintptr_t pa = ram_end; pa > ram_start;) {
     pa -= PAGE_SIZE;
+    if (reserved(pa)) continue;
     struct free_page *page = (struct free_page *)pa;
     page->next = free_list;
     free_list = page;
@@ -39,7 +49,7 @@ uintptr_t kalloc(void) {
 }
 
 void kfree(uintptr_t pa) {
-  if (pa % PAGE_SIZE != 0 || pa < ram_start || pa >= ram_end) panic("kfree: not a page of the allocator");
+  if (pa % PAGE_SIZE != 0 || pa < ram_start || pa >= ram_end || reserved(pa)) panic("kfree: not a page of the allocator");
   struct free_page *page = (struct free_page *)pa;
   page->next = free_list;
   free_list = page;

@@ -28,6 +28,7 @@ struct fdt_device {
   uint32_t compatible_len;
   uint64_t base, size;                 /* reg's first (address, size) pair */
   uint32_t irq;                        /* the first cell of `interrupts`, 0 when there is none */
+  uint32_t event_channel;              /* `rvisor,event-channel` (docs/store-ring.md), 0 when absent */
 };
 struct boot_info {
   uint64_t mem_base;
@@ -37,6 +38,10 @@ struct boot_info {
   char bootargs[BOOTARGS_LEN];
   uint32_t ndevices;
   struct fdt_device devices[FDT_MAX_DEVICES];
+  uint32_t nreserved; /* /reserved-memory regions: RAM the page allocator leaves alone */
+  struct {
+    uint64_t base, size;
+  } reserved[FDT_MAX_RESERVED];
 };
 extern struct boot_info boot_info; /* main.c */
 /* Returns 0, or -1 with a reason in *why when the blob is not a device tree the kernel can use. */
@@ -45,6 +50,7 @@ int fdt_read(const void *dtb, struct boot_info *info, const char **why);
 const struct fdt_device *fdt_find_compatible(const char *compatible, int nth);
 
 /* kalloc.c: physical pages */
+/* Frees [start, end) into the allocator, except pages in boot_info's reserved regions. */
 void kalloc_init(uintptr_t start, uintptr_t end);
 /* A zeroed page, or 0 when none is left. */
 uintptr_t kalloc(void);
@@ -278,10 +284,36 @@ int hvc_write(const char *buf, size_t n);
 /* The next input byte, sleeping until one arrives; -1 without the device or when killed. */
 int hvc_getc(void);
 
+/*
+ * xenstore.c: the store ring (docs/store-ring.md), when the device tree has one. Paths not starting
+ * with '/' are relative to the domain's home /local/domain/<id>. `tx` is a transaction id, 0 for none.
+ * Each call sleeps until the store answers; -1 is a failure whose reason xs_error() names (the store's
+ * errno name, "EACCES", or "no store ring" / "ring error").
+ */
+void xenstore_init(void);  /* boot: finds the ring, takes its interrupt (quiet without one) */
+void xenstore_start(void); /* boot, after the shell: the control/shutdown thread */
+int xs_available(void);
+const char *xs_error(void);
+/* The value into buf (nul-terminated, cut to size - 1); returns its whole length, or -1. */
+int xs_read(uint32_t tx, const char *path, char *buf, size_t size);
+int xs_write(uint32_t tx, const char *path, const char *value);
+int xs_rm(uint32_t tx, const char *path);
+/* The children's names, each nul-terminated, into buf; returns their bytes, or -1. */
+int xs_directory(uint32_t tx, const char *path, char *buf, size_t size);
+int xs_watch(const char *path, const char *token);
+int xs_unwatch(const char *path, const char *token);
+/* Waits for the next event of a watch with `token`; its path into `path`. 0, or -1 (no ring). */
+int xs_wait_event(const char *token, char *path, size_t size);
+/* Forgets the queued events of `token`. */
+void xs_drop_events(const char *token);
+int xs_transaction_start(uint32_t *tx);
+int xs_transaction_end(uint32_t tx, int commit);
+
 /* shell.c, ktest.c, devcmd.c (the shell's device commands) */
 void shell_main(void);
 void cmd_blk(char *args);
 void cmd_hvc(char *args);
+void cmd_xenstore(char *args); /* xscmd.c */
 /* Runs the tests named `which` ("all" for every one); returns how many failed, -1 for an unknown name. */
 int ktest_run(const char *which);
 void ktest_list(void);

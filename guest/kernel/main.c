@@ -2,8 +2,9 @@
  * The guest kernel's boot, in order: the boot CPU (tp, the big kernel lock), the arch layer (trap
  * vector, timer interrupt), what the device tree says (RAM, timebase, CPUs, bootargs, devices), the page
  * allocator over the RAM after the image, the kernel page table, the interrupt controller, the periodic
- * tick, the devices' drivers (virtio), the other CPUs, the shell as the first process, then the
- * scheduler forever. Another CPU, started by cpu.c, begins at kmain_secondary and joins the scheduler.
+ * tick, the devices' drivers (virtio, the store ring), the other CPUs, the shell as the first process,
+ * the store's control thread, then the scheduler forever. Another CPU, started by cpu.c, begins at
+ * kmain_secondary and joins the scheduler.
  */
 #include <stdio.h>
 
@@ -41,8 +42,10 @@ void kmain(unsigned long hartid, const void *dtb) {
   blk_init();
   hvc_init();
   virtio_net_init();
+  xenstore_init();
   cpu_boot_secondaries();
   if (kthread_create("shell", shell_main) < 0) panic("no process slot for the shell");
+  xenstore_start(); /* after the shell, which must be the first process (it reaps orphans) */
   scheduler();
 }
 

@@ -14,8 +14,14 @@
 #define LINE_LEN 128        /* a shell command line */
 #define BOOTARGS_LEN 128
 #define FDT_MAX_DEVICES 24  /* device nodes the kernel remembers from the device tree */
+#define FDT_MAX_RESERVED 4  /* /reserved-memory regions the kernel keeps out of the page allocator */
 #define FDT_NAME_LEN 32
 #define FDT_COMPATIBLE_LEN 48
+#define XS_PAYLOAD_MAX 4096  /* a store message's payload at most (XENSTORE_PAYLOAD_MAX) */
+#define XS_EVENTS 8          /* store watch events queued before the oldest is dropped */
+#define XS_EVENT_PATH_LEN 128
+#define XS_TOKEN_LEN 32
+#define XS_VALUE_SHOWN 256   /* bytes of a store value the shell prints */
 #define NIRQ 32             /* external interrupt sources (PLIC) a driver may register for */
 #define NBLK 4              /* virtio-blk disks the kernel drives */
 #define BLK_MAX_SECTORS 16  /* the most sectors one blk_read/blk_write moves (8 KiB) */

@@ -178,6 +178,7 @@ static const struct command commands[] = {
     {"ping", "ping <ip> [count]    ICMP echo requests, one a second", cmd_ping},
     {"udpecho", "udpecho [port]       echo UDP datagrams in the background (default port 7)", cmd_udpecho},
     {"udpsend", "udpsend <ip> <port> <text>  send a datagram and print the reply", cmd_udpsend},
+    {"xenstore", "xenstore read|write|ls|rm|watch <path> [value|count]  the store", cmd_xenstore},
     {"shutdown", "shutdown             power off", cmd_shutdown},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -110,6 +110,13 @@ void arch_console_write(const char *buf, size_t n);
 size_t arch_console_read(char *buf, size_t n);
 /* Powers the machine off: exit status 0 when `failed` is 0, a system failure otherwise. */
 __attribute__((noreturn)) void arch_shutdown(int failed);
+/* Restarts the machine (a cold reboot). */
+__attribute__((noreturn)) void arch_reboot(void);
+/*
+ * Signals event channel `port` of rvisor's hypervisor (the store ring's backend: docs/store-ring.md);
+ * returns 0, or -1 when there is no such port (or no such hypervisor).
+ */
+int arch_event_send(uint32_t port);
 
 /* ---- CPUs (SBI HSM) ------------------------------------------------------------------------------ */
 /*

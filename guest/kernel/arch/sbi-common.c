@@ -1,7 +1,8 @@
 /*
  * The part of the arch interface that is the same natively and paravirtualized: time is the `time`
  * counter (readable from any mode), and the timer, the console, power-off and the CPUs (HSM) are SBI
- * calls — a PV kernel keeps using the standard TIME, DBCN, SRST and HSM extensions (docs/pv-abi.md).
+ * calls — a PV kernel keeps using the standard TIME, DBCN, SRST and HSM extensions (docs/pv-abi.md) —
+ * and so is the event-channel send of rvisor's store ring, which every mode reaches the same way.
  */
 #include <csr.h>
 #include <sbi.h>
@@ -62,4 +63,17 @@ void arch_cpu_stop(void) {
 long arch_cpu_status(unsigned long hartid) {
   struct sbiret r = sbi_hart_get_status(hartid);
   return r.error != SBI_SUCCESS ? r.error : r.value;
+}
+
+void arch_reboot(void) {
+  sbi_system_reset(SBI_SRST_TYPE_COLD_REBOOT, SBI_SRST_REASON_NONE);
+  arch_shutdown(1); /* a firmware that cannot reboot */
+}
+
+/* rvisor's event-channel extension (src/hypervisor/event-channel.ts). */
+#define SBI_EXT_RVISOR_EVTCHN 0x09525645
+#define SBI_RVISOR_EVTCHN_SEND 0
+
+int arch_event_send(uint32_t port) {
+  return sbi_ecall(SBI_EXT_RVISOR_EVTCHN, SBI_RVISOR_EVTCHN_SEND, port, 0, 0, 0, 0, 0).error == SBI_SUCCESS ? 0 : -1;
 }
