@@ -8,6 +8,7 @@
  *                                  board's description and needs no daemon
  *   rvisor start <dom>             a stopped domain again, from its stored config
  *   rvisor pause|unpause|destroy <dom>
+ *   rvisor shutdown|reboot <dom> [-w]  ask the guest (xl's control/shutdown); -w: wait until it has gone
  *   rvisor console <dom> [-f]      the console output so far; --follow streams it until the domain stops
  *
  *   … and the administration verbs of toolstack-admin.ts (vcpu-list, vcpu-pin, sched-credit, top,
@@ -323,6 +324,35 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
       .action(
         verb(async (dom: string, o: SocketOption) => {
           await client(o)[name](dom);
+          return 0;
+        }),
+      );
+  }
+
+  const graceful = [
+    ["shutdown", "poweroff", "ask a domain to power off (through its store's control/shutdown)"],
+    ["reboot", "reboot", "ask a domain to reboot (through its store's control/shutdown)"],
+  ] as const;
+  for (const [name, request, description] of graceful) {
+    program
+      .command(name)
+      .description(description)
+      .argument("<dom>", "the domain's name or id")
+      .option("-w, --wait", "wait until the domain has gone")
+      .option("--socket <path>", socketHelp)
+      .action(
+        verb(async (dom: string, o: SocketOption & { wait?: boolean }) => {
+          const c = client(o);
+          const d = await c.domain(dom);
+          if (d.id !== null)
+            process.stderr.write(
+              `${name === "reboot" ? "Rebooting" : "Shutting down"} domain ${d.id} (${d.name})\n`,
+            );
+          await c[name](dom, o.wait === true);
+          if (o.wait)
+            process.stderr.write(
+              `Domain ${d.id} (${d.name}) has ${request === "reboot" ? "rebooted" : "been shut down"}\n`,
+            );
           return 0;
         }),
       );

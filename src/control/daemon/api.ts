@@ -7,6 +7,9 @@
  *   POST /v1/domains                       CreateRequest: a config file's text            → DomainInfo
  *   POST /v1/domains/:dom/start            a stopped (defined) domain, from its stored config
  *   POST /v1/domains/:dom/{pause,unpause,destroy}
+ *   POST /v1/domains/:dom/{shutdown,reboot}[?wait=1]   "poweroff" / "reboot" into the guest's
+ *                                          control/shutdown (409 when the guest does not listen);
+ *                                          wait=1 answers once that instance of the domain is gone
  *   GET  /v1/domains/:dom/console[?from=N] the console output kept so far                 → ConsoleOutput
  *   POST /v1/domains/:dom/console          body: bytes for the guest's console input
  *   GET  /v1/domains/:dom/console/stream   server-sent events: `output` (JSON string), `end`

@@ -105,6 +105,15 @@ export class RvisordClient {
     return this.call("POST", `/domains/${ref(dom)}/destroy`);
   }
 
+  /** xl shutdown / reboot: asks the guest through control/shutdown; `wait` answers once it has gone. */
+  shutdown(dom: string | number, wait = false): Promise<DomainInfo> {
+    return this.call("POST", `/domains/${ref(dom)}/shutdown${wait ? "?wait=1" : ""}`);
+  }
+
+  reboot(dom: string | number, wait = false): Promise<DomainInfo> {
+    return this.call("POST", `/domains/${ref(dom)}/reboot${wait ? "?wait=1" : ""}`);
+  }
+
   console(dom: string | number, from = 0): Promise<ConsoleOutput> {
     return this.call("GET", `/domains/${ref(dom)}/console?from=${from}`);
   }

@@ -45,7 +45,7 @@ import {
 import { Bridges } from "../net/bridges.js";
 import type { Connection } from "../store/connection.js";
 import { Store } from "../store/store.js";
-import { wellKnown, writeDomainTree } from "../store/well-known.js";
+import { requestShutdown, wellKnown, writeDomainTree } from "../store/well-known.js";
 import { Admin, LogRing } from "./admin.js";
 import {
   API_VERSION,
@@ -59,6 +59,7 @@ import {
 import { ConsoleLog } from "./console-log.js";
 import { ApiError, clearStaleSocket, isLoopback, parseJson, readBody, send } from "./http.js";
 import { StateDb } from "./state-db.js";
+import { connectStoreRing, type StoreRingLink, shutdownRefusal } from "./store-ring.js";
 
 const MiB = 1024 * 1024;
 export const RESTART_LIMIT = 5;
@@ -103,6 +104,8 @@ interface Entry {
   restarts: number[];
   /** Told when the running domain ends or is destroyed (console streams). */
   readonly onStop: Set<() => void>;
+  /** The running domain's store ring, served while it exists (store-ring.ts). */
+  ring?: StoreRingLink;
 }
 
 const HV_MODES: Record<string, DomainMode | undefined> = { trap: "trap", bt: "bt", pv: "pv", hvm: "hvm" };
@@ -378,6 +381,7 @@ export class Rvisord {
           vdev: disk.vdev,
         })),
         nics: this.bridges.nics(c.vifs),
+        storeRing: true,
       });
     } catch (e) {
       if (e instanceof ElfError || e instanceof DomainConfigError)
@@ -403,6 +407,9 @@ export class Rvisord {
       vcpus: c.vcpus,
     });
     if (!tree.ok) this.log(`rvisord: ${c.name}: store tree not written: ${tree.errno}: ${tree.detail}`);
+    entry.ring = connectStoreRing(this.tools, d, (line) =>
+      this.log(`rvisord: ${c.name} (id ${d.id}): ${line}`),
+    );
   }
 
   /** The config's `cpus` as pCPU lists per vCPU index (checked against this host before creating). */
@@ -434,6 +441,8 @@ export class Rvisord {
     entry.domain = undefined;
     if (d.alive) this.hv.shutdown(d, 0, "destroyed");
     entry.end ??= d.end ?? { state: "shutdown", code: 0, reason: "destroyed" };
+    entry.ring?.disconnect();
+    entry.ring = undefined;
     this.tools.rm(wellKnown.home(d.id));
     this.tools.rm(wellKnown.vmPath(entry.stored.uuid));
     for (const fn of entry.onStop) fn();
@@ -627,6 +636,30 @@ export class Rvisord {
         const d = this.live(e);
         await this.teardown(e);
         this.log(`rvisord: destroyed ${e.stored.name} (id ${d.id})`);
+        return send(res, 200, this.info(e));
+      }
+      case "POST domains/:dom/shutdown":
+      case "POST domains/:dom/reboot": {
+        const e = this.lookup(ref!);
+        const d = this.live(e);
+        const request = verb === "reboot" ? "reboot" : "poweroff";
+        const refusal = shutdownRefusal(this.tools, e.stored.name, d, e.ring, request);
+        if (refusal !== undefined) throw new ApiError(409, refusal);
+        // ?wait=1 (`-w`): answer once this instance of the domain is gone.
+        const gone =
+          url.searchParams.get("wait") === "1"
+            ? new Promise<void>((r) => {
+                const done = () => {
+                  e.onStop.delete(done);
+                  r();
+                };
+                e.onStop.add(done);
+              })
+            : undefined;
+        const written = requestShutdown(this.tools, d.id, request);
+        if (!written.ok) throw new Error(`control/shutdown not written: ${written.errno}: ${written.detail}`);
+        this.log(`rvisord: asked ${e.stored.name} (id ${d.id}) to ${request}`);
+        await gone;
         return send(res, 200, this.info(e));
       }
       case "GET domains/:dom/console": {
