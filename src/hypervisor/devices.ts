@@ -14,9 +14,10 @@
  * (0x1000_1000 + 0x1000·i, PLIC source 1 + i); `virtioSlots` is what the device tree lists.
  */
 import type { AccessSize, Device, InterruptTarget } from "../machine/bus.js";
-import type { ConsoleBackend } from "../machine/devices/console.js";
-import { Plic } from "../machine/devices/plic.js";
-import { Uart16550 } from "../machine/devices/uart16550.js";
+import { BufferConsole, type ConsoleBackend } from "../machine/devices/console.js";
+import { Plic, type PlicState } from "../machine/devices/plic.js";
+import { DeviceStateError } from "../machine/devices/snapshot.js";
+import { Uart16550, type UartState } from "../machine/devices/uart16550.js";
 import type { Hart } from "../machine/hart.js";
 import { EXPANDED } from "../machine/isa/compressed.js";
 import { MIP_SEIP } from "../machine/isa/csr-defs.js";
@@ -40,6 +41,13 @@ import { VirtioMmio } from "./virtio/mmio.js";
 
 /** Where the models raise a vCPU's virtual external interrupt. */
 export type ExternalIrqSink = (vcpuIndex: number, level: boolean) => void;
+
+/** The models' state, for save/restore: the board's own snapshots, and whether the guest uses the UART. */
+export interface DomainDevicesState {
+  plic: PlicState;
+  uart: UartState;
+  uartInUse: boolean;
+}
 
 interface Mapped {
   base: number;
@@ -111,6 +119,16 @@ export class DomainDevices {
 
   private uartInUse = false;
 
+  snapshot(): DomainDevicesState {
+    return { plic: this.plic.snapshot(), uart: this.uart.snapshot(), uartInUse: this.uartInUse };
+  }
+
+  /** Takes back a snapshot (checked first: a bad field throws DeviceStateError naming it, nothing changes). */
+  restore(s: DomainDevicesState): void {
+    restoreModels(this.plic, this.uart, s);
+    this.uartInUse = s.uartInUse;
+  }
+
   /**
    * Performs the load or store at `h.pc` that faulted on guest-physical `gpa` in a device range:
    * returns false (the caller reflects an access fault) when no device is there, or the instruction is
@@ -154,6 +172,40 @@ export class DomainDevices {
     h.pc = (h.pc + len) >>> 0;
     h.retired++;
     return true;
+  }
+}
+
+/**
+ * Checks a DomainDevicesState for `vcpus` vCPUs without touching any domain: restores it into scratch
+ * models. Throws DeviceStateError naming the first bad field.
+ */
+export function checkDevicesState(s: DomainDevicesState, vcpus: number): void {
+  const targets = Array.from({ length: vcpus }, (_, i) => ({ hartId: i, setInterruptLevel: () => {} }));
+  const plic = new Plic(targets);
+  restoreModels(plic, new Uart16550(plic.line(UART0_IRQ), new BufferConsole()), s);
+}
+
+function restoreModels(plic: Plic, uart: Uart16550, s: DomainDevicesState): void {
+  if (typeof s !== "object" || s === null) throw new DeviceStateError("not an object");
+  if (typeof s.uartInUse !== "boolean") throw new DeviceStateError("uartInUse: not a boolean");
+  const before = plic.snapshot();
+  part("plic", s.plic, (x) => plic.restore(x));
+  try {
+    part("uart", s.uart, (x) => uart.restore(x));
+  } catch (e) {
+    plic.restore(before);
+    throw e;
+  }
+}
+
+/** Restores one model's part of a snapshot, naming the part in any error. */
+function part<T>(name: string, state: T, restore: (s: T) => void): void {
+  if (typeof state !== "object" || state === null) throw new DeviceStateError(`${name}: not an object`);
+  try {
+    restore(state);
+  } catch (e) {
+    if (e instanceof DeviceStateError) throw new DeviceStateError(`${name}.${e.message}`);
+    throw e;
   }
 }
 

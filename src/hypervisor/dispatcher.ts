@@ -6,6 +6,7 @@
  *   ─────────────────────────────────────   ───────────────────────────────────────────────────────────
  *   illegal instruction, virtual S-mode      the interpreter (trap and bt modes), which emulates it on the
  *                                            vCPU's virtual CSRs; a PV kernel gets it reflected
+ *   illegal instruction: a read of time      a restored domain's clock (guest-time.ts), either privilege
  *   ecall, virtual S-mode                    the hypercall table (SBI, and the PV extension)
  *   page fault                               the memory manager: a shadow fill, or the guest's own fault
  *   MMIO (a fill that ends in a device)      a device model (devices.ts: the virtual PLIC and UART)
@@ -47,6 +48,7 @@ import {
   PRIV_S,
 } from "../machine/isa/csr-defs.js";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE } from "../machine/mmu.js";
+import { emulateTimeRead } from "./guest-time.js";
 import { type HypercallHost, hypercall, hypercallName } from "./hypercalls.js";
 import { emulate, type InterpreterHost } from "./interpreter.js";
 import { guestFrame } from "./memory/addresses.js";
@@ -76,6 +78,11 @@ export function dispatchException(host: DispatcherHost, v: Vcpu, h: Hart, cause:
   }
   switch (cause) {
     case CAUSE_ILLEGAL_INSN: {
+      if (d.timeOffset !== 0 && emulateTimeRead(d, h, tval)) {
+        h.retired++;
+        d.countExit("time");
+        return;
+      }
       if (d.mode !== "pv") {
         const what = emulate(host, v, h, tval);
         if (what !== null) {

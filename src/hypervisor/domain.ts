@@ -39,6 +39,8 @@ export class Domain {
   readonly calls = new Map<string, number>();
   /** Instructions retired by this domain's vCPUs. */
   retired = 0;
+  /** Guest time minus host mtime, in ticks (guest-time.ts): 0 unless the domain was restored. */
+  timeOffset = 0;
   /** PV page-table bookkeeping (pv mode only). */
   pv: PvState | undefined;
   /** hvm mode only: the G-stage table the hardware walks (built from the P2M on guest-page faults). */

@@ -4,9 +4,10 @@
  * dispatchHvm (its exits) and memory/gstage.ts (its G-stage tables).
  *
  *   on (loadHvmVcpu):  vs* CSRs ← the vCPU's virtual S state; hgatp ← its domain's G-stage (VMID = domid
- *                      mod 128); medeleg/hedeleg ← what the guest handles itself; VS interrupts in mie/mip;
- *                      VTW; V = 1 at the vCPU's privilege; HFENCE.VVMA unless the hart's VS-stage entries
- *                      of that VMID are this vCPU's own (see below)
+ *                      mod 128); htimedelta ← its domain's time offset (guest-time.ts); medeleg/hedeleg ←
+ *                      what the guest handles itself; VS interrupts in mie/mip; VTW; V = 1 at the vCPU's
+ *                      privilege; HFENCE.VVMA unless the hart's VS-stage entries of that VMID are this
+ *                      vCPU's own (see below)
  *   off (saveHvmVcpu): the reverse, and the host's settings back (V = 0, U-mode, nothing delegated)
  *
  * TLB: the hart's entries are tagged by VMID (machine/tlb.ts), so a switch between virtual machines
@@ -43,6 +44,7 @@ import {
   PRIV_S,
   PRIV_U,
 } from "../machine/isa/csr-defs.js";
+import { timeDeltaHalves } from "./guest-time.js";
 import type { Vcpu, VirtualPriv } from "./vcpu.js";
 
 /** The VS-level interrupt bits of mip/mie (VSSIP, VSTIP, VSEIP): a vCPU's S bits shifted left by one. */
@@ -103,6 +105,9 @@ export function loadHvmVcpu(v: Vcpu, h: Hart): void {
   x.hcounteren = 7;
   const vmid = vmidOf(v.domain);
   x.hgatp = g.hgatp(vmid);
+  const delta = timeDeltaHalves(v.domain.timeOffset);
+  x.htimedelta = delta.lo;
+  x.htimedeltah = delta.hi;
   h.medeleg = HVM_DELEG;
   h.mideleg = 0; // the VS interrupts are delegated regardless (read-only one)
   h.mie = MIP_MTIP | MIP_MSIP | ((v.sie << 1) & VS_IRQS);
@@ -136,7 +141,7 @@ export function saveHvmVcpu(v: Vcpu, h: Hart): void {
   v.sip = (h.mipSw & VS_IRQS) >>> 1;
   v.scounteren = h.scounteren;
   if (h.virt) v.vpriv = h.priv as VirtualPriv;
-  x.hstatus = x.hedeleg = x.hideleg = x.hgatp = x.hcounteren = 0;
+  x.hstatus = x.hedeleg = x.hideleg = x.hgatp = x.hcounteren = x.htimedelta = x.htimedeltah = 0;
   h.medeleg = h.mideleg = 0;
   h.mie = MIP_MTIP | MIP_MSIP;
   h.mipSw &= ~VS_IRQS;

@@ -57,7 +57,9 @@ import { type DispatcherHost, dispatchException, shadowKind } from "./dispatcher
 import { Domain, type DomainEnd, type DomainMode } from "./domain.js";
 import { EventChannel, SharedPage, STORE_RING_IRQ, STORE_RING_PORT } from "./event-channel.js";
 import { guestFdt } from "./guest-fdt.js";
+import { COUNTERS_ALL, COUNTERS_TIME_TRAPS } from "./guest-time.js";
 import { loadHvmVcpu, reflectIntoVs, saveHvmVcpu, statusOnTrap, VS_IRQS, vmidOf } from "./hvm.js";
+import type { GuestFrame } from "./memory/addresses.js";
 import { FrameAllocator } from "./memory/frames.js";
 import { GSTAGE_ROOT_FRAMES, GStage, GStageRoots } from "./memory/gstage.js";
 import { GuestMemory } from "./memory/guest-memory.js";
@@ -160,6 +162,26 @@ export type DomainDisk =
   | { path: string; readOnly?: boolean; vdev?: string }
   | { backend: BlockBackend; vdev?: string };
 
+/** What buildDomain makes: a domain's shape, before a kernel or saved state is put in it. */
+export interface DomainBuild {
+  mode: DomainMode;
+  name?: string;
+  /** The guest RAM span in 4 KiB frames (maxmem). */
+  maxFrames: number;
+  /** The gfns backed by RAM; default: all of the span. */
+  populate?: readonly GuestFrame[];
+  vcpus: number;
+  console?: ConsoleBackend;
+  weight?: number;
+  cap?: number;
+  /** Disks, a virtio console and nics, in the virtio-mmio slots in that order (DomainSpec's). */
+  disks?: readonly DomainDisk[];
+  virtioConsole?: ConsoleBackend;
+  nics?: readonly NicSpec[];
+  /** The store ring in RAM's last page, with its event channel (DomainSpec.storeRing). */
+  storeRing?: boolean;
+}
+
 export class DomainConfigError extends Error {
   override name = "DomainConfigError";
 }
@@ -225,7 +247,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       h.mstatus = 0;
       h.setPriv(PRIV_U);
       h.mie = MIP_MTIP | MIP_MSIP;
-      h.mcounteren = 7; // guest code reads time, cycle and instret directly
+      h.mcounteren = COUNTERS_ALL; // guest code reads time, cycle and instret directly
       h.scounteren = 7;
       h.waiting = true;
     }
@@ -234,6 +256,11 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
 
   get pcpus(): number {
     return this.machine.harts.length;
+  }
+
+  /** The host's mtime, the latest any pCPU has seen (guest time is this plus a domain's timeOffset). */
+  get hostTicks(): number {
+    return Math.floor(this.nowNs / NS_PER_TICK);
   }
 
   /** The host's clock in nanoseconds, as the scheduler is told it. */
@@ -269,25 +296,67 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     if (image.entry < DRAM_BASE || image.entry >= DRAM_BASE + ramBytes)
       throw new ElfError(`${image.source}: entry 0x${image.entry.toString(16)} is outside the domain's RAM`);
 
+    const d = this.buildDomain({
+      mode: spec.mode,
+      name: spec.name,
+      maxFrames: ramBytes / PAGE_SIZE,
+      vcpus: nvcpus,
+      console: spec.console,
+      weight: spec.weight,
+      cap: spec.cap,
+      disks: spec.disks,
+      virtioConsole: spec.virtioConsole,
+      nics: spec.nics,
+      storeRing: spec.storeRing,
+    });
+    for (const s of image.segments) d.mem.write(s.paddr, s.data); // frames are zeroed: bss needs nothing
+    const ringGpa = d.storeRing?.page.gpa;
+    const fdt = guestFdt({
+      vcpus: nvcpus,
+      ramBytes,
+      bootargs: spec.bootargs,
+      name: d.name,
+      virtioSlots: d.devices?.virtioSlots ?? [],
+      storeRing:
+        ringGpa === undefined ? undefined : { gpa: ringGpa, port: STORE_RING_PORT, irq: STORE_RING_IRQ },
+    });
+    // The store ring takes RAM's last page; the device tree goes below it (at the top otherwise).
+    const fdtAddr = (ringGpa ?? DRAM_BASE + ramBytes) - Math.ceil(fdt.length / PAGE_SIZE) * PAGE_SIZE;
+    d.mem.write(fdtAddr, fdt);
+    this.startVcpu(d.vcpus[0], image.entry, fdtAddr);
+    this.kick();
+    return d;
+  }
+
+  /**
+   * A domain's frame: its P2M with RAM behind `populate` (every gfn of the span when not given), its
+   * devices, its store ring if asked, and its vCPUs known to the scheduler but stopped. Nothing of it
+   * runs until a vCPU is started (createDomain) or its saved state is put back (save/domain.ts). Checks
+   * the name, the nics' MACs, the hvm limit and the disks first; takes nothing when the host has too
+   * few frames (OutOfFramesError).
+   */
+  buildDomain(b: DomainBuild): Domain {
     const id = this.nextDomId;
-    const name = spec.name ?? `dom${id}`;
+    const name = b.name ?? `dom${id}`;
     for (const d of this.domains.values())
       if (d.name === name && d.alive) throw new DomainConfigError(`a domain named ${name} already exists`);
-    for (const nic of spec.nics ?? []) {
+    for (const nic of b.nics ?? []) {
       try {
         if (nic.mac !== undefined) macBytes(nic.mac);
       } catch (e) {
         throw new DomainConfigError(`${name}: ${(e as Error).message}`);
       }
     }
-    if (spec.mode === "hvm" && this.gstageRoots.available === 0)
+    if (b.mode === "hvm" && this.gstageRoots.available === 0)
       throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
     // Before anything is taken: a bad image changes nothing.
-    const others = (spec.virtioConsole === undefined ? 0 : 1) + (spec.nics?.length ?? 0);
-    const disks = openDisks(name, spec.disks ?? [], others);
-    const p2m = new P2m(id, this.allocator, ramBytes / PAGE_SIZE);
+    const others = (b.virtioConsole === undefined ? 0 : 1) + (b.nics?.length ?? 0);
+    const disks = openDisks(name, b.disks ?? [], others);
+    const p2m = new P2m(id, this.allocator, b.maxFrames);
     try {
-      p2m.populate(ramBytes / PAGE_SIZE); // throws OutOfFramesError, taking nothing, when the host is full
+      // Throws OutOfFramesError, taking nothing, when the host is full.
+      if (b.populate === undefined) p2m.populate(b.maxFrames);
+      else p2m.addBack(b.populate);
     } catch (e) {
       for (const disk of disks) disk.backend.close();
       throw e;
@@ -302,11 +371,10 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       d.gstage?.clear();
       this.flushTlbs(d);
     });
-    for (const s of image.segments) mem.write(s.paddr, s.data); // frames are zeroed: bss needs nothing
-
-    const d = new Domain(id, name, spec.mode, p2m, mem, spec.console ?? new BufferConsole());
-    if (spec.mode === "pv") d.pv = new PvState();
-    if (spec.mode === "hvm") {
+    const nvcpus = b.vcpus;
+    const d = new Domain(id, name, b.mode, p2m, mem, b.console ?? new BufferConsole());
+    if (b.mode === "pv") d.pv = new PvState();
+    if (b.mode === "hvm") {
       const root = this.gstageRoots.take();
       if (root === undefined) throw new Error("G-stage root vanished");
       d.gstage = new GStage(this.allocator, this.machine.ram, root);
@@ -319,29 +387,16 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       else this.clearVirq(v, MIP_SEIP);
     });
     for (const disk of disks) d.devices.addVirtio(new VirtioBlk(disk.backend, disk.vdev), mem);
-    if (spec.virtioConsole !== undefined) d.devices.addVirtio(new VirtioConsole(spec.virtioConsole), mem);
-    for (const [i, nic] of (spec.nics ?? []).entries())
+    if (b.virtioConsole !== undefined) d.devices.addVirtio(new VirtioConsole(b.virtioConsole), mem);
+    for (const [i, nic] of (b.nics ?? []).entries())
       d.devices.addVirtio(new VirtioNet(nic.mac ?? vifMac(id, i), nic.connect(id, i)), mem);
-    // The store ring takes RAM's last page; the device tree goes below it (at the top otherwise).
-    const ringGpa = spec.storeRing ? DRAM_BASE + ramBytes - PAGE_SIZE : undefined;
-    if (ringGpa !== undefined) {
+    if (b.storeRing === true) {
       const channel = new EventChannel(STORE_RING_PORT, STORE_RING_IRQ, d.devices.plic.edge(STORE_RING_IRQ));
       d.channels.set(channel.port, channel);
-      d.storeRing = { page: new SharedPage(d, ringGpa), channel };
+      d.storeRing = { page: new SharedPage(d, DRAM_BASE + b.maxFrames * PAGE_SIZE - PAGE_SIZE), channel };
     }
-    const fdt = guestFdt({
-      vcpus: nvcpus,
-      ramBytes,
-      bootargs: spec.bootargs,
-      name,
-      virtioSlots: d.devices.virtioSlots,
-      storeRing:
-        ringGpa === undefined ? undefined : { gpa: ringGpa, port: STORE_RING_PORT, irq: STORE_RING_IRQ },
-    });
-    const fdtAddr = (ringGpa ?? DRAM_BASE + ramBytes) - Math.ceil(fdt.length / PAGE_SIZE) * PAGE_SIZE;
-    mem.write(fdtAddr, fdt);
     this.domains.set(id, d);
-    this.scheduler.addDomain(id, { weight: spec.weight ?? 256, cap: spec.cap ?? 0 });
+    this.scheduler.addDomain(id, { weight: b.weight ?? 256, cap: b.cap ?? 0 });
     for (let i = 0; i < nvcpus; i++) {
       const pv = d.pv;
       const shadow = new ShadowMmu(
@@ -356,8 +411,6 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       this.vcpus.set(v.id, v);
       this.scheduler.addVcpu(v.id, id);
     }
-    this.startVcpu(d.vcpus[0], image.entry, fdtAddr);
-    this.kick();
     return d;
   }
 
@@ -407,6 +460,22 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       v.pausedRunnable = true;
       this.driver.sleep(v.id, now);
       if (v.pcpu !== null && v.pcpu !== this.here) this.ipi(v.pcpu);
+    }
+  }
+
+  /**
+   * Takes a paused domain's vCPUs off the pCPUs they are loaded on (those pick again at their next
+   * exit), so each vCPU's whole state is in its Vcpu: what saving a domain reads.
+   */
+  unloadDomain(id: DomainId): void {
+    const d = this.domainOf(id);
+    if (d.state !== "paused")
+      throw new DomainConfigError(`domain ${id} (${d.name}) is ${d.state}, not paused`);
+    for (const v of d.vcpus) {
+      const p = v.pcpu;
+      if (p === null) continue;
+      this.switchTo(this.machine.harts[p], null);
+      this.ipi(p);
     }
   }
 
@@ -568,6 +637,8 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     this.loadedAt[p] = h.retired;
     if (v.domain.mode === "hvm") loadHvmVcpu(v, h);
     else this.loadShadow(v, h);
+    // A restored trap/bt/pv domain's clock is offset: its reads of time trap (guest-time.ts).
+    h.mcounteren = v.domain.mode !== "hvm" && v.domain.timeOffset !== 0 ? COUNTERS_TIME_TRAPS : COUNTERS_ALL;
   }
 
   /** The hart `v` is loaded on, if it is an hvm vCPU whose interrupt state is live there. */
@@ -742,7 +813,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
   }
 
   setTimer(v: Vcpu, when: number): void {
-    v.timerAt = when;
+    v.timerAt = when - v.domain.timeOffset; // guest time → host time
     this.clearVirq(v, MIP_STIP);
   }
 

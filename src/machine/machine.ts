@@ -247,6 +247,7 @@ export class Machine {
   /** Runs until the guest exits or a limit is hit, yielding to Node's event loop so I/O gets through. */
   async run(opts: RunOptions = {}): Promise<MachineExit> {
     const limit = opts.maxInsns ?? Number.POSITIVE_INFINITY;
+    this.resumeAfterLimit();
     let lastYield = performance.now();
     while (this.exit === undefined) {
       if (this.retired >= limit) return this.stop("limit", `stopped after ${limit} instructions`);
@@ -270,11 +271,20 @@ export class Machine {
   runSync(opts: RunOptions = {}): MachineExit {
     if (this.clock !== "icount") throw new Error("runSync needs the icount clock");
     const limit = opts.maxInsns ?? Number.POSITIVE_INFINITY;
+    this.resumeAfterLimit();
     while (this.exit === undefined) {
       if (this.retired >= limit) return this.stop("limit", `stopped after ${limit} instructions`);
       if (this.round(limit) < 0) return this.deadlock();
     }
     return this.exit;
+  }
+
+  /**
+   * A run stopped at its instruction limit stopped between instructions with nothing ended: running
+   * again carries on from there (tests stop a guest part way, look at it, and let it go on).
+   */
+  private resumeAfterLimit(): void {
+    if (this.exit?.kind === "limit") this.exit = undefined;
   }
 
   private stop(kind: "limit" | "deadlock", message: string): MachineExit {

@@ -31,6 +31,7 @@ import type { AccessSize, Device, InterruptTarget, IrqLine } from "../bus.js";
 import { MIP_MEIP, MIP_SEIP } from "../isa/csr-defs.js";
 import { PLIC_SOURCES } from "../params.js";
 import { readLanes } from "./lanes.js";
+import { stateInts } from "./snapshot.js";
 
 const PRIORITY_BASE = 0x00_0000;
 const PENDING_BASE = 0x00_1000;
@@ -41,6 +42,22 @@ const CONTEXT_STRIDE = 0x1000;
 const PRIORITY_MASK = 7;
 
 const WORDS = Math.ceil(PLIC_SOURCES / 32);
+
+/**
+ * Everything a PLIC holds, as plain data (save/restore, migration). Per source: priority, the level its
+ * device drives, pending, claimed and latched (edge-triggered, triggered while claimed) bits (one word
+ * per 32 sources); per context: enable words, threshold, and the level last driven into the hart's mip.
+ */
+export interface PlicState {
+  priority: number[];
+  level: number[];
+  pending: number[];
+  claimed: number[];
+  latched: number[];
+  enable: number[];
+  threshold: number[];
+  asserted: number[];
+}
 
 export class Plic implements Device {
   readonly name = "plic";
@@ -63,6 +80,44 @@ export class Plic implements Device {
     this.enable = new Uint32Array(this.contexts * WORDS);
     this.threshold = new Uint8Array(this.contexts);
     this.asserted = new Uint8Array(this.contexts);
+  }
+
+  snapshot(): PlicState {
+    return {
+      priority: [...this.priority],
+      level: [...this.level],
+      pending: [...this.pending],
+      claimed: [...this.claimed],
+      latched: [...this.latched],
+      enable: [...this.enable],
+      threshold: [...this.threshold],
+      asserted: [...this.asserted],
+    };
+  }
+
+  /**
+   * Takes back a snapshot's state (of a PLIC with as many harts). Every field is checked first: a bad one
+   * throws DeviceStateError and changes nothing. No interrupt level is re-sent: `asserted` says what the
+   * harts were last told, and their saved state holds it.
+   */
+  restore(s: PlicState): void {
+    const words = 0xffff_ffff;
+    const priority = stateInts("priority", s.priority, PLIC_SOURCES, PRIORITY_MASK);
+    const level = stateInts("level", s.level, PLIC_SOURCES, 1);
+    const pending = stateInts("pending", s.pending, WORDS, words);
+    const claimed = stateInts("claimed", s.claimed, WORDS, words);
+    const latched = stateInts("latched", s.latched, WORDS, words);
+    const enable = stateInts("enable", s.enable, this.contexts * WORDS, words);
+    const threshold = stateInts("threshold", s.threshold, this.contexts, PRIORITY_MASK);
+    const asserted = stateInts("asserted", s.asserted, this.contexts, 1);
+    this.priority.set(priority);
+    this.level.set(level);
+    this.pending.set(pending);
+    this.claimed.set(claimed);
+    this.latched.set(latched);
+    this.enable.set(enable);
+    this.threshold.set(threshold);
+    this.asserted.set(asserted);
   }
 
   /** The interrupt input a device drives for `source` (1..PLIC_SOURCES-1). */

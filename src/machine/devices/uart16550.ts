@@ -25,6 +25,7 @@
  */
 import type { AccessSize, Device, IrqLine } from "../bus.js";
 import type { ConsoleBackend } from "./console.js";
+import { DeviceStateError, stateBool, stateInt, stateInts } from "./snapshot.js";
 
 // Register offsets
 const RBR_THR_DLL = 0;
@@ -88,6 +89,30 @@ const FIFO_LENGTH = 16;
 /** Receiver trigger levels selected by FCR bits 7:6. */
 const TRIGGER_LEVELS = [1, 4, 8, 14];
 
+/**
+ * Everything a 16550 holds, as plain data (save/restore, migration): the registers by their data-sheet
+ * names, the divisor latch, the receive FIFO's bytes, and the interrupt conditions the model tracks
+ * beside IIR. What the console backend has queued is the backend's, not the UART's.
+ */
+export interface UartState {
+  rbr: number;
+  ier: number;
+  iir: number;
+  fcr: number;
+  lcr: number;
+  mcr: number;
+  lsr: number;
+  msr: number;
+  scr: number;
+  divider: number;
+  rxFifo: number[];
+  triggerLevel: number;
+  thrPending: boolean;
+  timeoutPending: boolean;
+  rxActivity: boolean;
+  irqLevel: boolean;
+}
+
 export class Uart16550 implements Device {
   readonly name = "uart16550";
   private rbr = 0;
@@ -113,6 +138,75 @@ export class Uart16550 implements Device {
     private readonly irq: IrqLine,
     private readonly console: ConsoleBackend,
   ) {}
+
+  snapshot(): UartState {
+    return {
+      rbr: this.rbr,
+      ier: this.ier,
+      iir: this.iir,
+      fcr: this.fcr,
+      lcr: this.lcr,
+      mcr: this.mcr,
+      lsr: this.lsr,
+      msr: this.msr,
+      scr: this.scr,
+      divider: this.divider,
+      rxFifo: [...this.rxFifo],
+      triggerLevel: this.triggerLevel,
+      thrPending: this.thrPending,
+      timeoutPending: this.timeoutPending,
+      rxActivity: this.rxActivity,
+      irqLevel: this.irqLevel,
+    };
+  }
+
+  /**
+   * Takes back a snapshot's state. Every field is checked first: a bad one throws DeviceStateError and
+   * changes nothing. The interrupt line is not driven: `irqLevel` is what the PLIC was last told, and
+   * the PLIC's own state holds it.
+   */
+  restore(s: UartState): void {
+    const byte = (f: keyof UartState) => stateInt(f, s[f], 0, 0xff);
+    const next = {
+      rbr: byte("rbr"),
+      ier: stateInt("ier", s.ier, 0, 0x0f),
+      iir: byte("iir"),
+      fcr: stateInt("fcr", s.fcr, 0, FCR_STORED),
+      lcr: byte("lcr"),
+      mcr: stateInt("mcr", s.mcr, 0, MCR_WRITABLE),
+      lsr: byte("lsr"),
+      msr: byte("msr"),
+      scr: byte("scr"),
+      divider: stateInt("divider", s.divider, 0, 0xffff),
+      rxFifo: stateInts("rxFifo", s.rxFifo, { atMost: FIFO_LENGTH }, 0xff),
+      triggerLevel: stateInt("triggerLevel", s.triggerLevel, 1, FIFO_LENGTH),
+      thrPending: stateBool("thrPending", s.thrPending),
+      timeoutPending: stateBool("timeoutPending", s.timeoutPending),
+      rxActivity: stateBool("rxActivity", s.rxActivity),
+      irqLevel: stateBool("irqLevel", s.irqLevel),
+    };
+    if (!TRIGGER_LEVELS.includes(next.triggerLevel))
+      throw new DeviceStateError(
+        `triggerLevel: ${next.triggerLevel} is not one of ${TRIGGER_LEVELS.join(", ")}`,
+      );
+    this.rbr = next.rbr;
+    this.ier = next.ier;
+    this.iir = next.iir;
+    this.fcr = next.fcr;
+    this.lcr = next.lcr;
+    this.mcr = next.mcr;
+    this.lsr = next.lsr;
+    this.msr = next.msr;
+    this.scr = next.scr;
+    this.divider = next.divider;
+    this.rxFifo.length = 0;
+    this.rxFifo.push(...next.rxFifo);
+    this.triggerLevel = next.triggerLevel;
+    this.thrPending = next.thrPending;
+    this.timeoutPending = next.timeoutPending;
+    this.rxActivity = next.rxActivity;
+    this.irqLevel = next.irqLevel;
+  }
 
   /** Pulls waiting input from the backend into the receiver and updates the interrupt. */
   poll(): void {

@@ -1,0 +1,93 @@
+/**
+ * Saving a domain and restoring one, on a Hypervisor: the orchestration around the per-component
+ * save/restore pairs (vcpu.ts, pv.ts, memory.ts, the device models' snapshots).
+ *
+ *   saveDomain(hv, id)          pause (if running) ─▶ take its vCPUs off the pCPUs ─▶ read every
+ *                               component ─▶ DomainSaveState; the domain is left paused: the caller
+ *                               destroys it (save), unpauses it (checkpoint) or leaves it
+ *   restoreDomain(hv, state)    buildDomain (a new P2M over whatever frames this host has, devices,
+ *                               stopped vCPUs) ─▶ memory, devices, PV state, vCPUs, clock ─▶ unpause
+ *                               (unless asked to stay paused); on any failure the new domain is
+ *                               destroyed again, so a refused restore leaves the host as it was
+ *
+ * The state carries guest time: the restored domain's clock offset (guest-time.ts) makes its time go
+ * on from where it was saved, so timers and the guest's idea of elapsed time survive a move between
+ * hosts whose clocks differ.
+ */
+import type { ConsoleBackend } from "../../machine/devices/console.js";
+import type { Domain } from "../domain.js";
+import { DomainConfigError, type Hypervisor } from "../hypervisor.js";
+import type { DomainId } from "../scheduler/interface.js";
+import { populatedGfns, restoreMemory, saveMemory } from "./memory.js";
+import { restorePv, savePv } from "./pv.js";
+import type { DomainSaveState } from "./state.js";
+import { restoreVcpu, saveVcpu } from "./vcpu.js";
+
+/** Pauses domain `id` if it runs, and reads its whole state. It stays paused. */
+export function saveDomain(hv: Hypervisor, id: DomainId): DomainSaveState {
+  const d = hv.domains.get(id);
+  if (d === undefined) throw new DomainConfigError(`no domain ${id}`);
+  if (!d.alive) throw new DomainConfigError(`domain ${id} (${d.name}) is ${d.state}: nothing to save`);
+  if (d.state === "running") hv.pauseDomain(id);
+  hv.unloadDomain(id);
+  const sched = hv.scheduler.stats(hv.nowNs).domains.find((x) => x.dom === id);
+  if (d.devices === undefined) throw new Error(`domain ${id} has no devices`);
+  return {
+    domain: {
+      name: d.name,
+      mode: d.mode,
+      maxFrames: d.p2m.maxFrames,
+      vcpus: d.vcpus.length,
+      guestTime: hv.hostTicks + d.timeOffset,
+      weight: sched?.weight ?? 256,
+      cap: sched?.cap ?? 0,
+      retired: d.retired,
+      exits: Object.fromEntries(d.exits),
+      calls: Object.fromEntries(d.calls),
+    },
+    vcpus: d.vcpus.map(saveVcpu),
+    pv: d.pv === undefined ? undefined : savePv(d.pv),
+    devices: d.devices.snapshot(),
+    memory: saveMemory(d),
+  };
+}
+
+export interface RestoreOptions {
+  console?: ConsoleBackend;
+  /** Leave it paused (xl restore -p). Default: it runs at once. */
+  paused?: boolean;
+}
+
+/**
+ * A new domain on `hv` from a checked state (decodeDomainImage's), continuing where it was saved. Throws
+ * DomainConfigError (name taken, no G-stage root) or OutOfFramesError without changing anything.
+ */
+export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreOptions = {}): Domain {
+  const r = s.domain;
+  const d = hv.buildDomain({
+    mode: r.mode,
+    name: r.name,
+    maxFrames: r.maxFrames,
+    populate: populatedGfns(s.memory),
+    vcpus: r.vcpus,
+    console: opts.console,
+    weight: r.weight,
+    cap: r.cap,
+  });
+  try {
+    d.state = "paused";
+    d.timeOffset = r.guestTime - hv.hostTicks;
+    d.retired = r.retired;
+    for (const [k, n] of Object.entries(r.exits)) d.exits.set(k, n);
+    for (const [k, n] of Object.entries(r.calls)) d.calls.set(k, n);
+    restoreMemory(d, s.memory);
+    d.devices?.restore(s.devices);
+    if (d.pv !== undefined && s.pv !== undefined) restorePv(d.pv, s.pv);
+    for (const v of d.vcpus) restoreVcpu(v, s.vcpus[v.index]);
+  } catch (e) {
+    hv.destroyDomain(d.id);
+    throw e;
+  }
+  if (opts.paused !== true) hv.unpauseDomain(d.id);
+  return d;
+}
