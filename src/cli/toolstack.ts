@@ -10,6 +10,10 @@
  *   rvisor pause|unpause|destroy <dom>
  *   rvisor shutdown|reboot <dom> [-w]  ask the guest (xl's control/shutdown); -w: wait until it has gone
  *   rvisor console <dom> [-f]      the console output so far; --follow streams it until the domain stops
+ *   rvisor save <dom> <file> [-c|-p]   its state to a file, then destroyed (xl save); -c: it goes on
+ *                                  running (a checkpoint), -p: it stays paused
+ *   rvisor restore <file> [-p] [-c]    the saved domain again, going on where it was (-p: paused;
+ *                                  -c: follow its console)
  *
  *   … and the administration verbs of toolstack-admin.ts (vcpu-list, vcpu-pin, sched-credit, top,
  *   dmesg, store read|write|ls|rm|watch)
@@ -357,6 +361,50 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
         }),
       );
   }
+
+  program
+    .command("save")
+    .description("save a domain's state to a file, then destroy it (xl save); -c keeps it running")
+    .argument("<dom>", "the domain's name or id")
+    .argument("<file>", "the save image to write (the daemon writes it)")
+    .option("-c, --checkpoint", "leave the domain running after saving it")
+    .option("-p, --paused", "leave the domain paused after saving it")
+    .option("--socket <path>", socketHelp)
+    .action(
+      verb(
+        async (dom: string, file: string, o: SocketOption & { checkpoint?: boolean; paused?: boolean }) => {
+          const r = await client(o).save(dom, {
+            path: resolve(file),
+            checkpoint: o.checkpoint === true,
+            paused: o.paused === true,
+          });
+          const after = r.domain.state === "stopped" ? "destroyed" : `left ${r.domain.state}`;
+          process.stderr.write(
+            `Saved ${r.domain.name} to ${file}: ${(r.bytes / MiB).toFixed(1)} MiB, ${r.pages} pages ` +
+              `(${r.zeroPages} of zeros, not stored); ${r.domain.name} ${after}\n`,
+          );
+          return 0;
+        },
+      ),
+    );
+
+  program
+    .command("restore")
+    .description("create a saved domain again (xl restore): it goes on where it was saved")
+    .argument("<file>", "a save image written by `rvisor save` (the daemon reads it)")
+    .option("-p, --paused", "leave the domain paused (rvisor unpause starts it)")
+    .option("-c, --console", "then follow its console until it stops")
+    .option("--socket <path>", socketHelp)
+    .action(
+      verb(async (file: string, o: SocketOption & { paused?: boolean; console?: boolean }) => {
+        const c = client(o);
+        const d = await c.restore({ path: resolve(file), paused: o.paused === true });
+        process.stderr.write(
+          `Restored ${d.name} (id ${d.id}, ${d.mode}, ${d.state}) from ${file}, saved ${d.savedAt}\n`,
+        );
+        return o.console ? followConsole(c, d.name) : 0;
+      }),
+    );
 
   program
     .command("console")

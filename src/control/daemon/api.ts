@@ -13,6 +13,9 @@
  *   GET  /v1/domains/:dom/console[?from=N] the console output kept so far                 → ConsoleOutput
  *   POST /v1/domains/:dom/console          body: bytes for the guest's console input
  *   GET  /v1/domains/:dom/console/stream   server-sent events: `output` (JSON string), `end`
+ *   POST /v1/domains/:dom/save             SaveRequest: its state to a file; then destroyed (or
+ *                                          kept running: checkpoint, or paused)          → SaveResult
+ *   POST /v1/restore                       RestoreRequest: a saved domain again, going on → RestoredDomain
  *   GET  /v1/store?path=P                  a store node's value and children              → StoreNode
  *   PUT  /v1/store?path=P                  body: the node's new value (created with its parents)
  *   DELETE /v1/store?path=P                the node and everything below it
@@ -31,8 +34,9 @@
  *   GET  /v1/dmesg                         the daemon's and hypervisor's log ring            → LogLine[]
  *
  * `:dom` is a domain id or a name. Errors are `{ "error": message }` with 400 (bad request or config,
- * the config parser's `file:line: key: message` lines), 404 (no such domain), 409 (wrong state, name
- * taken) or 500.
+ * the config parser's `file:line: key: message` lines, a save file that cannot be read or written:
+ * what is wrong and at which offset), 404 (no such domain), 409 (wrong state, name taken, too little
+ * free memory) or 500. Save files are read and written by the daemon, at absolute paths.
  */
 import type { DomainConfig } from "../config/index.js";
 
@@ -185,3 +189,40 @@ export interface StoredDomain {
   text: string;
   config: DomainConfig;
 }
+
+export interface SaveRequest {
+  /** Where the image goes (an absolute path; the daemon writes it, through a temporary file). */
+  path: string;
+  /** Keep the domain running afterwards (xl save -c); default: it is destroyed. */
+  checkpoint?: boolean;
+  /** Keep it, paused (xl save -p). */
+  paused?: boolean;
+}
+
+export interface SaveResult {
+  /** The domain afterwards: stopped (end reason "saved"), running or paused. */
+  domain: DomainInfo;
+  path: string;
+  bytes: number;
+  /** The image's SHA-256. */
+  sha256: string;
+  /** Guest frames saved, and how many of them were all zeros (no bytes in the file). */
+  pages: number;
+  zeroPages: number;
+  /** SHA-256 over the guest memory saved (gfn, page), as memoryHash in save/memory.ts computes it. */
+  memoryHash: string;
+}
+
+export interface RestoreRequest {
+  /** The image (an absolute path). */
+  path: string;
+  /** Leave the domain paused (xl restore -p). */
+  paused?: boolean;
+}
+
+export type RestoredDomain = DomainInfo & {
+  /** SHA-256 over the restored domain's memory: the same as the save's memoryHash. */
+  memoryHash: string;
+  /** When the image was written. */
+  savedAt: string;
+};

@@ -12,6 +12,10 @@ import type {
   DomainInfo,
   HostInfo,
   LogLine,
+  RestoredDomain,
+  RestoreRequest,
+  SaveRequest,
+  SaveResult,
   SchedEntry,
   StatsSample,
   StoreEntry,
@@ -112,6 +116,16 @@ export class RvisordClient {
 
   reboot(dom: string | number, wait = false): Promise<DomainInfo> {
     return this.call("POST", `/domains/${ref(dom)}/reboot${wait ? "?wait=1" : ""}`);
+  }
+
+  /** Writes the domain's state to `req.path` (absolute; the daemon writes it). */
+  save(dom: string | number, req: SaveRequest): Promise<SaveResult> {
+    return this.call("POST", `/domains/${ref(dom)}/save`, Buffer.from(JSON.stringify(req)));
+  }
+
+  /** Creates the domain saved in `req.path` (absolute; the daemon reads it), going on where it was. */
+  restore(req: RestoreRequest): Promise<RestoredDomain> {
+    return this.call("POST", "/restore", Buffer.from(JSON.stringify(req)));
   }
 
   console(dom: string | number, from = 0): Promise<ConsoleOutput> {

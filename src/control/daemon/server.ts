@@ -17,6 +17,11 @@
  * guard does), preserve (it stays in the list as shutdown or crashed until destroyed). The coredump-
  * variants act as their plain forms (no core dumps yet) and rename-restart as restart.
  *
+ * Save and restore (saved-domain.ts, hypervisor/save/): `save` pauses a domain, writes its state and
+ * definition to a file and destroys it (or lets it go on: a checkpoint); `restore` checks a whole file
+ * before it touches anything, then defines the domain again and lets it go on where it was saved — on
+ * this host or another.
+ *
  * On SIGTERM/SIGINT (the CLI's `rvisor daemon` installs the handlers) stop() destroys every domain,
  * removes the socket and closes the database; definitions stay for the next start. Nothing is started
  * automatically at start-up.
@@ -29,6 +34,8 @@ import { dirname, join, resolve } from "node:path";
 import type { Domain, DomainEnd, DomainMode } from "../../hypervisor/domain.js";
 import { CONTROL_DOMAIN, DomainConfigError, Hypervisor } from "../../hypervisor/hypervisor.js";
 import { HYPERVISOR } from "../../hypervisor/memory/frames.js";
+import { restoreDomain, saveDomain } from "../../hypervisor/save/domain.js";
+import { memoryHash } from "../../hypervisor/save/memory.js";
 import { schedStats, setVcpuAffinity } from "../../hypervisor/sched-control.js";
 import type { SchedulerName } from "../../hypervisor/scheduler/registry.js";
 import { ElfError } from "../../machine/elf.js";
@@ -53,11 +60,16 @@ import {
   type CreateRequest,
   type DomainInfo,
   type HostInfo,
+  type RestoredDomain,
+  type RestoreRequest,
+  type SaveRequest,
+  type SaveResult,
   type StoredDomain,
   type StoreNode,
 } from "./api.js";
 import { ConsoleLog } from "./console-log.js";
 import { ApiError, clearStaleSocket, isLoopback, parseJson, readBody, send } from "./http.js";
+import { readSavedDomain, requestPath, type WrittenImage, writeSavedDomain } from "./saved-domain.js";
 import { StateDb } from "./state-db.js";
 import { connectStoreRing, type StoreRingLink, shutdownRefusal } from "./store-ring.js";
 
@@ -393,6 +405,12 @@ export class Rvisord {
         );
       throw e;
     }
+    this.attach(entry, d, console, affinity);
+  }
+
+  /** `d` is now `entry`'s running domain: its console, its vCPUs' affinity, and its store tree. */
+  private attach(entry: Entry, d: Domain, console: ConsoleLog, affinity: (number[] | undefined)[]): void {
+    const c = entry.stored.config;
     entry.domain = d;
     entry.console = console;
     entry.end = undefined;
@@ -427,6 +445,81 @@ export class Rvisord {
       out.push(r.cpus);
     }
     return out;
+  }
+
+  // ── save and restore ─────────────────────────────────────────────────────────────────────────
+
+  /**
+   * POST /v1/domains/:dom/save: pauses the domain, writes its state and definition to `path`, then
+   * destroys it (xl save), or lets it go on (checkpoint), or leaves it paused. If the file cannot be
+   * written the domain goes on as before.
+   */
+  async save(e: Entry, body: unknown): Promise<SaveResult> {
+    const path = requestPath(body);
+    const req = body as SaveRequest;
+    const d = this.live(e);
+    if (!d.alive) throw new ApiError(409, `${e.stored.name} is ${d.state}: there is nothing left to save`);
+    const wasRunning = d.state === "running";
+    const state = saveDomain(this.hv, d.id); // leaves it paused
+    let written: WrittenImage;
+    try {
+      written = writeSavedDomain(path, state, e.stored, `rvisor ${version}`);
+    } catch (err) {
+      if (wasRunning) this.hv.unpauseDomain(d.id);
+      throw err;
+    }
+    if (req.checkpoint === true) {
+      if (wasRunning && req.paused !== true) this.hv.unpauseDomain(d.id);
+    } else if (req.paused !== true) {
+      e.end = { state: "shutdown", code: 0, reason: "saved" };
+      await this.teardown(e);
+    }
+    this.log(`rvisord: saved ${e.stored.name} (id ${d.id}) to ${path}: ${written.bytes} bytes`);
+    return { domain: this.info(e), ...written };
+  }
+
+  /** POST /v1/restore: the domain of a save image, defined again and going on where it was saved. */
+  async restore(body: unknown): Promise<RestoredDomain> {
+    const path = requestPath(body);
+    const image = readSavedDomain(path); // every check, before anything changes
+    const name = image.stored.name;
+    const old = this.entries.get(name);
+    if (old?.domain !== undefined)
+      throw new ApiError(409, `a domain named ${name} already exists (id ${old.domain.id})`);
+    const affinity = this.affinityOf(path, image.stored.config);
+    const console = new ConsoleLog();
+    let d: Domain;
+    try {
+      d = restoreDomain(this.hv, image.state, { console, paused: (body as RestoreRequest).paused === true });
+    } catch (e) {
+      if (e instanceof DomainConfigError) throw new ApiError(409, `${path}: ${e.message}`);
+      if ((e as Error).name === "OutOfFramesError")
+        throw new ApiError(409, `${path}: the host has too little free memory: ${(e as Error).message}`);
+      throw e;
+    }
+    const entry: Entry = old ?? {
+      stored: image.stored,
+      domain: undefined,
+      console: undefined,
+      end: undefined,
+      restarts: [],
+      onStop: new Set(),
+    };
+    entry.stored = image.stored;
+    entry.restarts = [];
+    this.attach(entry, d, console, affinity);
+    // A request the guest put in its ring before it was saved is served now (the new backend starts
+    // with empty buffers: a message half read or half answered at the save is not carried over).
+    entry.ring?.backend.kick();
+    this.entries.set(name, entry);
+    try {
+      this.db.put(image.stored);
+    } catch (e) {
+      await this.teardown(entry);
+      throw e;
+    }
+    this.log(`rvisord: restored ${name} (id ${d.id}) from ${path}`);
+    return { ...this.info(entry), memoryHash: memoryHash(d), savedAt: image.savedAt };
   }
 
   /**
@@ -662,6 +755,10 @@ export class Rvisord {
         await gone;
         return send(res, 200, this.info(e));
       }
+      case "POST domains/:dom/save":
+        return send(res, 200, await this.save(this.lookup(ref!), parseJson(await readBody(req))));
+      case "POST restore":
+        return send(res, 201, await this.restore(parseJson(await readBody(req))));
       case "GET domains/:dom/console": {
         const from = Number(url.searchParams.get("from") ?? "0");
         if (!Number.isInteger(from) || from < 0) throw new ApiError(400, "from must be a byte offset");

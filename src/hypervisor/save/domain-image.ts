@@ -136,6 +136,7 @@ function parseDomainRecord(json: unknown): DomainRecord {
     guestTime: f.count("guestTime"),
     weight: f.int("weight", WEIGHT_MIN, WEIGHT_MAX),
     cap: f.int("cap", 0, 100 * MAX_VCPUS),
+    storeRing: f.bool("storeRing"),
     retired: f.count("retired"),
     exits: f.counts("exits"),
     calls: f.counts("calls"),

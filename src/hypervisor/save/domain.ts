@@ -41,6 +41,7 @@ export function saveDomain(hv: Hypervisor, id: DomainId): DomainSaveState {
       guestTime: hv.hostTicks + d.timeOffset,
       weight: sched?.weight ?? 256,
       cap: sched?.cap ?? 0,
+      storeRing: d.storeRing !== undefined,
       retired: d.retired,
       exits: Object.fromEntries(d.exits),
       calls: Object.fromEntries(d.calls),
@@ -73,6 +74,7 @@ export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreO
     console: opts.console,
     weight: r.weight,
     cap: r.cap,
+    storeRing: r.storeRing,
   });
   try {
     d.state = "paused";

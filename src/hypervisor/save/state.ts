@@ -31,6 +31,11 @@ export interface DomainRecord {
   guestTime: number;
   weight: number;
   cap: number;
+  /**
+   * It has a store ring (its page, RAM's last, is in memory): the restored domain gets the ring's event
+   * channel back, for the toolstack to connect a backend to.
+   */
+  storeRing: boolean;
   /** Instructions retired, exits by cause and bt calls by label, over the domain's life so far. */
   retired: number;
   exits: Record<string, number>;
