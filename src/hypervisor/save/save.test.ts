@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BufferConsole } from "../../machine/devices/console.js";
+import { BufferConsole, type ConsoleBackend } from "../../machine/devices/console.js";
+import { guestProgramElf } from "../../testing/guest-build.js";
 import { testResultLines } from "../../testing/kernel.js";
 import { DOMAIN_MODES, type DomainMode } from "../domain.js";
 import { DomainConfigError, Hypervisor } from "../hypervisor.js";
@@ -27,6 +28,23 @@ function uninterrupted(mode: DomainMode): { text: string; retired: number } {
 
 function toBytes(chunks: Uint8Array[]): Buffer {
   return Buffer.concat(chunks);
+}
+
+/** A console that counts the input bytes the guest took (a restored guest's console gets the rest). */
+class CountingConsole implements ConsoleBackend {
+  readonly buffer: BufferConsole;
+  taken = 0;
+  constructor(input: string) {
+    this.buffer = new BufferConsole(input);
+  }
+  write(b: number): void {
+    this.buffer.write(b);
+  }
+  read(): number {
+    const b = this.buffer.read();
+    if (b >= 0) this.taken++;
+    return b;
+  }
 }
 
 describe("save and restore", () => {
@@ -68,6 +86,40 @@ describe("save and restore", () => {
       assert.equal(d.retired, full.retired);
     });
   }
+
+  it("restores two-vCPU and device-driven guests saved at every eighth of their run: the same output", () => {
+    const input = "first line\nsecond\nquit\n";
+    const programs = [
+      { program: "sbi-harts", vcpus: 2, input: "" }, // HSM start/stop, IPIs, remote fences
+      { program: "uart-irq", vcpus: 1, input }, // the virtual UART's receive interrupts through the PLIC
+    ];
+    for (const mode of ["trap", "bt", "hvm"] as const)
+      for (const { program, vcpus, input: text } of programs) {
+        const start = (console: ConsoleBackend) => {
+          const hv = new Hypervisor({ pcpus: 2, hostMemoryMiB: 48 });
+          const kernel = guestProgramElf(program);
+          return { hv, d: hv.createDomain({ mode, kernel, vcpus, memoryMiB: 8, console }) };
+        };
+        const whole = new CountingConsole(text);
+        const ref = start(whole);
+        assert.equal(ref.hv.runSync({ maxInsns: 50_000_000 }).kind, "poweroff");
+        const total = ref.hv.machine.retired;
+        for (let k = 1; k < 8; k++) {
+          const what = `${mode} ${program} saved at ${k}/8`;
+          const first = new CountingConsole(text);
+          const { hv, d } = start(first);
+          hv.runSync({ maxInsns: Math.floor((total * k) / 8) });
+          assert.ok(d.alive, what);
+          const image = decodeDomainImage(toBytes(encodeDomainImage(saveDomain(hv, d.id), "test")));
+          const hv2 = new Hypervisor({ pcpus: 2, hostMemoryMiB: 40 });
+          const rest = new CountingConsole(text.slice(first.taken));
+          const d2 = restoreDomain(hv2, image.state, { console: rest });
+          assert.equal(hv2.runSync({ maxInsns: 50_000_000 }).kind, "poweroff", what);
+          assert.equal(d2.end?.code, 0, what);
+          assert.equal(first.buffer.text() + rest.buffer.text(), whole.buffer.text(), what);
+        }
+      }
+  });
 
   it("bt: a restored domain saved again and restored on a third hypervisor still finishes exactly", () => {
     const full = uninterrupted("bt");
