@@ -36,6 +36,7 @@ import { CONTROL_DOMAIN, DomainConfigError, Hypervisor } from "../../hypervisor/
 import { HYPERVISOR } from "../../hypervisor/memory/frames.js";
 import { restoreDomain, saveDomain } from "../../hypervisor/save/domain.js";
 import { memoryHash } from "../../hypervisor/save/memory.js";
+import type { DomainSaveState } from "../../hypervisor/save/state.js";
 import { schedStats, setVcpuAffinity } from "../../hypervisor/sched-control.js";
 import type { SchedulerName } from "../../hypervisor/scheduler/registry.js";
 import { ElfError } from "../../machine/elf.js";
@@ -460,7 +461,13 @@ export class Rvisord {
     const d = this.live(e);
     if (!d.alive) throw new ApiError(409, `${e.stored.name} is ${d.state}: there is nothing left to save`);
     const wasRunning = d.state === "running";
-    const state = saveDomain(this.hv, d.id); // leaves it paused
+    let state: DomainSaveState;
+    try {
+      state = saveDomain(this.hv, d.id); // leaves it paused
+    } catch (err) {
+      if (err instanceof DomainConfigError) throw new ApiError(409, err.message);
+      throw err;
+    }
     let written: WrittenImage;
     try {
       written = writeSavedDomain(path, state, e.stored, `rvisor ${version}`);

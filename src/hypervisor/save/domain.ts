@@ -23,11 +23,19 @@ import { restorePv, savePv } from "./pv.js";
 import type { DomainSaveState } from "./state.js";
 import { restoreVcpu, saveVcpu } from "./vcpu.js";
 
-/** Pauses domain `id` if it runs, and reads its whole state. It stays paused. */
+/**
+ * Pauses domain `id` if it runs, and reads its whole state. It stays paused. Refused (nothing changes)
+ * for a domain that has ended or has virtio devices (their transport and queue state is not saved yet).
+ */
 export function saveDomain(hv: Hypervisor, id: DomainId): DomainSaveState {
   const d = hv.domains.get(id);
   if (d === undefined) throw new DomainConfigError(`no domain ${id}`);
   if (!d.alive) throw new DomainConfigError(`domain ${id} (${d.name}) is ${d.state}: nothing to save`);
+  const virtio = d.devices?.virtio.flatMap((t) => (t === undefined ? [] : [t.name])) ?? [];
+  if (virtio.length > 0)
+    throw new DomainConfigError(
+      `domain ${id} (${d.name}) has virtio devices (${virtio.join(", ")}): saving their state is not supported yet`,
+    );
   if (d.state === "running") hv.pauseDomain(id);
   hv.unloadDomain(id);
   const sched = hv.scheduler.stats(hv.nowNs).domains.find((x) => x.dom === id);

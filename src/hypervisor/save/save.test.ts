@@ -214,6 +214,25 @@ describe("save and restore", () => {
     const state = saveDomain(hv, d.id);
     assert.deepEqual([state.domain.weight, state.domain.cap], [512, 50]);
 
+    // A domain with a virtio device: refused before it is even paused.
+    const hvc = hv.createDomain({
+      mode: "trap",
+      kernel: kernelFor("trap"),
+      name: "hvc",
+      memoryMiB: 8,
+      virtioConsole: new BufferConsole(),
+    });
+    assert.throws(
+      () => saveDomain(hv, hvc.id),
+      (e) =>
+        e instanceof DomainConfigError &&
+        /^domain \d+ \(hvc\) has virtio devices \(virtio0 \(virtio-console\)\): saving their state is not supported yet$/.test(
+          e.message,
+        ),
+    );
+    assert.equal(hvc.state, "running");
+    hv.destroyDomain(hvc.id);
+
     // The name is taken while the original lives.
     const free = hv.allocator.freeCount;
     assert.throws(
