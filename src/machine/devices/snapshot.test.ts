@@ -63,11 +63,12 @@ function uartRig(input: number[] = []) {
 
 type PlicOp =
   | { op: "line"; source: number; level: boolean }
+  | { op: "edge" }
   | { op: "write"; offset: number; value: number }
   | { op: "read"; offset: number };
 
 const plicOffset = fc.oneof(
-  fc.integer({ min: 0, max: 3 }).map((s) => 4 * s), // priorities
+  fc.integer({ min: 0, max: 4 }).map((s) => 4 * s), // priorities
   fc.constant(0x1000), // pending
   fc.integer({ min: 0, max: 3 }).map((c) => 0x2000 + 0x80 * c), // enables, word 0
   fc.integer({ min: 0, max: 3 }).map((c) => 0x20_0000 + 0x1000 * c), // thresholds
@@ -84,8 +85,9 @@ const plicOp: fc.Arbitrary<PlicOp> = fc.oneof(
   fc.record({
     op: fc.constant("write" as const),
     offset: plicOffset,
-    value: fc.integer({ min: 0, max: 0xf }),
+    value: fc.integer({ min: 0, max: 0x1f }),
   }),
+  fc.constant({ op: "edge" as const }), // source 4, edge-triggered
   fc.record({ op: fc.constant("read" as const), offset: plicOffset }),
 );
 
@@ -93,9 +95,11 @@ function plicRig() {
   const harts = recordingHarts(2);
   const plic = new Plic(harts);
   const lines = new Map<number, (l: boolean) => void>();
+  const edge = plic.edge(4);
   const apply = (o: PlicOp): number | undefined => {
     if (o.op === "read") return plic.read(o.offset, 4);
     if (o.op === "write") plic.write(o.offset, 4, o.value);
+    else if (o.op === "edge") edge();
     else {
       const line = lines.get(o.source) ?? plic.line(o.source);
       lines.set(o.source, line);
