@@ -110,7 +110,7 @@ static void set_actual(void) { virtio_write(&dev, CFG_ACTUAL, npages); }
 static void inflate(uint32_t want) {
   uint32_t n = 0;
   while (n < want && n < BALLOON_BATCH && kalloc_free_pages() > BALLOON_RESERVE) {
-    uintptr_t pa = kalloc();
+    uintptr_t pa = kalloc_dirty(); /* no need to zero what the host takes away */
     if (pa == 0) break;
     pfns[n++] = (uint32_t)(pa >> 12);
   }
@@ -152,7 +152,11 @@ static void balloon_main(void) {
     }
     if (target > npages && short_of != target) inflate(target - npages);
     else if (target < npages) deflate(npages - target);
-    else sleep_on(polled ? (const void *)&ticks : (const void *)&chan);
+    else {
+      sleep_on(polled ? (const void *)&ticks : (const void *)&chan);
+      continue;
+    }
+    yield(); /* a batch at a time: the processes run between two (the kernel does not preempt) */
     if (polled) drain();
   }
 }

@@ -54,6 +54,8 @@ const struct fdt_device *fdt_find_compatible(const char *compatible, int nth);
 void kalloc_init(uintptr_t start, uintptr_t end);
 /* A zeroed page, or 0 when none is left. */
 uintptr_t kalloc(void);
+/* A page as it was (not zeroed): for one whose contents nobody will read (the balloon's). */
+uintptr_t kalloc_dirty(void);
 void kfree(uintptr_t pa);
 size_t kalloc_free_pages(void);
 size_t kalloc_total_pages(void);
