@@ -90,6 +90,22 @@ describe("virtio-balloon", () => {
     });
   }
 
+  it("stops short of a target the guest cannot reach, says so, and keeps running", () => {
+    const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 32 });
+    const a = start(hv, "trap", "a", 8);
+    a.until(() => a.output.includes(PROMPT_READY));
+    setMemoryTarget(a.domain, 1024);
+    a.until(() => a.output.includes("balloon: memory is short"));
+    assert.match(a.output, /balloon: memory is short: holding \d+ pages, \d+ short of the target 1792$/m);
+    assert.match(a.type("mem"), /^balloon: \d+ pages held, target 1792 \(memory is short\)$/m);
+    assert.match(a.type("run work 2 2"), /^work: 2 x 2 rounds, all correct$/m);
+    assert.equal(a.domain.state, "running");
+    setMemoryTarget(a.domain, 8 * 1024);
+    a.until(() => a.domain.balloon?.actual === 0);
+    assert.equal(memoryInfo(a.domain).currentKiB, 8 * 1024);
+    assert.match(a.type("run work 2 2"), /all correct/);
+  });
+
   it("refuses targets above maxmem or the RAM the guest booted with, and a maxmem below the target", () => {
     const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 64 });
     const a = start(hv, "trap", "a", 16, 24);
