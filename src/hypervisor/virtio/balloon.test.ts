@@ -10,7 +10,7 @@ import { kernelElf, kernelPvElf, testResultLines } from "../../testing/kernel.js
 import type { Domain, DomainMode } from "../domain.js";
 import { Hypervisor } from "../hypervisor.js";
 import { HYPERVISOR } from "../memory/frames.js";
-import { memoryInfo, ResizeError, setMaxMemory, setMemoryTarget } from "../resize.js";
+import { balloonHost, memoryInfo, ResizeError, setMaxMemory, setMemoryTarget } from "../resize.js";
 import { ALL_PASS } from "../testing/kernel-domains.js";
 import { PROMPT_READY, ShellSession } from "../testing/session.js";
 
@@ -104,6 +104,36 @@ describe("virtio-balloon", () => {
     a.until(() => a.domain.balloon?.actual === 0);
     assert.equal(memoryInfo(a.domain).currentKiB, 8 * 1024);
     assert.match(a.type("run work 2 2"), /all correct/);
+  });
+
+  it("never lets the balloon take the store ring, a pinned PV page table, or what is not the domain's RAM", () => {
+    const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 64 });
+    const d = hv.createDomain({
+      mode: "pv",
+      kernel: kernelPvElf(),
+      memoryMiB: 8,
+      maxMemoryMiB: 12,
+      storeRing: true,
+      balloon: true,
+    });
+    const host = balloonHost(d);
+    const base = 0x8_0000;
+    assert.equal(host.check(base + 100), undefined);
+    assert.equal(host.check(d.storeRing!.page.gpa / 4096), "the store ring");
+    d.pv!.pinned.set(base + 200, 1);
+    assert.equal(host.check(base + 200), "a pinned page table");
+    assert.equal(host.check(base - 1), "not the domain's RAM");
+    assert.equal(
+      host.check(base + 8 * MIB_PAGES),
+      "not the domain's RAM",
+      "maxmem's span past the RAM it booted with",
+    );
+    host.remove([base + 100]);
+    assert.equal(host.check(base + 100), "not backed");
+    assert.ok(host.absent(base + 100));
+    assert.equal(host.room(), 4 * MIB_PAGES + 1, "up to maxmem");
+    host.addBack([base + 100]);
+    assert.equal(d.p2m.populated, 8 * MIB_PAGES);
   });
 
   it("refuses targets above maxmem or the RAM the guest booted with, and a maxmem below the target", () => {
