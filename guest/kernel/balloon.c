@@ -14,7 +14,8 @@
  *
  * A ballooned page is simply allocated: kalloc never hands it out, and nothing else refers to it. The
  * balloon never takes the last BALLOON_RESERVE free pages: when memory runs short it stops short of the
- * target and says so (once per target), instead of starving the kernel.
+ * target and says so (once per target), instead of starving the kernel, and tries again every second
+ * (memory may have been freed) or at once when the target changes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -45,7 +46,8 @@ static uint8_t *held;         /* bitmap over RAM's pages: ballooned */
 static uint32_t ram_pages, npages, target;
 static int target_from_store; /* memory/target decides, not num_pages */
 static volatile int done_inflate, done_deflate, stats_wanted, config_changed;
-static uint32_t short_of; /* the target we last stopped short of (0: none) */
+static uint32_t warned; /* the target we last said we stopped short of (0: none) */
+static int stalled;      /* memory ran short: try again in a second, or at a new target */
 static int chan;          /* the thread's wakeup channel */
 
 static uint32_t first_pfn(void) { return (uint32_t)(boot_info.mem_base >> 12); }
@@ -114,8 +116,9 @@ static void inflate(uint32_t want) {
     if (pa == 0) break;
     pfns[n++] = (uint32_t)(pa >> 12);
   }
-  if (n < want && n < BALLOON_BATCH && short_of != target) {
-    short_of = target;
+  if (n < want && n < BALLOON_BATCH) stalled = 1;
+  if (stalled && warned != target) {
+    warned = target;
     printf("balloon: memory is short: holding %u pages, %u short of the target %u\n", (unsigned)(npages + n),
            (unsigned)(target - npages - n), (unsigned)target);
   }
@@ -144,15 +147,22 @@ static void balloon_main(void) {
   for (;;) {
     if (config_changed) {
       config_changed = 0;
-      if (!target_from_store) target = virtio_read(&dev, CFG_NUM_PAGES);
+      if (!target_from_store) {
+        target = virtio_read(&dev, CFG_NUM_PAGES);
+        stalled = 0;
+      }
     }
     if (stats_wanted) {
       stats_wanted = 0;
       fill_stats();
     }
-    if (target > npages && short_of != target) inflate(target - npages);
+    if (target > npages && !stalled) inflate(target - npages);
     else if (target < npages) deflate(npages - target);
-    else {
+    else if (target > npages) {
+      sleep_ms(1000); /* short of memory: perhaps some was freed meanwhile */
+      stalled = 0;
+      continue;
+    } else {
       sleep_on(polled ? (const void *)&ticks : (const void *)&chan);
       continue;
     }
@@ -198,7 +208,7 @@ void balloon_set_target_kib(uint64_t kib) {
   uint64_t pages = kib / (PAGE_SIZE / 1024);
   target_from_store = 1;
   target = pages >= ram_pages ? 0 : ram_pages - (uint32_t)pages;
-  short_of = 0;
+  stalled = 0;
   wakeup(&chan);
 }
 
@@ -207,5 +217,5 @@ void balloon_status(struct balloon_info *info) {
   info->ram_pages = ram_pages;
   info->held = npages;
   info->target = target;
-  info->short_of = short_of == target && target > npages;
+  info->short_of = warned == target && target > npages;
 }
