@@ -77,6 +77,7 @@ import {
   sharedRead,
   sharedWrite,
 } from "./pv.js";
+import { createBalloon } from "./resize.js";
 import { SchedulerDriver } from "./scheduler/driver.js";
 import type { DomainId, Scheduler, VcpuId } from "./scheduler/interface.js";
 import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./scheduler/registry.js";
@@ -143,6 +144,13 @@ export interface DomainSpec {
    * domain 0 to attach to (Domain.storeRing). Default false: the guest sees no ring.
    */
   storeRing?: boolean;
+  /**
+   * The most RAM the domain may ever have, MiB (xl's maxmem; default memoryMiB): its P2M's span. The
+   * guest boots with memoryMiB; the balloon moves it within that (resize.ts).
+   */
+  maxMemoryMiB?: number;
+  /** A virtio-balloon device in the slot after the disks, console and NICs (docs/resizing.md). */
+  balloon?: boolean;
 }
 
 export interface NicSpec {
@@ -283,9 +291,15 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     if (spec.mode === "hvm" && this.gstageRoots.available === 0)
       throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
     // Before anything is taken: a bad image changes nothing.
-    const others = (spec.virtioConsole === undefined ? 0 : 1) + (spec.nics?.length ?? 0);
+    const maxMiB = spec.maxMemoryMiB ?? memoryMiB;
+    if (!Number.isInteger(maxMiB) || maxMiB < memoryMiB || maxMiB > 2048)
+      throw new DomainConfigError(
+        `${label}: maxmem must be memory (${memoryMiB} MiB)..2048 MiB, not ${maxMiB}`,
+      );
+    const others =
+      (spec.virtioConsole === undefined ? 0 : 1) + (spec.nics?.length ?? 0) + (spec.balloon ? 1 : 0);
     const disks = openDisks(name, spec.disks ?? [], others);
-    const p2m = new P2m(id, this.allocator, ramBytes / PAGE_SIZE);
+    const p2m = new P2m(id, this.allocator, (maxMiB * MiB) / PAGE_SIZE);
     try {
       p2m.populate(ramBytes / PAGE_SIZE); // throws OutOfFramesError, taking nothing, when the host is full
     } catch (e) {
@@ -322,6 +336,9 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     if (spec.virtioConsole !== undefined) d.devices.addVirtio(new VirtioConsole(spec.virtioConsole), mem);
     for (const [i, nic] of (spec.nics ?? []).entries())
       d.devices.addVirtio(new VirtioNet(nic.mac ?? vifMac(id, i), nic.connect(id, i)), mem);
+    d.ramPages = ramBytes / PAGE_SIZE;
+    d.maxPages = p2m.maxFrames;
+    if (spec.balloon) d.devices.addVirtio(createBalloon(d), mem);
     // The store ring takes RAM's last page; the device tree goes below it (at the top otherwise).
     const ringGpa = spec.storeRing ? DRAM_BASE + ramBytes - PAGE_SIZE : undefined;
     if (ringGpa !== undefined) {

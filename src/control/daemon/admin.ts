@@ -66,7 +66,7 @@ export class LogRing {
 }
 
 export class Admin {
-  constructor(private readonly host: AdminHost) {}
+  constructor(readonly host: AdminHost) {}
 
   /** Serves `method parts` if it is one of ours; false when not (server.ts then answers 404). */
   async handle(
