@@ -39,13 +39,18 @@ void kalloc_init(uintptr_t start, uintptr_t end) {
   total_pages = free_pages;
 }
 
-uintptr_t kalloc(void) {
+uintptr_t kalloc_dirty(void) {
   struct free_page *page = free_list;
   if (page == 0) return 0;
   free_list = page->next;
   free_pages--;
-  memset(page, 0, PAGE_SIZE);
   return (uintptr_t)page;
+}
+
+uintptr_t kalloc(void) {
+  uintptr_t page = kalloc_dirty();
+  if (page != 0) memset((void *)page, 0, PAGE_SIZE);
+  return page;
 }
 
 void kfree(uintptr_t pa) {

@@ -54,6 +54,8 @@ const struct fdt_device *fdt_find_compatible(const char *compatible, int nth);
 void kalloc_init(uintptr_t start, uintptr_t end);
 /* A zeroed page, or 0 when none is left. */
 uintptr_t kalloc(void);
+/* A page as it was (not zeroed): for one whose contents nobody will read (the balloon's). */
+uintptr_t kalloc_dirty(void);
 void kfree(uintptr_t pa);
 size_t kalloc_free_pages(void);
 size_t kalloc_total_pages(void);
@@ -308,6 +310,26 @@ int xs_wait_event(const char *token, char *path, size_t size);
 void xs_drop_events(const char *token);
 int xs_transaction_start(uint32_t *tx);
 int xs_transaction_end(uint32_t tx, int commit);
+
+/*
+ * balloon.c: the virtio-balloon driver (docs/resizing.md). The balloon thread inflates (pages taken with
+ * kalloc and given to the host) or deflates (given back, then kfree'd) towards the target.
+ */
+struct balloon_info {
+  int present;
+  uint32_t ram_pages; /* RAM the device tree reports */
+  uint32_t held;      /* pages in the balloon */
+  uint32_t target;    /* pages it should hold */
+  int short_of;       /* it stopped short of the target: memory is short */
+};
+void balloon_init(void);  /* boot: finds and sets up the device (quiet without one) */
+void balloon_start(void); /* boot: the balloon thread */
+int balloon_present(void);
+/* The domain's memory target in KiB (memory/target): the balloon holds the RAM above it. */
+void balloon_set_target_kib(uint64_t kib);
+void balloon_status(struct balloon_info *info);
+/* resize.c: follows cpu/<n>/availability and memory/target in the store (a thread; needs the ring). */
+void resize_start(void);
 
 /* shell.c, ktest.c, devcmd.c (the shell's device commands) */
 void shell_main(void);

@@ -42,10 +42,13 @@ void kmain(unsigned long hartid, const void *dtb) {
   blk_init();
   hvc_init();
   virtio_net_init();
+  balloon_init();
   xenstore_init();
   cpu_boot_secondaries();
   if (kthread_create("shell", shell_main) < 0) panic("no process slot for the shell");
   xenstore_start(); /* after the shell, which must be the first process (it reaps orphans) */
+  balloon_start();
+  resize_start();
   scheduler();
 }
 

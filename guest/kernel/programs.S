@@ -30,6 +30,7 @@ programs:
   program spin
   program sleeper
   program echo
+  program work
   .section .rodata.programs, "a", @progbits
   .globl programs_end
 programs_end:

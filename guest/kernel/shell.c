@@ -65,6 +65,11 @@ static void cmd_mem(char *args) {
          (unsigned long)boot_info.mem_base, (unsigned long)((_end - _start) >> 10));
   printf("pages: %u free, %u in use, %u total (4 KiB each)\n", (unsigned)free_pages,
          (unsigned)(total - free_pages), (unsigned)total);
+  struct balloon_info b;
+  balloon_status(&b);
+  if (b.present)
+    printf("balloon: %u pages held, target %u%s\n", (unsigned)b.held, (unsigned)b.target,
+           b.short_of ? " (memory is short)" : "");
 }
 
 static void cmd_programs(char *args) {

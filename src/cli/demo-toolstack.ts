@@ -56,12 +56,15 @@ export async function toolstackStep(out: (line?: string) => void): Promise<numbe
   };
   try {
     for (const c of configs) await rvisor("create", relative(process.cwd(), c) || c);
-    // Let the workloads get going before looking.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Let the workloads get going before looking: until the forks domain has finished its first round
+    // (a few seconds on an idle host; the others run longer), but no more than 15 s.
+    const client = new RvisordClient(socket);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !(await client.console("forks")).text.includes("forks: 7 forked"))
+      await new Promise((r) => setTimeout(r, 250));
     await rvisor("list");
     await rvisor("vcpu-list");
     await rvisor("top", "-b", "-d", "1");
-    const client = new RvisordClient(socket);
     out("  Each domain's console so far (the command line's workload runs before the prompt):");
     for (const name of EXAMPLES) {
       const text = (await client.console(name)).text.trimEnd().split("\n").slice(-3);

@@ -21,6 +21,7 @@ import { DEFAULT_SCHEDULER, SCHEDULER_NAMES } from "../hypervisor/scheduler/regi
 import { ElfError } from "../machine/elf.js";
 import { MAX_HARTS } from "../machine/params.js";
 import { demoCommand } from "./demo.js";
+import { registerExperimentCommands } from "./experiment.js";
 import { infoCommand, type RawInfoOptions } from "./info.js";
 import { CLOCK_NAMES, UsageError } from "./options.js";
 import { DEFAULT_ENGINE, ENGINE_NAMES, FIRMWARE_NAMES } from "./registry.js";
@@ -119,5 +120,6 @@ program
 
 registerContainerCommands(program);
 registerToolstackCommands(program, action);
+registerExperimentCommands(program, action);
 
 await program.parseAsync(process.argv);

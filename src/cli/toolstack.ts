@@ -15,6 +15,7 @@
  *   rvisor restore <file> [-p] [-c]    the saved domain again, going on where it was (-p: paused;
  *                                  -c: follow its console)
  *
+ *   … the resizing verbs of toolstack-resize.ts (vcpu-set, mem-set, mem-max, balloon-stats)
  *   … and the administration verbs of toolstack-admin.ts (vcpu-list, vcpu-pin, sched-credit, top,
  *   dmesg, store read|write|ls|rm|watch)
  *
@@ -34,6 +35,7 @@ import { MAX_HARTS } from "../machine/params.js";
 import { CLOCK_NAMES, MiB, parseChoice, parseIntInRange, parseMemorySize, UsageError } from "./options.js";
 import { DEFAULT_ENGINE, ENGINE_NAMES, ENGINES } from "./registry.js";
 import { registerAdminCommands } from "./toolstack-admin.js";
+import { registerResizeCommands } from "./toolstack-resize.js";
 
 type Body<A extends unknown[]> = (...args: A) => Promise<number> | number;
 type Wrap = <A extends unknown[]>(body: Body<A>) => (...args: A) => Promise<void>;
@@ -76,6 +78,13 @@ function stoppedNote(d: DomainInfo): string {
   return d.end === undefined ? " (stopped)" : ` (stopped: ${d.end.reason})`;
 }
 
+/** Memory now, and where the balloon is taking it when that differs: "24→16". */
+const memColumn = (d: DomainInfo): string =>
+  d.targetMiB === undefined ? String(d.memoryMiB) : `${d.memoryMiB}→${d.targetMiB}`;
+/** vCPUs online, and of how many when not all are: "2/4". */
+const vcpuColumn = (d: DomainInfo): string =>
+  d.maxVcpus === undefined || d.maxVcpus === d.vcpus ? String(d.vcpus) : `${d.vcpus}/${d.maxVcpus}`;
+
 /** `xl list`'s table, with rvisor's Mode column. */
 export function formatList(domains: readonly DomainInfo[]): string {
   const width = Math.max(40, ...domains.map((d) => d.name.length));
@@ -83,8 +92,8 @@ export function formatList(domains: readonly DomainInfo[]): string {
     `${"Name".padEnd(width)}   ID   Mem VCPUs      State   Time(s)  Mode`,
     ...domains.map(
       (d) =>
-        `${d.name.padEnd(width)} ${String(d.id ?? "-").padStart(4)} ${String(d.memoryMiB).padStart(5)} ` +
-        `${String(d.vcpus).padStart(5)}     ${stateFlags(d.state)} ${d.cpuTimeS.toFixed(1).padStart(9)}  ` +
+        `${d.name.padEnd(width)} ${String(d.id ?? "-").padStart(4)} ${memColumn(d).padStart(5)} ` +
+        `${vcpuColumn(d).padStart(5)}     ${stateFlags(d.state)} ${d.cpuTimeS.toFixed(1).padStart(9)}  ` +
         `${d.mode}${stoppedNote(d)}`,
     ),
   ];
@@ -427,4 +436,5 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
     );
 
   registerAdminCommands(program, { verb, socketHelp, client });
+  registerResizeCommands(program, { verb, socketHelp, client });
 }

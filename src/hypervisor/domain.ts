@@ -14,6 +14,7 @@ import type { P2m } from "./memory/p2m.js";
 import type { PvState } from "./pv.js";
 import type { DomainId } from "./scheduler/interface.js";
 import type { Vcpu } from "./vcpu.js";
+import type { VirtioBalloon } from "./virtio/balloon.js";
 
 /** How a domain is virtualized (see docs/architecture.md). `native` is the bare machine, not a domain. */
 export const DOMAIN_MODES = ["trap", "bt", "pv", "hvm"] as const;
@@ -51,6 +52,14 @@ export class Domain {
   readonly channels = new Map<number, EventChannel>();
   /** The store ring's page and channel, when the domain was built with one (DomainSpec.storeRing). */
   storeRing: StoreRing | undefined;
+  /** The memory balloon (virtio-balloon), when the domain was built with one (resize.ts). */
+  balloon: VirtioBalloon | undefined;
+  /**
+   * Memory limits in 4 KiB pages (resize.ts): the RAM its device tree reports, and the most its P2M
+   * may back (xl mem-max; at most the maxmem it was built with).
+   */
+  ramPages = 0;
+  maxPages = 0;
 
   constructor(
     readonly id: DomainId,

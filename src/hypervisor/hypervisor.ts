@@ -79,6 +79,7 @@ import {
   sharedRead,
   sharedWrite,
 } from "./pv.js";
+import { createBalloon } from "./resize.js";
 import { SchedulerDriver } from "./scheduler/driver.js";
 import type { DomainId, Scheduler, VcpuId } from "./scheduler/interface.js";
 import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./scheduler/registry.js";
@@ -145,6 +146,13 @@ export interface DomainSpec {
    * domain 0 to attach to (Domain.storeRing). Default false: the guest sees no ring.
    */
   storeRing?: boolean;
+  /**
+   * The most RAM the domain may ever have, MiB (xl's maxmem; default memoryMiB): its P2M's span. The
+   * guest boots with memoryMiB; the balloon moves it within that (resize.ts).
+   */
+  maxMemoryMiB?: number;
+  /** A virtio-balloon device in the slot after the disks, console and NICs (docs/resizing.md). */
+  balloon?: boolean;
 }
 
 export interface NicSpec {
@@ -166,9 +174,13 @@ export type DomainDisk =
 export interface DomainBuild {
   mode: DomainMode;
   name?: string;
-  /** The guest RAM span in 4 KiB frames (maxmem). */
+  /** The guest RAM span in 4 KiB frames (maxmem when built: the P2M's size). */
   maxFrames: number;
-  /** The gfns backed by RAM; default: all of the span. */
+  /** The RAM the guest booted with, in frames (its device tree's; the store ring is its last page). */
+  ramFrames: number;
+  /** The most frames the domain may hold now (mem-max; ≤ maxFrames); default: maxFrames. */
+  maxPages?: number;
+  /** The gfns backed by RAM; default: the first ramFrames of the span. */
   populate?: readonly GuestFrame[];
   vcpus: number;
   console?: ConsoleBackend;
@@ -180,6 +192,8 @@ export interface DomainBuild {
   nics?: readonly NicSpec[];
   /** The store ring in RAM's last page, with its event channel (DomainSpec.storeRing). */
   storeRing?: boolean;
+  /** A virtio-balloon device in the slot after the nics (DomainSpec.balloon). */
+  balloon?: boolean;
 }
 
 export class DomainConfigError extends Error {
@@ -296,10 +310,16 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     if (image.entry < DRAM_BASE || image.entry >= DRAM_BASE + ramBytes)
       throw new ElfError(`${image.source}: entry 0x${image.entry.toString(16)} is outside the domain's RAM`);
 
+    const maxMiB = spec.maxMemoryMiB ?? memoryMiB;
+    if (!Number.isInteger(maxMiB) || maxMiB < memoryMiB || maxMiB > 2048)
+      throw new DomainConfigError(
+        `${label}: maxmem must be memory (${memoryMiB} MiB)..2048 MiB, not ${maxMiB}`,
+      );
     const d = this.buildDomain({
       mode: spec.mode,
       name: spec.name,
-      maxFrames: ramBytes / PAGE_SIZE,
+      maxFrames: (maxMiB * MiB) / PAGE_SIZE,
+      ramFrames: ramBytes / PAGE_SIZE,
       vcpus: nvcpus,
       console: spec.console,
       weight: spec.weight,
@@ -308,6 +328,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       virtioConsole: spec.virtioConsole,
       nics: spec.nics,
       storeRing: spec.storeRing,
+      balloon: spec.balloon,
     });
     for (const s of image.segments) d.mem.write(s.paddr, s.data); // frames are zeroed: bss needs nothing
     const ringGpa = d.storeRing?.page.gpa;
@@ -350,12 +371,12 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     if (b.mode === "hvm" && this.gstageRoots.available === 0)
       throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
     // Before anything is taken: a bad image changes nothing.
-    const others = (b.virtioConsole === undefined ? 0 : 1) + (b.nics?.length ?? 0);
+    const others = (b.virtioConsole === undefined ? 0 : 1) + (b.nics?.length ?? 0) + (b.balloon ? 1 : 0);
     const disks = openDisks(name, b.disks ?? [], others);
     const p2m = new P2m(id, this.allocator, b.maxFrames);
     try {
       // Throws OutOfFramesError, taking nothing, when the host is full.
-      if (b.populate === undefined) p2m.populate(b.maxFrames);
+      if (b.populate === undefined) p2m.populate(b.ramFrames);
       else p2m.addBack(b.populate);
     } catch (e) {
       for (const disk of disks) disk.backend.close();
@@ -390,10 +411,14 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     if (b.virtioConsole !== undefined) d.devices.addVirtio(new VirtioConsole(b.virtioConsole), mem);
     for (const [i, nic] of (b.nics ?? []).entries())
       d.devices.addVirtio(new VirtioNet(nic.mac ?? vifMac(id, i), nic.connect(id, i)), mem);
+    d.ramPages = b.ramFrames;
+    d.maxPages = b.maxPages ?? p2m.maxFrames;
+    if (b.balloon === true) d.devices.addVirtio(createBalloon(d), mem);
     if (b.storeRing === true) {
       const channel = new EventChannel(STORE_RING_PORT, STORE_RING_IRQ, d.devices.plic.edge(STORE_RING_IRQ));
       d.channels.set(channel.port, channel);
-      d.storeRing = { page: new SharedPage(d, DRAM_BASE + b.maxFrames * PAGE_SIZE - PAGE_SIZE), channel };
+      // RAM's last page at boot (not the span's: above it is room for the balloon to give back).
+      d.storeRing = { page: new SharedPage(d, DRAM_BASE + b.ramFrames * PAGE_SIZE - PAGE_SIZE), channel };
     }
     this.domains.set(id, d);
     this.scheduler.addDomain(id, { weight: b.weight ?? 256, cap: b.cap ?? 0 });

@@ -168,9 +168,11 @@ function checkEntry(d: Domain, pv: PvState, level: 0 | 1, pte: number): number {
   }
   // Device registers may be mapped (a driver's MMIO): the shadow never maps them to a host frame, every
   // access traps to the device model. Anything else must be the domain's RAM.
+  // A megapage may cover pages the balloon took (the kernel's identity map of its RAM does): the shadow
+  // maps only what the P2M backs, so touching one is an access fault in the guest, nothing more.
   if (level === 1) {
     if ((ppn & 1023) !== 0) return SBI_ERR_INVALID_PARAM;
-    return d.p2m.isRamRange(ppn, 1024) || d.p2m.isDeviceRange(ppn, 1024) ? SBI_SUCCESS : SBI_ERR_DENIED;
+    return d.p2m.inSpan(ppn, 1024) || d.p2m.isDeviceRange(ppn, 1024) ? SBI_SUCCESS : SBI_ERR_DENIED;
   }
   if (d.p2m.isDeviceRange(ppn, 1)) return SBI_SUCCESS;
   if (!isRam(d, ppn)) return SBI_ERR_DENIED;

@@ -5,7 +5,7 @@
  * its bearer token.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -145,10 +145,23 @@ describe("rvisord administration", () => {
     w.stop();
     await w.done;
     assert.deepEqual(events, ["/local/domain/1/data", "/local/domain/1/data/other"]);
-    const watched = cmd("store", "watch", "-n", "2", "/local/domain/1/data/greeting");
-    await new Promise((r) => setTimeout(r, 700));
+    // The CLI's watch: its first event (at once) says it is set; the write then gives the second.
+    const child = spawn(
+      process.execPath,
+      [cli, "store", "watch", "-n", "2", "/local/domain/1/data/greeting"],
+      {
+        env: { ...process.env, ...env },
+      },
+    );
+    let watchOut = "";
+    child.stdout.on("data", (b: Buffer) => {
+      watchOut += b.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    await waitFor("the CLI watch's first event", async () => (watchOut.length > 0 ? true : undefined));
     await cmd("store", "write", "/local/domain/1/data/greeting", "again");
-    const wr = await watched;
+    assert.equal(await exited, 0);
+    const wr = { stdout: watchOut };
     assert.equal(wr.stdout, "/local/domain/1/data/greeting\n/local/domain/1/data/greeting\n");
     assert.equal((await cmd("store", "rm", "/local/domain/1/data/greeting")).code, 0);
     const gone = await cmd("store", "read", "/local/domain/1/data/greeting");

@@ -31,8 +31,7 @@ import type {
 import { ApiError } from "./http.js";
 
 const MiB = 1024 * 1024;
-/** How often a watch stream looks for events, and the stats stream's bounds. */
-const WATCH_POLL_MS = 20;
+/** The stats stream's bounds. */
 const STATS_MIN_MS = 100;
 const STATS_MAX_MS = 60_000;
 /** Nodes a subtree listing returns at most (the store's own quota is far above any real tree). */
@@ -67,7 +66,7 @@ export class LogRing {
 }
 
 export class Admin {
-  constructor(private readonly host: AdminHost) {}
+  constructor(readonly host: AdminHost) {}
 
   /** Serves `method parts` if it is one of ours; false when not (server.ts then answers 404). */
   async handle(
@@ -182,11 +181,14 @@ export class Admin {
       throw new ApiError(400, `${r.errno}: ${r.detail}`);
     }
     sseHead(res);
-    const timer = setInterval(() => {
+    const flush = () => {
       for (const e of conn.takeEvents()) res.write(`event: watch\ndata: ${JSON.stringify(e)}\n\n`);
-    }, WATCH_POLL_MS);
+    };
+    // Told as each event is queued (from inside a store operation: write once that has returned).
+    conn.onEvent = () => setImmediate(flush);
+    flush();
     res.on("close", () => {
-      clearInterval(timer);
+      conn.onEvent = undefined;
       conn.close();
     });
   }

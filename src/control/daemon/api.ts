@@ -70,8 +70,14 @@ export interface DomainInfo {
   mode: string;
   /** running, paused, shutdown, crashed (kept: on_* = preserve), or stopped. */
   state: string;
+  /** MiB: what a live domain has now (the P2M's), else the config's memory. */
   memoryMiB: number;
+  /** A live domain's memory target, MiB, when it differs from what it has (the balloon is moving). */
+  targetMiB?: number;
+  /** vCPUs: a live domain's online ones, else the config's. */
   vcpus: number;
+  /** A live domain's vCPUs in all (maxvcpus). */
+  maxVcpus?: number;
   /** CPU time the scheduler has given the domain, in seconds. */
   cpuTimeS: number;
   /** How the domain last ended, if it has. */

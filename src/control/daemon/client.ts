@@ -24,6 +24,7 @@ import type {
   VcpuPinRequest,
 } from "./api.js";
 import { API_VERSION } from "./api.js";
+import type { ResizeInfo } from "./resize.js";
 
 export class DaemonNotRunningError extends Error {
   override name = "DaemonNotRunningError";
@@ -173,6 +174,26 @@ export class RvisordClient {
 
   vcpuPin(dom: string | number, req: VcpuPinRequest): Promise<VcpuInfo[]> {
     return this.call("POST", `/domains/${ref(dom)}/vcpu-pin`, Buffer.from(JSON.stringify(req)));
+  }
+
+  /** xl vcpu-set: how many vCPUs the guest should run. */
+  vcpuSet(dom: string | number, online: number): Promise<ResizeInfo> {
+    return this.call("POST", `/domains/${ref(dom)}/vcpus`, Buffer.from(JSON.stringify({ online })));
+  }
+
+  /** xl mem-set: the balloon's target, KiB. */
+  memSet(dom: string | number, targetKiB: number): Promise<ResizeInfo> {
+    return this.call("POST", `/domains/${ref(dom)}/memory`, Buffer.from(JSON.stringify({ targetKiB })));
+  }
+
+  /** xl mem-max: the most memory the domain may have, KiB. */
+  memMax(dom: string | number, maxKiB: number): Promise<ResizeInfo> {
+    return this.call("POST", `/domains/${ref(dom)}/maxmem`, Buffer.from(JSON.stringify({ maxKiB })));
+  }
+
+  /** Memory, vCPUs and the balloon's statistics (and asks the guest for fresh ones). */
+  resizeInfo(dom: string | number): Promise<ResizeInfo> {
+    return this.call("GET", `/domains/${ref(dom)}/resize`);
   }
 
   sched(): Promise<SchedEntry[]> {

@@ -109,7 +109,8 @@ export function readSavedDomain(path: string): ReadImage {
     ["name", config.name, r.name],
     ["type", config.type, r.mode],
     ["vcpus", config.vcpus, r.vcpus],
-    ["memory (4 KiB frames)", config.memoryMiB * 256, r.maxFrames],
+    ["memory (4 KiB frames)", config.memoryMiB * 256, r.ramPages],
+    ["maxmem (4 KiB frames)", config.maxmemMiB * 256, r.maxFrames],
   ].find(([, a, b]) => a !== b);
   if (differs !== undefined)
     throw new ApiError(

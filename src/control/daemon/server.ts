@@ -70,6 +70,7 @@ import {
 } from "./api.js";
 import { ConsoleLog } from "./console-log.js";
 import { ApiError, clearStaleSocket, isLoopback, parseJson, readBody, send } from "./http.js";
+import { ResizeRoutes, writeResizeNodes } from "./resize.js";
 import { readSavedDomain, requestPath, type WrittenImage, writeSavedDomain } from "./saved-domain.js";
 import { StateDb } from "./state-db.js";
 import { connectStoreRing, type StoreRingLink, shutdownRefusal } from "./store-ring.js";
@@ -143,6 +144,7 @@ export class Rvisord {
   /** What `rvisor dmesg` shows: every log line, kept in a ring. */
   readonly logRing = new LogRing();
   private readonly admin: Admin;
+  private readonly resize: ResizeRoutes;
 
   private constructor(readonly opts: DaemonOptions) {
     const out = opts.log ?? (() => {});
@@ -171,6 +173,7 @@ export class Rvisord {
       readBody,
       send,
     });
+    this.resize = new ResizeRoutes(this.admin.host);
     this.hv.onDomainEnd.push((d) => {
       // Called from inside the hypervisor's exit path: act once it has returned.
       setImmediate(() => {
@@ -381,10 +384,12 @@ export class Rvisord {
       d = this.hv.createDomain({
         mode,
         kernel: c.kernel,
-        ...(c.cmdline !== undefined ? { bootargs: c.cmdline } : {}),
+        ...bootargsOf(c),
         name: c.name,
         memoryMiB: c.memoryMiB,
-        vcpus: c.vcpus,
+        maxMemoryMiB: c.maxmemMiB,
+        vcpus: c.maxvcpus, // all from the start; the store (and maxcpus=) says which run (docs/resizing.md)
+        balloon: true,
         console,
         weight: c.cpuWeight,
         cap: c.cap,
@@ -423,8 +428,10 @@ export class Rvisord {
       name: c.name,
       uuid: entry.stored.uuid,
       memoryKiB: c.memoryMiB * 1024,
-      vcpus: c.vcpus,
+      vcpus: c.maxvcpus,
+      onlineVcpus: c.vcpus,
     });
+    writeResizeNodes(this.admin.host, d);
     if (!tree.ok) this.log(`rvisord: ${c.name}: store tree not written: ${tree.errno}: ${tree.detail}`);
     entry.ring = connectStoreRing(this.tools, d, (line) =>
       this.log(`rvisord: ${c.name} (id ${d.id}): ${line}`),
@@ -669,6 +676,7 @@ export class Rvisord {
       state: d?.state ?? "stopped",
       memoryMiB: c.memoryMiB,
       vcpus: c.vcpus,
+      ...(d === undefined ? {} : this.resize.listed(d)),
       cpuTimeS,
       // The domain's own end is set at once; the entry's only once domainEnded has run (next tick).
       ...(end !== undefined ? { end: { ...end } } : {}),
@@ -787,6 +795,7 @@ export class Rvisord {
       }
       default:
         if (await this.admin.handle(method, parts, url, req, res)) return;
+        if (await this.resize.handle(method, parts, req, res)) return;
         throw new ApiError(404, `no such endpoint: ${method} ${path}`);
     }
   }
@@ -829,3 +838,10 @@ export class Rvisord {
 }
 
 export { ApiError, isLoopback };
+
+/** The config's cmdline, with `maxcpus=` first when it has more vCPUs than run at boot. */
+function bootargsOf(c: DomainConfig): { bootargs?: string } {
+  const extra = c.maxvcpus > c.vcpus ? `maxcpus=${c.vcpus}` : "";
+  const args = [extra, c.cmdline ?? ""].filter((x) => x !== "").join(" ");
+  return args === "" ? {} : { bootargs: args };
+}

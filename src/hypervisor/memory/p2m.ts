@@ -238,6 +238,12 @@ export class P2m {
     return true;
   }
 
+  /** Whether every gfn of [first, first + count) lies in the span guest RAM may occupy (ram or absent). */
+  inSpan(first: number, count: number): boolean {
+    const s = first - GUEST_RAM_BASE_GFN;
+    return s >= 0 && s + count <= this.maxFrames;
+  }
+
   /**
    * Whether [first, first + count) holds device registers and no RAM: it lies wholly outside the span
    * guest RAM may occupy and meets at least one MMIO range. An access there traps to a device model (or

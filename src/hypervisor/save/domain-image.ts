@@ -128,15 +128,19 @@ function parseDomainRecord(json: unknown): DomainRecord {
   const name = f.str("name");
   if (name.length === 0 || name.length > 256)
     throw new ImageError(`${f.at("name")}: must be 1 to 256 characters long`);
+  const maxFrames = f.int("maxFrames", 1, MAX_FRAMES);
   return {
     name,
     mode: f.oneOf("mode", DOMAIN_MODES),
-    maxFrames: f.int("maxFrames", 1, MAX_FRAMES),
+    maxFrames,
+    ramPages: f.int("ramPages", 1, maxFrames),
+    maxPages: f.int("maxPages", 1, maxFrames),
     vcpus: f.int("vcpus", 1, MAX_VCPUS),
     guestTime: f.count("guestTime"),
     weight: f.int("weight", WEIGHT_MIN, WEIGHT_MAX),
     cap: f.int("cap", 0, 100 * MAX_VCPUS),
     storeRing: f.bool("storeRing"),
+    balloon: f.bool("balloon"),
     retired: f.count("retired"),
     exits: f.counts("exits"),
     calls: f.counts("calls"),

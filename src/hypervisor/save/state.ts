@@ -26,6 +26,10 @@ export interface DomainRecord {
   mode: DomainMode;
   /** The guest RAM span (maxmem) in 4 KiB frames, from 0x8000_0000. */
   maxFrames: number;
+  /** The RAM it booted with, in frames (its device tree's; the store ring is the last of it). */
+  ramPages: number;
+  /** The most frames it may hold (mem-max; ≤ maxFrames). */
+  maxPages: number;
   vcpus: number;
   /** The guest's time when saved, in mtime ticks: the restored domain's clock goes on from here. */
   guestTime: number;
@@ -36,6 +40,8 @@ export interface DomainRecord {
    * channel back, for the toolstack to connect a backend to.
    */
   storeRing: boolean;
+  /** It has a virtio-balloon (in the virtio slot after the nics). */
+  balloon: boolean;
   /** Instructions retired, exits by cause and bt calls by label, over the domain's life so far. */
   retired: number;
   exits: Record<string, number>;

@@ -34,6 +34,7 @@ import type { Virtqueue } from "./queue.js";
 export const VIRTIO_ID_NET = 1;
 export const VIRTIO_ID_BLOCK = 2;
 export const VIRTIO_ID_CONSOLE = 3;
+export const VIRTIO_ID_BALLOON = 5;
 
 /** Device-independent feature bits (§6). Feature sets are bigints: bit n is 1n << BigInt(n). */
 export const VIRTIO_F_INDIRECT_DESC = 28;
