@@ -37,16 +37,20 @@ import { guestPhys } from "./memory/addresses.js";
 import type { GuestMemory } from "./memory/guest-memory.js";
 import type { P2m } from "./memory/p2m.js";
 import type { VirtioDevice } from "./virtio/device.js";
-import { VirtioMmio } from "./virtio/mmio.js";
+import { VirtioMmio, type VirtioMmioState } from "./virtio/mmio.js";
 
 /** Where the models raise a vCPU's virtual external interrupt. */
 export type ExternalIrqSink = (vcpuIndex: number, level: boolean) => void;
 
-/** The models' state, for save/restore: the board's own snapshots, and whether the guest uses the UART. */
+/**
+ * The models' state, for save/restore: the board's own snapshots, whether the guest uses the UART, and
+ * each virtio-mmio slot's transport and device (null: an empty slot).
+ */
 export interface DomainDevicesState {
   plic: PlicState;
   uart: UartState;
   uartInUse: boolean;
+  virtio: (VirtioMmioState | null)[];
 }
 
 interface Mapped {
@@ -119,14 +123,42 @@ export class DomainDevices {
 
   private uartInUse = false;
 
-  snapshot(): DomainDevicesState {
-    return { plic: this.plic.snapshot(), uart: this.uart.snapshot(), uartInUse: this.uartInUse };
+  /** The virtio devices whose state cannot be saved (a save refuses the domain, naming them). */
+  get unsaveable(): string[] {
+    return this.virtio.flatMap((t) => (t === undefined || t.saveable ? [] : [t.name]));
   }
 
-  /** Takes back a snapshot (checked first: a bad field throws DeviceStateError naming it, nothing changes). */
+  snapshot(): DomainDevicesState {
+    return {
+      plic: this.plic.snapshot(),
+      uart: this.uart.snapshot(),
+      uartInUse: this.uartInUse,
+      virtio: Array.from({ length: this.virtio.length }, (_, i) => this.virtio[i]?.snapshot() ?? null),
+    };
+  }
+
+  /**
+   * Takes back a snapshot: the PLIC and UART are checked first (a bad field throws DeviceStateError
+   * naming it, nothing changes); then each virtio slot, which must hold the same device as the image's
+   * (a domain built from the same definition), is checked and restored in turn. The domain's memory
+   * must be restored already (the queues are checked against it).
+   */
   restore(s: DomainDevicesState): void {
+    if (!Array.isArray(s.virtio)) throw new DeviceStateError("virtio: not an array");
+    const slots = Math.max(s.virtio.length, this.virtio.length);
+    for (let i = 0; i < slots; i++) {
+      const have = this.virtio[i]?.device.name ?? "nothing";
+      const want = s.virtio[i]?.device ?? "nothing";
+      if (have !== want)
+        throw new DeviceStateError(`virtio[${i}]: the image has ${want} in this slot, the domain ${have}`);
+    }
     restoreModels(this.plic, this.uart, s);
     this.uartInUse = s.uartInUse;
+    for (const [i, t] of this.virtio.entries()) {
+      const v = s.virtio[i];
+      if (t === undefined || v === undefined || v === null) continue;
+      part(`virtio[${i}]`, v, (x) => t.restore(x));
+    }
   }
 
   /**
@@ -188,6 +220,11 @@ export function checkDevicesState(s: DomainDevicesState, vcpus: number): void {
 function restoreModels(plic: Plic, uart: Uart16550, s: DomainDevicesState): void {
   if (typeof s !== "object" || s === null) throw new DeviceStateError("not an object");
   if (typeof s.uartInUse !== "boolean") throw new DeviceStateError("uartInUse: not a boolean");
+  if (!Array.isArray(s.virtio) || s.virtio.length > VIRTIO_COUNT)
+    throw new DeviceStateError(`virtio: not an array of at most ${VIRTIO_COUNT} slots`);
+  for (const [i, v] of s.virtio.entries())
+    if (v !== null && (typeof v !== "object" || typeof v.device !== "string"))
+      throw new DeviceStateError(`virtio[${i}]: not a device's state or null`);
   const before = plic.snapshot();
   part("plic", s.plic, (x) => plic.restore(x));
   try {

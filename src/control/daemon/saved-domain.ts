@@ -29,6 +29,8 @@ export interface SavedDefinition {
   text: string;
   /** printConfig of the parsed config: every key, absolute paths; what a restore parses. */
   config: string;
+  /** The vCPUs the store asked to be online when saved (vcpu-set); the memory target is the balloon's. */
+  onlineVcpus?: number;
 }
 
 export interface WrittenImage {
@@ -45,6 +47,8 @@ export interface ReadImage {
   stored: StoredDomain;
   savedAt: string;
   memoryHash: string;
+  /** The vCPUs the store asked to be online when saved, if the image says. */
+  onlineVcpus: number | undefined;
 }
 
 /** A request's path: a string naming an absolute path. */
@@ -61,6 +65,7 @@ export function writeSavedDomain(
   state: DomainSaveState,
   stored: StoredDomain,
   producer: string,
+  onlineVcpus?: number,
 ): WrittenImage {
   const definition: SavedDefinition = {
     name: stored.name,
@@ -68,6 +73,7 @@ export function writeSavedDomain(
     source: stored.source,
     text: stored.text,
     config: printConfig(stored.config),
+    onlineVcpus,
   };
   const chunks = encodeDomainImage(state, producer, definition);
   try {
@@ -122,6 +128,7 @@ export function readSavedDomain(path: string): ReadImage {
     stored: { name: config.name, uuid: def.uuid, source: def.source, text: def.text, config },
     savedAt: image.header.created,
     memoryHash: memoryStateHash(image.state.memory),
+    onlineVcpus: def.onlineVcpus,
   };
 }
 
@@ -136,5 +143,8 @@ function parseDefinition(json: unknown, path: string): SavedDefinition {
         ? `${path}: the image has no toolstack section: it was not saved by rvisord`
         : `${path}: section toolstack: ${bad}: not a string`,
     );
+  const n = (o as SavedDefinition).onlineVcpus;
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 32))
+    throw new ApiError(400, `${path}: section toolstack: onlineVcpus: ${JSON.stringify(n)} is not 1..32`);
   return o as SavedDefinition;
 }

@@ -32,8 +32,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import type { Domain, DomainEnd, DomainMode } from "../../hypervisor/domain.js";
-import { CONTROL_DOMAIN, DomainConfigError, Hypervisor } from "../../hypervisor/hypervisor.js";
+import {
+  CONTROL_DOMAIN,
+  DomainConfigError,
+  type DomainDisk,
+  Hypervisor,
+} from "../../hypervisor/hypervisor.js";
 import { HYPERVISOR } from "../../hypervisor/memory/frames.js";
+import { memoryInfo } from "../../hypervisor/resize.js";
 import { restoreDomain, saveDomain } from "../../hypervisor/save/domain.js";
 import { memoryHash } from "../../hypervisor/save/memory.js";
 import type { DomainSaveState } from "../../hypervisor/save/state.js";
@@ -393,11 +399,7 @@ export class Rvisord {
         console,
         weight: c.cpuWeight,
         cap: c.cap,
-        disks: c.disks.map((disk) => ({
-          path: disk.target,
-          readOnly: disk.access === "ro",
-          vdev: disk.vdev,
-        })),
+        disks: disksOf(c),
         nics: this.bridges.nics(c.vifs),
         storeRing: true,
       });
@@ -414,8 +416,17 @@ export class Rvisord {
     this.attach(entry, d, console, affinity);
   }
 
-  /** `d` is now `entry`'s running domain: its console, its vCPUs' affinity, and its store tree. */
-  private attach(entry: Entry, d: Domain, console: ConsoleLog, affinity: (number[] | undefined)[]): void {
+  /**
+   * `d` is now `entry`'s running domain: its console, its vCPUs' affinity, and its store tree (a
+   * restored domain's with the memory target and vCPUs online it had when saved, not the config's).
+   */
+  private attach(
+    entry: Entry,
+    d: Domain,
+    console: ConsoleLog,
+    affinity: (number[] | undefined)[],
+    restored?: { onlineVcpus: number },
+  ): void {
     const c = entry.stored.config;
     entry.domain = d;
     entry.console = console;
@@ -427,9 +438,9 @@ export class Rvisord {
       domid: d.id,
       name: c.name,
       uuid: entry.stored.uuid,
-      memoryKiB: c.memoryMiB * 1024,
+      memoryKiB: restored === undefined ? c.memoryMiB * 1024 : memoryInfo(d).targetKiB,
       vcpus: c.maxvcpus,
-      onlineVcpus: c.vcpus,
+      onlineVcpus: restored?.onlineVcpus ?? c.vcpus,
     });
     writeResizeNodes(this.admin.host, d);
     if (!tree.ok) this.log(`rvisord: ${c.name}: store tree not written: ${tree.errno}: ${tree.detail}`);
@@ -477,7 +488,7 @@ export class Rvisord {
     }
     let written: WrittenImage;
     try {
-      written = writeSavedDomain(path, state, e.stored, `rvisor ${version}`);
+      written = writeSavedDomain(path, state, e.stored, `rvisor ${version}`, this.resize.info(d).vcpusWanted);
     } catch (err) {
       if (wasRunning) this.hv.unpauseDomain(d.id);
       throw err;
@@ -504,7 +515,13 @@ export class Rvisord {
     const console = new ConsoleLog();
     let d: Domain;
     try {
-      d = restoreDomain(this.hv, image.state, { console, paused: (body as RestoreRequest).paused === true });
+      const c = image.stored.config;
+      d = restoreDomain(this.hv, image.state, {
+        console,
+        paused: (body as RestoreRequest).paused === true,
+        // The same devices from the definition: the disks' images, and nics on this host's switches.
+        devices: { disks: disksOf(c), nics: this.bridges.nics(c.vifs) },
+      });
     } catch (e) {
       if (e instanceof DomainConfigError) throw new ApiError(409, `${path}: ${e.message}`);
       if ((e as Error).name === "OutOfFramesError")
@@ -521,7 +538,7 @@ export class Rvisord {
     };
     entry.stored = image.stored;
     entry.restarts = [];
-    this.attach(entry, d, console, affinity);
+    this.attach(entry, d, console, affinity, { onlineVcpus: image.onlineVcpus ?? image.stored.config.vcpus });
     // A request the guest put in its ring before it was saved is served now (the new backend starts
     // with empty buffers: a message half read or half answered at the save is not carried over).
     entry.ring?.backend.kick();
@@ -844,4 +861,9 @@ function bootargsOf(c: DomainConfig): { bootargs?: string } {
   const extra = c.maxvcpus > c.vcpus ? `maxcpus=${c.vcpus}` : "";
   const args = [extra, c.cmdline ?? ""].filter((x) => x !== "").join(" ");
   return args === "" ? {} : { bootargs: args };
+}
+
+/** A definition's disks as the domain builder takes them. */
+function disksOf(c: DomainConfig): DomainDisk[] {
+  return c.disks.map((disk) => ({ path: disk.target, readOnly: disk.access === "ro", vdev: disk.vdev }));
 }

@@ -15,8 +15,9 @@
  * hosts whose clocks differ.
  */
 import type { ConsoleBackend } from "../../machine/devices/console.js";
+import { DeviceStateError } from "../../machine/devices/snapshot.js";
 import type { Domain } from "../domain.js";
-import { DomainConfigError, type Hypervisor } from "../hypervisor.js";
+import { type DomainBuild, DomainConfigError, type Hypervisor } from "../hypervisor.js";
 import type { DomainId } from "../scheduler/interface.js";
 import { populatedGfns, restoreMemory, saveMemory } from "./memory.js";
 import { restorePv, savePv } from "./pv.js";
@@ -25,16 +26,16 @@ import { restoreVcpu, saveVcpu } from "./vcpu.js";
 
 /**
  * Pauses domain `id` if it runs, and reads its whole state. It stays paused. Refused (nothing changes)
- * for a domain that has ended or has virtio devices (their transport and queue state is not saved yet).
+ * for a domain that has ended or has a virtio device that cannot save its state (DomainDevices.unsaveable).
  */
 export function saveDomain(hv: Hypervisor, id: DomainId): DomainSaveState {
   const d = hv.domains.get(id);
   if (d === undefined) throw new DomainConfigError(`no domain ${id}`);
   if (!d.alive) throw new DomainConfigError(`domain ${id} (${d.name}) is ${d.state}: nothing to save`);
-  const virtio = d.devices?.virtio.flatMap((t) => (t === undefined ? [] : [t.name])) ?? [];
+  const virtio = d.devices?.unsaveable ?? [];
   if (virtio.length > 0)
     throw new DomainConfigError(
-      `domain ${id} (${d.name}) has virtio devices (${virtio.join(", ")}): saving their state is not supported yet`,
+      `domain ${id} (${d.name}) has virtio devices whose state cannot be saved (${virtio.join(", ")})`,
     );
   if (d.state === "running") hv.pauseDomain(id);
   hv.unloadDomain(id);
@@ -66,6 +67,12 @@ export function saveDomain(hv: Hypervisor, id: DomainId): DomainSaveState {
 
 export interface RestoreOptions {
   console?: ConsoleBackend;
+  /**
+   * The host side of its virtio devices, as the domain's definition gives them (disk images, a console
+   * backend, nics on this host's switches); they must make the same slots as the saved domain's
+   * (with its balloon, which the state records, after the nics).
+   */
+  devices?: Pick<DomainBuild, "disks" | "virtioConsole" | "nics">;
   /** Leave it paused (xl restore -p). Default: it runs at once. */
   paused?: boolean;
 }
@@ -89,6 +96,7 @@ export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreO
     cap: r.cap,
     storeRing: r.storeRing,
     balloon: r.balloon,
+    ...opts.devices,
   });
   try {
     d.state = "paused";
@@ -102,6 +110,7 @@ export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreO
     for (const v of d.vcpus) restoreVcpu(v, s.vcpus[v.index]);
   } catch (e) {
     hv.destroyDomain(d.id);
+    if (e instanceof DeviceStateError) throw new DomainConfigError(`${r.name}: devices: ${e.message}`);
     throw e;
   }
   if (opts.paused !== true) hv.unpauseDomain(d.id);

@@ -12,6 +12,7 @@ import { testResultLines } from "../../testing/kernel.js";
 import { DOMAIN_MODES, type DomainMode } from "../domain.js";
 import { DomainConfigError, Hypervisor } from "../hypervisor.js";
 import { ALL_PASS, ALL_PASS_SMP, boot, kernelFor, MAX_INSNS } from "../testing/kernel-domains.js";
+import type { VirtioDevice } from "../virtio/device.js";
 import { restoreDomain, saveDomain } from "./domain.js";
 import { decodeDomainImage, encodeDomainImage } from "./domain-image.js";
 import { memoryHash, memoryStateHash } from "./memory.js";
@@ -214,7 +215,7 @@ describe("save and restore", () => {
     const state = saveDomain(hv, d.id);
     assert.deepEqual([state.domain.weight, state.domain.cap], [512, 50]);
 
-    // A domain with a virtio device: refused before it is even paused.
+    // A domain with a virtio device that cannot save its state: refused before it is even paused.
     const hvc = hv.createDomain({
       mode: "trap",
       kernel: kernelFor("trap"),
@@ -222,11 +223,23 @@ describe("save and restore", () => {
       memoryMiB: 8,
       virtioConsole: new BufferConsole(),
     });
+    const opaque: VirtioDevice = {
+      deviceId: 42,
+      name: "virtio-opaque",
+      features: 0n,
+      queueSizes: [8],
+      readConfig: () => 0,
+      writeConfig: () => {},
+      activate: () => {},
+      notify: () => {},
+      reset: () => {},
+    };
+    hvc.devices?.addVirtio(opaque, hvc.mem);
     assert.throws(
       () => saveDomain(hv, hvc.id),
       (e) =>
         e instanceof DomainConfigError &&
-        /^domain \d+ \(hvc\) has virtio devices \(virtio0 \(virtio-console\)\): saving their state is not supported yet$/.test(
+        /^domain \d+ \(hvc\) has virtio devices whose state cannot be saved \(virtio1 \(virtio-opaque\)\)$/.test(
           e.message,
         ),
     );

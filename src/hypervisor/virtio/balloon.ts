@@ -20,6 +20,7 @@
  * or it is not in the domain's RAM.
  */
 import type { AccessSize } from "../../machine/bus.js";
+import { DeviceStateError, stateInt, stateInts } from "../../machine/devices/snapshot.js";
 import {
   featureBits,
   hasFeature,
@@ -78,6 +79,20 @@ export interface BalloonStats {
   /** The guest's last statistics (tag name → value, bytes for memory figures), and when they came. */
   guest: Record<string, number>;
   guestUpdates: number;
+}
+
+/**
+ * The balloon's own state for save/restore: the target and the driver's count, the pages it holds
+ * (holes in the domain's P2M, which the memory section leaves out), the chains it holds across the
+ * save (the statistics buffer, a deflate waiting for frames) by head, and its counters.
+ */
+export interface BalloonState {
+  numPages: number;
+  actualPages: number;
+  held: number[];
+  statsHead: number | null;
+  waitingHead: number | null;
+  stats: BalloonStats;
 }
 
 export class VirtioBalloon implements VirtioDevice {
@@ -273,6 +288,71 @@ export class VirtioBalloon implements VirtioDevice {
       this.stats.guestUpdates++;
     }
     if (used) t.usedBuffers(q);
+  }
+
+  saveState(): BalloonState {
+    return {
+      numPages: this.numPages,
+      actualPages: this.actualPages,
+      held: [...this.held].sort((a, b) => a - b),
+      statsHead: this.statsChain?.head ?? null,
+      waitingHead: this.waiting?.head ?? null,
+      stats: { ...this.stats, guest: { ...this.stats.guest } },
+    };
+  }
+
+  /**
+   * Takes back saveState's value, once the transport is restored (and activated if it was live).
+   * Every held page must be a hole of the domain's P2M (the host's `absent`), and a held chain needs
+   * its queue ready.
+   */
+  restoreState(state: unknown): void {
+    if (typeof state !== "object" || state === null) throw new DeviceStateError("not an object");
+    const s = state as BalloonState;
+    const numPages = stateInt("numPages", s.numPages, 0, 0xffff_ffff);
+    const actualPages = stateInt("actualPages", s.actualPages, 0, 0xffff_ffff);
+    const held = stateInts("held", s.held, { atMost: 0x8_0000 }, 0xffff_ffff);
+    for (const [i, pfn] of held.entries()) {
+      if (i > 0 && pfn <= held[i - 1]) throw new DeviceStateError(`held[${i}]: not ascending`);
+      if (!this.host.absent(pfn))
+        throw new DeviceStateError(
+          `held[${i}]: page 0x${pfn.toString(16)} is not a hole of the domain's RAM`,
+        );
+    }
+    const chain = (field: string, head: unknown, queue: number): Chain | undefined => {
+      if (head === null) return undefined;
+      const q = this.transport?.queue(queue);
+      if (q === undefined) throw new DeviceStateError(`${field}: a held chain, but its queue is not live`);
+      return q.chainAt(stateInt(field, head, 0, BALLOON_QUEUE_SIZE - 1));
+    };
+    const statsChain = chain("statsHead", s.statsHead, BALLOON_STATSQ);
+    const waiting = chain("waitingHead", s.waitingHead, BALLOON_DEFLATEQ);
+    const st = s.stats;
+    if (typeof st !== "object" || st === null) throw new DeviceStateError("stats: not an object");
+    const count = (f: keyof BalloonStats) => stateInt(`stats.${f}`, st[f], 0, Number.MAX_SAFE_INTEGER);
+    const stats: BalloonStats = {
+      inflated: count("inflated"),
+      deflated: count("deflated"),
+      refused: count("refused"),
+      guest: {},
+      guestUpdates: count("guestUpdates"),
+    };
+    if (st.lastRefusal !== undefined) {
+      if (typeof st.lastRefusal !== "string") throw new DeviceStateError("stats.lastRefusal: not a string");
+      stats.lastRefusal = st.lastRefusal;
+    }
+    if (typeof st.guest !== "object" || st.guest === null)
+      throw new DeviceStateError("stats.guest: not an object");
+    for (const [k, v] of Object.entries(st.guest))
+      stats.guest[k] = stateInt(`stats.guest.${k}`, v, 0, Number.MAX_SAFE_INTEGER);
+    this.numPages = numPages;
+    this.actualPages = actualPages;
+    this.held.clear();
+    for (const pfn of held) this.held.add(pfn);
+    this.statsChain = statsChain;
+    this.waiting = waiting;
+    Object.assign(this.stats, stats);
+    if (stats.lastRefusal === undefined) delete this.stats.lastRefusal;
   }
 
   /** Whether the negotiated features include the statistics queue. */

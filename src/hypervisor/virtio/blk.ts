@@ -116,6 +116,13 @@ export class VirtioBlk implements VirtioDevice {
     this.backend.close();
   }
 
+  /** Nothing beyond the transport: requests complete within the notify that made them available. */
+  saveState(): Record<string, never> {
+    return {};
+  }
+
+  restoreState(): void {}
+
   notify(queue: number): void {
     const t = this.transport;
     const q = t?.queue(queue);

@@ -14,6 +14,7 @@
  */
 import type { AccessSize } from "../../machine/bus.js";
 import type { ConsoleBackend } from "../../machine/devices/console.js";
+import { stateInts } from "../../machine/devices/snapshot.js";
 import {
   featureBits,
   VIRTIO_ID_CONSOLE,
@@ -69,6 +70,16 @@ export class VirtioConsole implements VirtioDevice {
 
   reset(): void {
     this.transport = undefined;
+  }
+
+  /** Input taken from the backend that no receive buffer had taken yet. */
+  saveState(): { pending: number[] } {
+    return { pending: [...this.pending] };
+  }
+
+  restoreState(state: unknown): void {
+    const s = state as { pending?: unknown } | null;
+    this.pending = stateInts("pending", s?.pending, { atMost: 1 << 20 }, 0xff);
   }
 
   notify(queue: number): void {

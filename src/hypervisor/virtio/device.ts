@@ -75,6 +75,17 @@ export interface VirtioDevice {
   reset(): void;
   /** The domain is gone: release host resources (files). */
   close?(): void;
+  /**
+   * Its own state beyond the transport's, as plain data, for save/restore. A device without it
+   * cannot be saved (the domain's save is refused, naming it).
+   */
+  saveState?(): unknown;
+  /**
+   * Takes back saveState's value, after the transport has put its queues back and activated it (if
+   * the driver had). Throws DeviceStateError naming a bad field, or VirtioError for a held chain that
+   * no longer walks.
+   */
+  restoreState?(state: unknown): void;
 }
 
 /** What a device sees of its transport once activated. */

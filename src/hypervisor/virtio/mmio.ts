@@ -24,6 +24,7 @@
  * configuration change), low once the driver has acknowledged both.
  */
 import type { AccessSize, Device, IrqLine } from "../../machine/bus.js";
+import { DeviceStateError, stateInt, stateInts } from "../../machine/devices/snapshot.js";
 import type { GuestMemory } from "../memory/guest-memory.js";
 import {
   featureBits,
@@ -34,7 +35,7 @@ import {
   VirtioError,
   type VirtioTransport,
 } from "./device.js";
-import { checkQueueSetup, Virtqueue } from "./queue.js";
+import { checkQueueSetup, Virtqueue, type VirtqueueCursor } from "./queue.js";
 
 export const VIRTIO_MMIO_MAGIC = 0x7472_6976; // "virt", little-endian
 export const VIRTIO_MMIO_VERSION = 2;
@@ -93,6 +94,35 @@ interface QueueRegs {
   driver: [number, number];
   device: [number, number];
   ready: Virtqueue | undefined;
+}
+
+/** One queue's registers and, once ready, where the device is in its rings. */
+export interface VirtioQueueState {
+  num: number;
+  desc: [number, number];
+  driver: [number, number];
+  device: [number, number];
+  ready: VirtqueueCursor | null;
+}
+
+/**
+ * A transport's state for save/restore: its registers, its queues, the device's own part (`model`,
+ * VirtioDevice.saveState's). Features are [low, high] 32-bit halves.
+ */
+export interface VirtioMmioState {
+  /** The device's name ("virtio-balloon"): a restore puts it back only into the same kind of device. */
+  device: string;
+  status: number;
+  deviceFeaturesSel: number;
+  driverFeaturesSel: number;
+  driverFeatures: [number, number];
+  negotiated: [number, number];
+  queueSel: number;
+  queues: VirtioQueueState[];
+  interruptStatus: number;
+  generation: number;
+  lastError: string | null;
+  model: unknown;
 }
 
 /** What the transport counts (per device; the domain's `--stats` may print them). */
@@ -184,6 +214,127 @@ export class VirtioMmio implements Device, VirtioTransport {
   /** The status register, as the driver reads it. */
   get statusBits(): number {
     return this.status;
+  }
+
+  // ── save/restore ────────────────────────────────────────────────────────────────────────────
+
+  /** Whether the device can be saved (it has VirtioDevice.saveState). */
+  get saveable(): boolean {
+    return this.device.saveState !== undefined && this.device.restoreState !== undefined;
+  }
+
+  /** The transport's and the device's state; throws if the device cannot be saved (see saveable). */
+  snapshot(): VirtioMmioState {
+    if (this.device.saveState === undefined) throw new Error(`${this.name}: its state cannot be saved`);
+    return {
+      device: this.device.name,
+      status: this.status,
+      deviceFeaturesSel: this.deviceFeaturesSel,
+      driverFeaturesSel: this.driverFeaturesSel,
+      driverFeatures: [this.driverFeatures[0], this.driverFeatures[1]],
+      negotiated: [Number(this.negotiated & 0xffff_ffffn), Number(this.negotiated >> 32n)],
+      queueSel: this.queueSel,
+      queues: this.queues.map((q) => ({
+        num: q.num,
+        desc: [q.desc[0], q.desc[1]],
+        driver: [q.driver[0], q.driver[1]],
+        device: [q.device[0], q.device[1]],
+        ready: q.ready === undefined ? null : q.ready.cursor,
+      })),
+      interruptStatus: this.interruptStatus,
+      generation: this.generation,
+      lastError: this.lastError ?? null,
+      model: this.device.saveState(),
+    };
+  }
+
+  /**
+   * Takes back a snapshot into a fresh transport of the same device (the domain's memory is restored
+   * already: ready queues are checked against it as QueueReady checks them). The registers are checked
+   * before any changes; then the device is activated if the driver had set DRIVER_OK, and given its
+   * own part back. Throws DeviceStateError naming the first bad field.
+   */
+  restore(s: VirtioMmioState): void {
+    const restoreModel = this.device.restoreState?.bind(this.device);
+    if (restoreModel === undefined) throw new DeviceStateError(`${this.name}: its state cannot be restored`);
+    if (s.device !== this.device.name)
+      throw new DeviceStateError(
+        `device: the image has ${JSON.stringify(s.device)} here, the domain ${this.device.name}`,
+      );
+    const u32 = (f: string, v: unknown) => stateInt(f, v, 0, 0xffff_ffff);
+    const status = stateInt("status", s.status, 0, 0xff);
+    const deviceFeaturesSel = u32("deviceFeaturesSel", s.deviceFeaturesSel);
+    const driverFeaturesSel = u32("driverFeaturesSel", s.driverFeaturesSel);
+    const driverFeatures = stateInts("driverFeatures", s.driverFeatures, 2, 0xffff_ffff);
+    const [lo, hi] = stateInts("negotiated", s.negotiated, 2, 0xffff_ffff);
+    const negotiated = BigInt(lo) | (BigInt(hi) << 32n);
+    if ((negotiated & ~this.offered) !== 0n)
+      throw new DeviceStateError("negotiated: features this device does not offer");
+    const queueSel = u32("queueSel", s.queueSel);
+    const interruptStatus = stateInt(
+      "interruptStatus",
+      s.interruptStatus,
+      0,
+      INT_USED_BUFFER | INT_CONFIG_CHANGE,
+    );
+    const generation = u32("generation", s.generation);
+    if (s.lastError !== null && typeof s.lastError !== "string")
+      throw new DeviceStateError("lastError: not a string or null");
+    if (!Array.isArray(s.queues) || s.queues.length !== this.device.queueSizes.length)
+      throw new DeviceStateError(`queues: want ${this.device.queueSizes.length} of them`);
+    const queues = s.queues.map((x: VirtioQueueState, i): QueueRegs => {
+      const at = `queues[${i}]`;
+      if (typeof x !== "object" || x === null) throw new DeviceStateError(`${at}: not an object`);
+      const q: QueueRegs = {
+        num: u32(`${at}.num`, x.num),
+        desc: stateInts(`${at}.desc`, x.desc, 2, 0xffff_ffff) as [number, number],
+        driver: stateInts(`${at}.driver`, x.driver, 2, 0xffff_ffff) as [number, number],
+        device: stateInts(`${at}.device`, x.device, 2, 0xffff_ffff) as [number, number],
+        ready: undefined,
+      };
+      if (x.ready === null) return q;
+      if (typeof x.ready !== "object") throw new DeviceStateError(`${at}.ready: not an object or null`);
+      const cursor = {
+        lastAvail: stateInt(`${at}.ready.lastAvail`, x.ready.lastAvail, 0, 0xffff),
+        usedIdx: stateInt(`${at}.ready.usedIdx`, x.ready.usedIdx, 0, 0xffff),
+      };
+      const why =
+        q.desc[1] !== 0 || q.driver[1] !== 0 || q.device[1] !== 0
+          ? "ring addresses above 4 GiB"
+          : checkQueueSetup(this.mem, q.num, this.device.queueSizes[i], q.desc[0], q.driver[0], q.device[0]);
+      if (why !== undefined) throw new DeviceStateError(`${at}: ${why}`);
+      q.ready = new Virtqueue(
+        this.mem,
+        i,
+        q.num,
+        q.desc[0],
+        q.driver[0],
+        q.device[0],
+        hasFeature(negotiated, VIRTIO_F_INDIRECT_DESC),
+      );
+      q.ready.cursor = cursor;
+      return q;
+    });
+    this.status = status;
+    this.deviceFeaturesSel = deviceFeaturesSel;
+    this.driverFeaturesSel = driverFeaturesSel;
+    this.driverFeatures = driverFeatures;
+    this.negotiated = negotiated;
+    this.queueSel = queueSel;
+    this.queues = queues;
+    this.interruptStatus = interruptStatus;
+    this.generation = generation;
+    this.lastError = s.lastError ?? undefined;
+    if ((status & (STATUS_DRIVER_OK | STATUS_FEATURES_OK)) === (STATUS_DRIVER_OK | STATUS_FEATURES_OK))
+      this.device.activate(this);
+    try {
+      restoreModel(s.model);
+    } catch (e) {
+      if (e instanceof VirtioError) throw new DeviceStateError(`model: ${e.message}`);
+      if (e instanceof DeviceStateError) throw new DeviceStateError(`model.${e.message}`);
+      throw e;
+    }
+    this.irq(interruptStatus !== 0);
   }
 
   // ── Device (MMIO) ────────────────────────────────────────────────────────────────────────────

@@ -28,6 +28,7 @@
  * returned unsent and counted (`txErrors`); a receive buffer outside RAM is returned with 0 bytes.
  */
 import type { AccessSize } from "../../machine/bus.js";
+import { DeviceStateError } from "../../machine/devices/snapshot.js";
 import {
   featureBits,
   VIRTIO_ID_NET,
@@ -128,6 +129,20 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
 
   reset(): void {
     this.transport = undefined;
+  }
+
+  /**
+   * Nothing beyond the transport and the MAC (the domain's definition gives it again): frames are sent
+   * within the notify, received into buffers as they arrive; a restored domain's port is a new one.
+   */
+  saveState(): { mac: string } {
+    return { mac: this.macText };
+  }
+
+  restoreState(state: unknown): void {
+    const mac = (state as { mac?: unknown } | null)?.mac;
+    if (mac !== this.macText)
+      throw new DeviceStateError(`mac: the image has ${JSON.stringify(mac)}, the domain ${this.macText}`);
   }
 
   close(): void {

@@ -118,6 +118,12 @@ export function checkQueueSetup(
   return undefined;
 }
 
+/** Where the device is in a queue's rings (save/restore): both free-running 16-bit indices. */
+export interface VirtqueueCursor {
+  lastAvail: number;
+  usedIdx: number;
+}
+
 export class Virtqueue {
   /** The next available-ring entry the device will take (free-running 16-bit). */
   private lastAvail = 0;
@@ -134,6 +140,27 @@ export class Virtqueue {
     /** Whether VIRTIO_F_INDIRECT_DESC was negotiated. */
     private readonly indirect: boolean,
   ) {}
+
+  /** The device's indices, for a save. */
+  get cursor(): VirtqueueCursor {
+    return { lastAvail: this.lastAvail, usedIdx: this.usedIdx };
+  }
+
+  /** Puts saved indices back (a restored queue goes on where it was; values checked by the caller). */
+  set cursor(c: VirtqueueCursor) {
+    this.lastAvail = c.lastAvail & 0xffff;
+    this.usedIdx = c.usedIdx & 0xffff;
+  }
+
+  /**
+   * The chain at `head` again, as pop returned it once (a device held it across a save: its
+   * descriptors are the driver's until they are used). Throws VirtioError if malformed.
+   */
+  chainAt(head: number): Chain {
+    if (!Number.isInteger(head) || head < 0 || head >= this.size)
+      throw this.error(`held chain ${head} is beyond the table`);
+    return this.walk(head);
+  }
 
   /** Whether the driver has made a chain available that the device has not taken yet. */
   get pending(): boolean {
