@@ -242,6 +242,63 @@ describe("rvisord save and restore", () => {
     await c.destroy("idle");
   });
 
+  it("saves a domain whose balloon holds half its memory mid-workload: the holes, the balloon and the store come back", async () => {
+    const name = "bal";
+    const path = join(dir, `${name}.cfg`);
+    const text =
+      `name = "${name}"\ntype = "trap"\nkernel = "${kernels}/kernel.elf"\n` +
+      "memory = 32\nmaxmem = 48\nvcpus = 1\nmaxvcpus = 2\n";
+    writeFileSync(path, text);
+    await c.create({ config: text, path });
+    await waitFor("bal's prompt", async () =>
+      (await c.console(name)).text.endsWith("$ ") ? true : undefined,
+    );
+    await waitFor("the balloon", async () =>
+      (await c.resizeInfo(name)).memory.balloon?.live ? true : undefined,
+    );
+    await c.vcpuSet(name, 2);
+    await waitFor("2 vCPUs online", async () =>
+      (await c.resizeInfo(name)).vcpusOnline === 2 ? true : undefined,
+    );
+    await c.memSet(name, 16 * 1024);
+    await waitFor("16 MiB", async () =>
+      (await c.resizeInfo(name)).memory.currentKiB === 16 * 1024 ? true : undefined,
+    );
+    const from = (await c.console(name)).to;
+    await c.sendInput(name, "run work 2 60 -q\n");
+    await waitFor("the workload to start", async () =>
+      (await c.console(name, from)).text.includes("run work") ? true : undefined,
+    );
+    const img = join(dir, `${name}.img`);
+    const r = await c.save(name, { path: img });
+    assert.equal(r.pages, 4096, "only the populated half is saved");
+    const head = (await c.console(name)).text;
+
+    const d = await c.restore({ path: img });
+    assert.equal(d.memoryHash, r.memoryHash, "the restored memory is the saved memory");
+    const info = await c.resizeInfo(name);
+    assert.equal(info.memory.currentKiB, 16 * 1024, "the ballooned pages are holes again");
+    assert.equal(info.memory.maxKiB, 48 * 1024);
+    assert.equal(info.memory.balloon?.heldPages, 4096);
+    assert.equal(info.memory.balloon?.live, true);
+    assert.equal((await c.storeRead(`/local/domain/${d.id}/memory/target`)).value, String(16 * 1024));
+    assert.equal((await c.storeRead(`/local/domain/${d.id}/cpu/1/availability`)).value, "online");
+    const out = await waitFor("the workload", async () => {
+      const t = head + (await c.console(name)).text;
+      return t.slice(t.indexOf("run work")).endsWith("\n$ ") ? t : undefined;
+    });
+    assert.match(out, /^work: 2 x 60 rounds, all correct$/m, out);
+    assert.equal(out.match(/guest kernel on hart/g)?.length, 1, "booted once");
+
+    // The balloon the restored guest holds gives its pages back.
+    await c.memSet(name, 32 * 1024);
+    await waitFor("32 MiB again", async () =>
+      (await c.resizeInfo(name)).memory.currentKiB === 32 * 1024 ? true : undefined,
+    );
+    assert.equal((await c.resizeInfo(name)).memory.balloon?.heldPages, 0);
+    await c.destroy(name);
+  });
+
   it("serves `rvisor save` and `rvisor restore`, into a second daemon process whose console goes on", async () => {
     const env = { RVISOR_SOCKET: socket };
     const created = await rvisor(

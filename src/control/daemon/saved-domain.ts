@@ -18,6 +18,7 @@ import type { DomainSaveState } from "../../hypervisor/save/state.js";
 import { ConfigError, type DomainConfig, parseDomainConfig, printConfig } from "../config/index.js";
 import type { StoredDomain } from "./api.js";
 import { ApiError } from "./http.js";
+import { type GuestStoreState, parseGuestStore } from "./store-ring.js";
 
 /** The image's `toolstack` section: the domain's definition as rvisord stores it. */
 export interface SavedDefinition {
@@ -31,6 +32,8 @@ export interface SavedDefinition {
   config: string;
   /** The vCPUs the store asked to be online when saved (vcpu-set); the memory target is the balloon's. */
   onlineVcpus?: number;
+  /** The guest's watches and the nodes it wrote (it gets them back at restore). */
+  store?: GuestStoreState;
 }
 
 export interface WrittenImage {
@@ -49,6 +52,7 @@ export interface ReadImage {
   memoryHash: string;
   /** The vCPUs the store asked to be online when saved, if the image says. */
   onlineVcpus: number | undefined;
+  store: GuestStoreState | undefined;
 }
 
 /** A request's path: a string naming an absolute path. */
@@ -66,6 +70,7 @@ export function writeSavedDomain(
   stored: StoredDomain,
   producer: string,
   onlineVcpus?: number,
+  store?: GuestStoreState,
 ): WrittenImage {
   const definition: SavedDefinition = {
     name: stored.name,
@@ -74,6 +79,7 @@ export function writeSavedDomain(
     text: stored.text,
     config: printConfig(stored.config),
     onlineVcpus,
+    store,
   };
   const chunks = encodeDomainImage(state, producer, definition);
   try {
@@ -114,7 +120,7 @@ export function readSavedDomain(path: string): ReadImage {
   const differs = [
     ["name", config.name, r.name],
     ["type", config.type, r.mode],
-    ["vcpus", config.vcpus, r.vcpus],
+    ["maxvcpus", config.maxvcpus, r.vcpus],
     ["memory (4 KiB frames)", config.memoryMiB * 256, r.ramPages],
     ["maxmem (4 KiB frames)", config.maxmemMiB * 256, r.maxFrames],
   ].find(([, a, b]) => a !== b);
@@ -129,6 +135,7 @@ export function readSavedDomain(path: string): ReadImage {
     savedAt: image.header.created,
     memoryHash: memoryStateHash(image.state.memory),
     onlineVcpus: def.onlineVcpus,
+    store: def.store,
   };
 }
 
@@ -143,8 +150,13 @@ function parseDefinition(json: unknown, path: string): SavedDefinition {
         ? `${path}: the image has no toolstack section: it was not saved by rvisord`
         : `${path}: section toolstack: ${bad}: not a string`,
     );
-  const n = (o as SavedDefinition).onlineVcpus;
+  const def = o as SavedDefinition;
+  const n = def.onlineVcpus;
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 32))
     throw new ApiError(400, `${path}: section toolstack: onlineVcpus: ${JSON.stringify(n)} is not 1..32`);
-  return o as SavedDefinition;
+  if (def.store !== undefined) {
+    const s = parseGuestStore(def.store);
+    if (typeof s === "string") throw new ApiError(400, `${path}: section toolstack: store: ${s}`);
+  }
+  return def;
 }

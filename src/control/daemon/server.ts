@@ -79,7 +79,13 @@ import { ApiError, clearStaleSocket, isLoopback, parseJson, readBody, send } fro
 import { ResizeRoutes, writeResizeNodes } from "./resize.js";
 import { readSavedDomain, requestPath, type WrittenImage, writeSavedDomain } from "./saved-domain.js";
 import { StateDb } from "./state-db.js";
-import { connectStoreRing, type StoreRingLink, shutdownRefusal } from "./store-ring.js";
+import {
+  connectStoreRing,
+  restoreGuestStore,
+  type StoreRingLink,
+  saveGuestStore,
+  shutdownRefusal,
+} from "./store-ring.js";
 
 const MiB = 1024 * 1024;
 export const RESTART_LIMIT = 5;
@@ -488,7 +494,14 @@ export class Rvisord {
     }
     let written: WrittenImage;
     try {
-      written = writeSavedDomain(path, state, e.stored, `rvisor ${version}`, this.resize.info(d).vcpusWanted);
+      written = writeSavedDomain(
+        path,
+        state,
+        e.stored,
+        `rvisor ${version}`,
+        this.resize.info(d).vcpusWanted,
+        e.ring === undefined ? undefined : saveGuestStore(this.tools, d, e.ring),
+      );
     } catch (err) {
       if (wasRunning) this.hv.unpauseDomain(d.id);
       throw err;
@@ -528,6 +541,8 @@ export class Rvisord {
         throw new ApiError(409, `${path}: the host has too little free memory: ${(e as Error).message}`);
       throw e;
     }
+    // Before the store's backend answers anything into the ring page: the memory as restored.
+    const restoredHash = memoryHash(d);
     const entry: Entry = old ?? {
       stored: image.stored,
       domain: undefined,
@@ -539,8 +554,12 @@ export class Rvisord {
     entry.stored = image.stored;
     entry.restarts = [];
     this.attach(entry, d, console, affinity, { onlineVcpus: image.onlineVcpus ?? image.stored.config.vcpus });
-    // A request the guest put in its ring before it was saved is served now (the new backend starts
-    // with empty buffers: a message half read or half answered at the save is not carried over).
+    // The guest's watches and nodes come back (each watch fires once), and a request it put in its
+    // ring before it was saved is served now (the new backend starts with empty buffers: a message
+    // half read or half answered at the save is not carried over).
+    if (entry.ring !== undefined && image.store !== undefined)
+      for (const why of restoreGuestStore(entry.ring, image.store))
+        this.log(`rvisord: ${name} (id ${d.id}): store not restored: ${why}`);
     entry.ring?.backend.kick();
     this.entries.set(name, entry);
     try {
@@ -550,7 +569,7 @@ export class Rvisord {
       throw e;
     }
     this.log(`rvisord: restored ${name} (id ${d.id}) from ${path}`);
-    return { ...this.info(entry), memoryHash: memoryHash(d), savedAt: image.savedAt };
+    return { ...this.info(entry), memoryHash: restoredHash, savedAt: image.savedAt };
   }
 
   /**

@@ -16,11 +16,14 @@
 import type { Domain } from "../../hypervisor/domain.js";
 import { PAGE_SIZE } from "../../machine/params.js";
 import type { Connection } from "../store/connection.js";
+import { domainPath, join, relativise } from "../store/path.js";
 import { RingBackend } from "../store/ring-backend.js";
 import { type ShutdownRequest, wellKnown } from "../store/well-known.js";
 
 export interface StoreRingLink {
   readonly backend: RingBackend;
+  /** The domain's own connection to the store (what its ring's requests run as). */
+  readonly connection: Connection;
   /** Lets go of the ring and releases the domain from the store. */
   disconnect(): void;
 }
@@ -45,6 +48,7 @@ export function connectStoreRing(
   ring.channel.attach(() => backend.kick());
   return {
     backend,
+    connection: introduced.value,
     disconnect() {
       ring.channel.detach();
       backend.close();
@@ -74,4 +78,67 @@ export function shutdownRefusal(
     `${name} (id ${d.id}): PV control interface not available: external graceful ${request === "reboot" ? "reboot" : "shutdown"} ` +
     `not possible (${why}); use \`rvisor destroy ${name}\` to stop it at once`
   );
+}
+
+/**
+ * What a domain keeps in the store that a save must carry (the store releases it with the domain):
+ * its watches, and the nodes under its home that it owns (it wrote them: control/feature-poweroff,
+ * data/...). Paths are relative to its home where they were, so they follow it to a new domid.
+ */
+export interface GuestStoreState {
+  watches: { path: string; token: string }[];
+  /** Pre-order (parents first); values base64. */
+  nodes: { path: string; value: string }[];
+}
+
+/** `d`'s watches and owned nodes, read through `tools` (domain 0) and its ring's connection. */
+export function saveGuestStore(tools: Connection, d: Domain, link: StoreRingLink): GuestStoreState {
+  const home = domainPath(d.id);
+  const nodes: GuestStoreState["nodes"] = [];
+  const walk = (path: string): void => {
+    const perms = tools.getPerms(path);
+    const value = tools.read(path);
+    if (perms.ok && perms.value[0]?.domid === d.id && value.ok)
+      nodes.push({ path: relativise(path, d.id), value: Buffer.from(value.value).toString("base64") });
+    const children = tools.directory(path);
+    if (children.ok) for (const c of children.value) walk(join(path, c));
+  };
+  const top = tools.directory(home);
+  if (top.ok) for (const c of top.value) walk(join(home, c));
+  const watches = link.connection.watches.map((w) => ({
+    path: w.relative ? relativise(w.path, d.id) : w.path,
+    token: w.token,
+  }));
+  return { watches, nodes };
+}
+
+/**
+ * Puts a saved GuestStoreState back through the restored domain's own connection (so it owns its nodes
+ * again under its new domid). Each watch fires once at once, as a new watch does: the guest reads
+ * what it watches again. Returns what could not be put back (logged by the caller).
+ */
+export function restoreGuestStore(link: StoreRingLink, s: GuestStoreState): string[] {
+  const failed: string[] = [];
+  for (const n of s.nodes) {
+    const r = link.connection.write(n.path, Buffer.from(n.value, "base64"));
+    if (!r.ok) failed.push(`node ${n.path}: ${r.errno}: ${r.detail}`);
+  }
+  for (const w of s.watches) {
+    const r = link.connection.watch(w.path, w.token);
+    if (!r.ok) failed.push(`watch ${w.path} (${w.token}): ${r.errno}: ${r.detail}`);
+  }
+  link.backend.kick();
+  return failed;
+}
+
+/** A GuestStoreState from an image's JSON, or a message saying what is wrong with it. */
+export function parseGuestStore(v: unknown): GuestStoreState | string {
+  const o = v as Partial<GuestStoreState> | null;
+  if (typeof o !== "object" || o === null || !Array.isArray(o.watches) || !Array.isArray(o.nodes))
+    return "not an object with watches and nodes";
+  for (const [i, w] of o.watches.entries())
+    if (typeof w?.path !== "string" || typeof w.token !== "string") return `watches[${i}]: not {path, token}`;
+  for (const [i, n] of o.nodes.entries())
+    if (typeof n?.path !== "string" || typeof n.value !== "string") return `nodes[${i}]: not {path, value}`;
+  return o as GuestStoreState;
 }
