@@ -284,6 +284,7 @@ function unpin(host: HypercallHost, d: Domain, pv: PvState, gpa: number): SbiRet
     for (const pte of new Int32Array(words.buffer, words.byteOffset, 1024)) count(pv, writableLeaf(pte), -1);
   }
   pv.pinned.delete(gfn);
+  for (const v of d.vcpus) v.shadow.unprotect(gfn);
   host.flushTlbs(d);
   return ok();
 }
