@@ -59,10 +59,11 @@ import {
   PTE_X,
 } from "../../machine/mmu.js";
 import { PAGE_SHIFT } from "../../machine/params.js";
-import type { Ram } from "../../machine/ram.js";
 import { guestFrame, type HostFrame } from "./addresses.js";
-import { type FrameAllocator, HYPERVISOR } from "./frames.js";
 import type { GuestMemory } from "./guest-memory.js";
+import type { ShadowPool } from "./shadow-pool.js";
+
+export { ShadowPool } from "./shadow-pool.js";
 
 export const KIND_U = 0;
 export const KIND_S = 1;
@@ -85,38 +86,6 @@ export type FillResult =
   | { readonly kind: "mmio"; readonly gpa: number };
 
 const MAPPED: FillResult = { kind: "mapped" };
-
-/** Host frames for shadow tables, owned by the hypervisor, recycled (zeroed) rather than freed. */
-export class ShadowPool {
-  private readonly free: HostFrame[] = [];
-  /** Frames in use as shadow tables now. */
-  inUse = 0;
-  /** Frames the pool holds from the allocator (in use + free). */
-  held = 0;
-
-  constructor(
-    private readonly allocator: FrameAllocator,
-    private readonly ram: Ram,
-  ) {}
-
-  alloc(): HostFrame {
-    let f = this.free.pop();
-    if (f === undefined) {
-      [f] = this.allocator.alloc(1, HYPERVISOR); // zeroed by the allocator
-      this.held++;
-    } else {
-      const off = ((f << PAGE_SHIFT) - this.ram.base) >>> 2;
-      this.ram.i32.fill(0, off, off + 1024);
-    }
-    this.inUse++;
-    return f;
-  }
-
-  release(f: HostFrame): void {
-    this.free.push(f);
-    this.inUse--;
-  }
-}
 
 interface ShadowSet {
   readonly id: number;
