@@ -815,6 +815,7 @@ describe("PV_MULTICALL", () => {
       const inBatch = new Env();
       for (const x of [alone, inBatch]) {
         x.standardTables();
+        x.v.power = "started";
         assert.deepEqual(x.call(PV_SET_BASEPTR, ROOT * PAGE_SIZE), OK);
         x.set(G + 0x120, 5, pte(OUTSIDE, PTE_V | PTE_R));
         x.mem.write32(REQS, at(DATA, 0));
