@@ -6,8 +6,9 @@
  *
  * Loops that store many entries run in lazy MMU mode (arch.h), where a paravirtualized kernel sends its
  * stores to the hypervisor in batches. Inside one, an entry stored in the same section may not read
- * back yet: the only entries read back are root entries (walk flushes after storing one) and, when
- * uvm_alloc_range undoes itself, the leaf entries it stored (it flushes first).
+ * back yet: the only entries read back are root entries (walk flushes after storing one, if the store
+ * is still queued) and, when uvm_alloc_range undoes itself, the leaf entries it stored (it flushes
+ * first). Page-table pages go back to the allocator through arch_pagetable_free.
  */
 #include <string.h>
 
@@ -83,8 +84,10 @@ static pte_t *walk(pagetable_t pt, uintptr_t va, int alloc) {
     uintptr_t leaf = kalloc();
     if (!leaf) return 0;
     arch_pagetable_new(leaf, 0);
-    arch_set_pte(root_entry, PA_TO_PTE(leaf) | PTE_V);
-    arch_lazy_mmu_flush(); /* read back below, and by the next walk through this entry */
+    pte_t entry = PA_TO_PTE(leaf) | PTE_V;
+    arch_set_pte(root_entry, entry);
+    /* Read back below, and by the next walk through this entry: apply it if it is only queued. */
+    if (*root_entry != entry) arch_lazy_mmu_flush();
   }
   if (*root_entry & PTE_LEAF_BITS) panic("walk: megapage in user space");
   return &((pte_t *)PTE_TO_PA(*root_entry))[VPN0(va)];
@@ -151,9 +154,9 @@ void uvm_free(pagetable_t pt) {
     arch_pagetable_release((uintptr_t)leaf, 0);
     for (uint32_t j = 0; j < PT_ENTRIES; j++)
       if (leaf[j] & PTE_V) kfree(PTE_TO_PA(leaf[j]));
-    kfree((uintptr_t)leaf);
+    arch_pagetable_free((uintptr_t)leaf);
   }
-  kfree((uintptr_t)pt);
+  arch_pagetable_free((uintptr_t)pt);
 }
 
 static int copy_mappings(pagetable_t from, pagetable_t to) {
@@ -191,10 +194,35 @@ int user_range_ok(uintptr_t va, size_t n, pte_t need) {
 
 /*
  * The copies check the user's mappings first, so they never fault, and touch user memory only with
- * SUM set: at all other times a kernel access to a user page faults (and panics).
+ * SUM set: at all other times a kernel access to a user page faults (and panics). Where the arch says
+ * the window costs too much (arch_user_copy_physical), they reach the same pages at their physical
+ * addresses instead, and never touch a user address at all.
  */
+
+/* The kernel's pointer to user byte `va` of the current address space, which the caller checked. */
+static void *user_physical(uintptr_t va) {
+  return (void *)(PTE_TO_PA(uvm_lookup(mycpu()->active, va)) + va % PAGE_SIZE);
+}
+
+/* Copies n checked bytes between user `va` and `buf`, page by page through the identity map. */
+static void copy_physical(uintptr_t va, void *buf, size_t n, int to_user) {
+  uint8_t *k = buf;
+  while (n > 0) {
+    size_t chunk = PAGE_SIZE - va % PAGE_SIZE < n ? PAGE_SIZE - va % PAGE_SIZE : n;
+    if (to_user) memcpy(user_physical(va), k, chunk);
+    else memcpy(k, user_physical(va), chunk);
+    va += chunk;
+    k += chunk;
+    n -= chunk;
+  }
+}
+
 int copyout(uintptr_t dst_user, const void *src, size_t n) {
   if (!user_range_ok(dst_user, n, PTE_W)) return -1;
+  if (arch_user_copy_physical()) {
+    copy_physical(dst_user, (void *)src, n, 1);
+    return 0;
+  }
   arch_user_access_begin();
   memcpy((void *)dst_user, src, n);
   arch_user_access_end();
@@ -203,6 +231,10 @@ int copyout(uintptr_t dst_user, const void *src, size_t n) {
 
 int copyin(void *dst, uintptr_t src_user, size_t n) {
   if (!user_range_ok(src_user, n, PTE_R)) return -1;
+  if (arch_user_copy_physical()) {
+    copy_physical(src_user, dst, n, 0);
+    return 0;
+  }
   arch_user_access_begin();
   memcpy(dst, (const void *)src_user, n);
   arch_user_access_end();
@@ -217,16 +249,18 @@ int copyinstr(char *dst, uintptr_t src_user, size_t max) {
     size_t chunk = PAGE_SIZE - va % PAGE_SIZE;
     if (chunk > max - i) chunk = max - i;
     int length = -1;
-    arch_user_access_begin();
+    int physical = arch_user_copy_physical();
+    const char *from = physical ? user_physical(va) : (const char *)va;
+    if (!physical) arch_user_access_begin();
     for (size_t k = 0; k < chunk; k++) {
-      char c = ((const char *)va)[k];
+      char c = from[k];
       dst[i + k] = c;
       if (c == '\0') {
         length = (int)(i + k);
         break;
       }
     }
-    arch_user_access_end();
+    if (!physical) arch_user_access_end();
     if (length >= 0) return length;
     i += chunk;
   }

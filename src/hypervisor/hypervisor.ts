@@ -429,7 +429,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
         mem,
         pv === undefined
           ? { maxSets: 1 }
-          : { maxSets: this.pvShadowSets, readOnly: (gfn) => pv.pinned.has(gfn), track: true },
+          : { maxSets: this.pvShadowSets, readOnly: (gfn) => pv.pinned.has(gfn), track: true, eager: true },
       );
       const v = new Vcpu(this.nextVcpuId++, i, d, shadow);
       d.vcpus.push(v);

@@ -63,6 +63,7 @@ import {
   NO_FAULT,
   PV_IRET,
   PV_MMU_UPDATE,
+  PV_MULTICALL,
   PV_PIN_TABLE,
   PV_REGISTER_SHARED,
   PV_SET_BASEPTR,
@@ -837,6 +838,73 @@ const pvTables: Hostile = {
       if (c.value !== undefined) assert.equal(got[i][1], c.value, `${c.what}: a1`);
     }
     assertAccesses(d, PV_ACCESSES, 4 + 2 * PV_CALLS.length);
+    assertPvTables(d);
+  },
+};
+
+/**
+ * The same requests, each the middle entry of a PV_MULTICALL [USER_ACCESS 1, call, USER_ACCESS 0]:
+ * every entry must be refused exactly as it was alone, the batch must stop there (a0 = the error, a1 = 1),
+ * and the tables must end exactly as pv-tables leaves them.
+ */
+const MC_LISTS = DATA + 0x8000;
+const mcList = (k: number): number => MC_LISTS + 0x40 * k;
+/** A result word the hypervisor has not written. */
+const MARK = 0xa5a5_a5a5;
+
+const pvTablesMulticall: Hostile = {
+  name: "pv-tables-multicall",
+  modes: ["pv"],
+  build(arena) {
+    const data = pvTablesData();
+    for (const [k, c] of PV_CALLS.entries())
+      data.push({
+        addr: mcList(k),
+        words: [
+          PV_USER_ACCESS,
+          1,
+          0,
+          MARK,
+          c.fid,
+          c.args[0] ?? 0,
+          c.args[1] ?? 0,
+          MARK,
+          PV_USER_ACCESS,
+          0,
+          0,
+          MARK,
+        ],
+      });
+    const img = probeGuest(
+      "pv-tables-multicall",
+      "pv",
+      (asm) => {
+        for (const k of PV_CALLS.keys()) asm.sbi(EID_PV, PV_MULTICALL, [mcList(k), 3]);
+        asm.sbi(EID_PV, PV_USER_ACCESS, [0], false);
+        probeAccesses(asm, PV_ACCESSES);
+      },
+      data,
+    );
+    return arena.add({ name: "pv-tables-multicall", kernel: img });
+  },
+  check(d) {
+    assertSetupOk(d, "pv");
+    const got = pairs(d, PV_CALLS.length, 4);
+    for (const [i, c] of PV_CALLS.entries()) {
+      assert.deepEqual(got[i], c.error === 0 ? [0, 3] : [c.error, 1], `${c.what}: a0, a1`);
+      const result = (d.mem.read32(mcList(i) + 28) ?? 0) >>> 0;
+      if (c.value !== undefined) assert.equal(result, c.value, `${c.what}: the entry's result`);
+      const after = (d.mem.read32(mcList(i) + 44) ?? 0) >>> 0;
+      assert.equal(after, c.error === 0 ? 0 : MARK, `${c.what}: the entry after it ran only if it passed`);
+    }
+    assertAccesses(d, PV_ACCESSES, 4 + 2 * PV_CALLS.length);
+    assertPvTables(d);
+  },
+};
+
+/** What pv-tables and pv-tables-multicall leave: the prepared and the accepted entries, nothing else. */
+function assertPvTables(d: Domain): void {
+  {
     // Nothing refused changed anything: the tables hold exactly the prepared and the accepted entries
     // (the A and D bits aside, which the hypervisor sets as hardware would).
     const pv = d.pv;
@@ -865,8 +933,8 @@ const pvTables: Hostile = {
     assert.equal(pv.refused, PV_CALLS.filter((c) => c.counted).length);
     assert.deepEqual([...pv.writable], [[gfnOf(WPAGE), 1]]);
     assertShutdownClean(d);
-  },
-};
+  }
+}
 
 /**
  * pv mode: the hypervisor itself writes guest memory — trap delivery fills the shared page, and
@@ -1212,6 +1280,7 @@ const HOSTILES: Hostile[] = [
   ramSweep,
   pageTables,
   pvTables,
+  pvTablesMulticall,
   pinnedWrites,
   privileged,
   storm,

@@ -38,6 +38,7 @@ export const PV_IRET = 6;
 export const PV_BLOCK = 7;
 export const PV_USER_ACCESS = 8;
 export const PV_EVENT_CHECK = 9;
+export const PV_MULTICALL = 10;
 
 export const PV_FUNCTION_NAMES = [
   "REGISTER_SHARED",
@@ -50,10 +51,25 @@ export const PV_FUNCTION_NAMES = [
   "BLOCK",
   "USER_ACCESS",
   "EVENT_CHECK",
+  "MULTICALL",
 ] as const;
 
 /** Most requests one PV_MMU_UPDATE takes. */
 export const PV_MMU_BATCH_MAX = 512;
+
+/** Most entries one PV_MULTICALL takes; each entry is four words: fid, arg0, arg1, result. */
+export const PV_MULTICALL_MAX = 64;
+const MC_WORDS = 4;
+/** The calls a multicall may hold; IRET and BLOCK only as its last entry. */
+const MC_CALLS: ReadonlySet<number> = new Set([
+  PV_MMU_UPDATE,
+  PV_PIN_TABLE,
+  PV_UNPIN_TABLE,
+  PV_SET_BASEPTR,
+  PV_USER_ACCESS,
+  PV_IRET,
+  PV_BLOCK,
+]);
 
 /** Shared-page field offsets. */
 export const SH_MASK = 0;
@@ -76,6 +92,8 @@ export class PvState {
   /** Requests applied, and refused, over the domain's life. */
   updates = 0;
   refused = 0;
+  /** Calls run by function name, alone or as multicall entries (exits count only the former). */
+  readonly calls = new Map<string, number>();
 }
 
 /** Reads a shared-page field of `v` (0 when none is registered). */
@@ -89,11 +107,27 @@ export function sharedWrite(v: Vcpu, field: number, value: number): void {
 }
 
 export function pvCall(host: HypercallHost, v: Vcpu, h: Hart, fid: number): SbiRet | typeof NO_RETURN {
-  const d = v.domain;
-  const pv = d.pv;
+  const pv = v.domain.pv;
   if (pv === undefined) return fail(SBI_ERR_NOT_SUPPORTED);
   const a0 = h.x[10] >>> 0;
   const a1 = h.x[11] >>> 0;
+  if (fid === PV_MULTICALL) return multicall(host, v, h, pv, a0, a1);
+  return pvOp(host, v, h, pv, fid, a0, a1);
+}
+
+/** One PV function with its two arguments: alone, or as an entry of a multicall. */
+function pvOp(
+  host: HypercallHost,
+  v: Vcpu,
+  h: Hart,
+  pv: PvState,
+  fid: number,
+  a0: number,
+  a1: number,
+): SbiRet | typeof NO_RETURN {
+  const d = v.domain;
+  const name = PV_FUNCTION_NAMES[fid];
+  if (name !== undefined) pv.calls.set(name, (pv.calls.get(name) ?? 0) + 1);
   switch (fid) {
     case PV_REGISTER_SHARED:
       if ((a0 & 0xfff) !== 0 || !d.mem.contains(a0, 4096)) return fail(SBI_ERR_INVALID_ADDRESS);
@@ -135,6 +169,48 @@ export function pvCall(host: HypercallHost, v: Vcpu, h: Hart, fid: number): SbiR
     default:
       return fail(SBI_ERR_NOT_SUPPORTED);
   }
+}
+
+/**
+ * PV_MULTICALL (Xen's HYPERVISOR_multicall): `n` entries {fid, arg0, arg1, result} at guest-physical
+ * `list`, run in order, each exactly as if it came alone, in one exit. Each entry run gets its call's
+ * value in `result`; the first refused one stops the batch: a0 = its error, a1 = its index (the entries
+ * before it are done, none after it is). A batch that cannot be read, is too long, or lies in a pinned
+ * table (the hypervisor writes the results there) is refused whole. IRET and BLOCK may only come last:
+ * a batch ending in IRET does not return when every entry succeeds.
+ */
+function multicall(
+  host: HypercallHost,
+  v: Vcpu,
+  h: Hart,
+  pv: PvState,
+  list: number,
+  n: number,
+): SbiRet | typeof NO_RETURN {
+  const d = v.domain;
+  if (n > PV_MULTICALL_MAX) return fail(SBI_ERR_INVALID_PARAM);
+  const len = n * MC_WORDS * 4;
+  const bytes = d.mem.read(list, len);
+  if (bytes === undefined || (list & 3) !== 0) return fail(SBI_ERR_INVALID_ADDRESS);
+  if (touchesPinned(d, list, len)) return fail(SBI_ERR_DENIED);
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, n * MC_WORDS);
+  const firstPage = Math.floor(list / 4096);
+  const lastPage = Math.floor((list + Math.max(len, 1) - 1) / 4096);
+  for (let i = 0; i < n; i++) {
+    const fid = words[MC_WORDS * i] >>> 0;
+    const a0 = words[MC_WORDS * i + 1] >>> 0;
+    const a1 = words[MC_WORDS * i + 2] >>> 0;
+    let r: SbiRet | typeof NO_RETURN;
+    if (!MC_CALLS.has(fid)) r = fail(SBI_ERR_NOT_SUPPORTED);
+    else if ((fid === PV_IRET || fid === PV_BLOCK) && i !== n - 1) r = fail(SBI_ERR_INVALID_PARAM);
+    else if (fid === PV_PIN_TABLE && a0 >>> 12 >= firstPage && a0 >>> 12 <= lastPage)
+      r = fail(SBI_ERR_DENIED); // the batch's own page: its results are still to be written
+    else r = pvOp(host, v, h, pv, fid, a0, a1);
+    if (r === NO_RETURN) return NO_RETURN; // a successful IRET, the last entry
+    d.mem.write32(list + (MC_WORDS * i + 3) * 4, r.value);
+    if (r.error !== SBI_SUCCESS) return { error: r.error, value: i };
+  }
+  return { error: SBI_SUCCESS, value: n };
 }
 
 /** Events a PV guest can receive: software (bit 1), timer (bit 5) and external (bit 9, the virtual PLIC). */
@@ -284,6 +360,7 @@ function unpin(host: HypercallHost, d: Domain, pv: PvState, gpa: number): SbiRet
     for (const pte of new Int32Array(words.buffer, words.byteOffset, 1024)) count(pv, writableLeaf(pte), -1);
   }
   pv.pinned.delete(gfn);
+  for (const v of d.vcpus) v.shadow.unprotect(gfn);
   host.flushTlbs(d);
   return ok();
 }

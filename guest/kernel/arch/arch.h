@@ -82,11 +82,19 @@ void arch_set_pte(pte_t *ptep, pte_t pte);
 void arch_pagetable_new(uintptr_t pa, int root);
 void arch_pagetable_release(uintptr_t pa, int root);
 /*
+ * Gives a released page-table page back to the page allocator (kfree): natively at once; a
+ * paravirtualized kernel may wait until the hypervisor has dropped it as a page table, since until then
+ * it stays read-only.
+ */
+void arch_pagetable_free(uintptr_t pa);
+/*
  * Lazy MMU mode (Linux's arch_enter/leave_lazy_mmu_mode), around code that writes many entries: inside
  * it arch_set_pte may queue its stores and apply them as one batch — at arch_lazy_mmu_end at the latest,
  * and before any other arch call that could depend on them. Sections nest (the outermost end applies).
  * Inside a section, an entry stored in it may still read as its old value: call arch_lazy_mmu_flush()
- * before reading one back. Natively all three do nothing; the PARAVIRT build batches its hypercalls.
+ * before reading one back. arch_lazy_mmu_flush also completes whatever else the arch has queued, such as
+ * page-table pages waiting to be freed (arch_pagetable_free). Natively all three do nothing; the
+ * PARAVIRT build batches its hypercalls.
  */
 void arch_lazy_mmu_begin(void);
 void arch_lazy_mmu_end(void);
@@ -96,6 +104,12 @@ void arch_user_access_begin(void);
 void arch_user_access_end(void);
 /* Whether that window is open now (natively: sstatus.SUM, read back). */
 int arch_user_access_enabled(void);
+/*
+ * Whether copyin/copyout should reach user pages at their physical addresses, through the kernel's
+ * identity map of RAM (from the same page-table lookups that check them), instead of through the
+ * window: natively 0, the window being one CSR write each way; 1 where opening it costs more.
+ */
+int arch_user_copy_physical(void);
 
 /* ---- time -------------------------------------------------------------------------------------- */
 /* The `time` counter (ticks of the device tree's timebase-frequency). */

@@ -5,6 +5,7 @@
  */
 #include <csr.h>
 
+#include "../kernel.h"
 #include "arch.h"
 #include "sbi-common.h"
 
@@ -66,6 +67,8 @@ void arch_pagetable_release(uintptr_t pa, int root) {
   (void)root;
 }
 
+void arch_pagetable_free(uintptr_t pa) { kfree(pa); }
+
 /* Stores take effect at once: there is nothing to batch. */
 void arch_lazy_mmu_begin(void) {}
 void arch_lazy_mmu_end(void) {}
@@ -76,3 +79,5 @@ void arch_user_access_end(void) { csr_clear(sstatus, MSTATUS_SUM); }
 
 /* A plain read of sstatus: under trap-and-emulate it must trap to be right (see ktest's `sum`). */
 int arch_user_access_enabled(void) { return (csr_read(sstatus) & MSTATUS_SUM) != 0; }
+
+int arch_user_copy_physical(void) { return 0; }

@@ -19,8 +19,10 @@
 #define PV_BLOCK 7            /* unmask, wait for an event, deliver it as the call returns */
 #define PV_USER_ACCESS 8      /* a0 = 1 open, 0 close: the PV sstatus.SUM */
 #define PV_EVENT_CHECK 9      /* deliver a pending unmasked event as the call returns */
+#define PV_MULTICALL 10       /* a0 = guest-physical address of entries, a1 = count; a1 = entries done */
 
 #define PV_MMU_UPDATE_MAX 512 /* requests per PV_MMU_UPDATE */
+#define PV_MULTICALL_MAX 64   /* entries per PV_MULTICALL */
 
 #define PV_TRAP_ENTRY_SIZE 32 /* bytes between the per-CPU trap entries of pv-entry.S */
 
@@ -53,6 +55,17 @@ struct pv_shared {
 struct pv_mmu_request {
   uint32_t ptr;
   uint32_t val;
+};
+
+/*
+ * One PV_MULTICALL entry: a call (MMU_UPDATE, PIN_TABLE, UNPIN_TABLE, SET_BASEPTR, USER_ACCESS; IRET or
+ * BLOCK only last) and its two arguments; the hypervisor writes the call's value into `result`.
+ */
+struct pv_multicall_entry {
+  uint32_t fid;
+  uint32_t arg0;
+  uint32_t arg1;
+  uint32_t result;
 };
 
 struct pv_ret {

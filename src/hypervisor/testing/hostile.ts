@@ -250,6 +250,7 @@ export const PV_SET_BASEPTR = 5;
 export const PV_IRET = 6;
 export const PV_BLOCK = 7;
 export const PV_USER_ACCESS = 8;
+export const PV_MULTICALL = 10;
 
 /** Shared-page offsets (docs/pv-abi.md). */
 export const SH_MASK = 0;
