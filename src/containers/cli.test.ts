@@ -67,7 +67,7 @@ describe("rvisor ctr", { skip: SKIP_UNLESS_ROOT }, () => {
       out += d.toString();
     });
     const status = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    await eventually("the container", 5000, () =>
+    await eventually("the container", 30_000, () =>
       sb.engine.list().some((c) => c.name === "fg-int" && c.state === "running") ? true : undefined,
     );
     await sleep(100); // the trap is set once the shell runs its script
