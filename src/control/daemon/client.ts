@@ -45,10 +45,11 @@ export class DaemonApiError extends Error {
 
 export type CreatedDomain = DomainInfo & { warnings: string[] };
 
+/** How a streamed console's domain ended (null: it was destroyed or never ran). */
+export type ConsoleEnd = { state: string; code: number; reason: string } | null;
+
 /** One server-sent event of a console stream. */
-export type ConsoleEvent =
-  | { kind: "output"; text: string }
-  | { kind: "end"; end: { state: string; code: number; reason: string } | null };
+export type ConsoleEvent = { kind: "output"; text: string } | { kind: "end"; end: ConsoleEnd };
 
 /** One server-sent event of a store watch or a statistics stream. */
 export interface StreamEvent {
@@ -267,41 +268,13 @@ export class RvisordClient {
     from = 0,
     signal?: AbortSignal,
   ): Promise<void> {
-    return new Promise((resolveStream, reject) => {
-      const req = request(
-        {
-          ...this.target,
-          path: `/${API_VERSION}/domains/${ref(dom)}/console/stream?from=${from}`,
-          method: "GET",
-          agent: false,
-          headers: this.auth,
-        },
-        (res) => {
-          if (res.statusCode !== 200) {
-            collect(res).then((body) => reject(apiError(res.statusCode ?? 500, body)), reject);
-            return;
-          }
-          let pending = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            pending += chunk;
-            for (let i = pending.indexOf("\n\n"); i >= 0; i = pending.indexOf("\n\n")) {
-              const event = parseEvent(pending.slice(0, i));
-              pending = pending.slice(i + 2);
-              if (event !== undefined) onEvent(event);
-            }
-          });
-          res.on("end", () => resolveStream());
-          res.on("error", reject);
-        },
-      );
-      req.on("error", (e) => (signal?.aborted ? resolveStream() : reject(this.connectError(e))));
-      signal?.addEventListener("abort", () => {
-        req.destroy();
-        resolveStream();
-      });
-      req.end();
+    const s = this.stream(`/domains/${ref(dom)}/console/stream?from=${from}`, (e) => {
+      if (e.event === "output") onEvent({ kind: "output", text: e.data as string });
+      else if (e.event === "end") onEvent({ kind: "end", end: e.data as ConsoleEnd });
     });
+    if (signal?.aborted) s.stop();
+    signal?.addEventListener("abort", () => s.stop());
+    return s.done;
   }
 
   private call<T>(method: string, path: string, body?: Buffer, type = "application/json"): Promise<T> {
@@ -375,18 +348,4 @@ function parseRawEvent(block: string): StreamEvent | undefined {
   }
   if (data.length === 0) return undefined;
   return { event, data: JSON.parse(data.join("\n")) };
-}
-
-function parseEvent(block: string): ConsoleEvent | undefined {
-  let kind = "message";
-  const data: string[] = [];
-  for (const line of block.split("\n")) {
-    if (line.startsWith("event:")) kind = line.slice(6).trim();
-    else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
-  }
-  if (data.length === 0) return undefined;
-  const value = JSON.parse(data.join("\n"));
-  if (kind === "output") return { kind: "output", text: value as string };
-  if (kind === "end") return { kind: "end", end: value };
-  return undefined;
 }
