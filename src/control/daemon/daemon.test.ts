@@ -5,21 +5,18 @@
  * store entries, config errors, the socket's mode, and the SQLite definitions across a restart.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import type { DomainInfo } from "./api.js";
 import { DaemonApiError, DaemonNotRunningError, RvisordClient } from "./client.js";
 import { Rvisord } from "./server.js";
+import { rvisorAt } from "./test-support.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const kernels = join(root, "build/guest/kernel");
-const cli = join(root, "dist/cli/main.js");
-const run = promisify(execFile);
 const PASSED = "tests: 15 passed, 0 failed";
 
 const dir = mkdtempSync(join(tmpdir(), "rvisord-test-"));
@@ -49,15 +46,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms 
 
 const find = (list: DomainInfo[], name: string) => list.find((d) => d.name === name);
 
-async function rvisor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [cli, ...args], { env: { ...process.env, RVISOR_SOCKET: socket } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const rvisor = (...args: string[]) => rvisorAt(socket, ...args);
 
 describe("rvisord", () => {
   let daemon: Rvisord;

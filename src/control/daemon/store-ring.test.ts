@@ -5,36 +5,25 @@
  * that does not listen, and a guest that breaks its ring losing only its own connection.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { RING } from "../store/ring-backend.js";
 import { DaemonApiError, RvisordClient } from "./client.js";
 import { Rvisord } from "./server.js";
+import { rvisorAt } from "./test-support.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const kernels = join(root, "build/guest/kernel");
 const programs = join(root, "build/guest/programs");
-const cli = join(root, "dist/cli/main.js");
-const run = promisify(execFile);
 
 const dir = mkdtempSync(join(tmpdir(), "rvisord-ring-test-"));
 const socket = join(dir, "rvisord.sock");
 const KERNEL = { trap: "kernel.elf", bt: "kernel.elf", hvm: "kernel.elf", pv: "kernel-pv.elf" } as const;
 
-async function rvisor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [cli, ...args], { env: { ...process.env, RVISOR_SOCKET: socket } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const rvisor = (...args: string[]) => rvisorAt(socket, ...args);
 
 describe("the store ring under rvisord", () => {
   let daemon: Rvisord;
