@@ -2,9 +2,10 @@
  * rvisord: the host daemon, domain 0's toolstack. One process per host owns a persistent Hypervisor
  * (it keeps running with no domain), the store (XenStore semantics, ../store), each domain's console
  * buffer and the SQLite database of defined domains (state-db.ts), and serves the HTTP+JSON API of
- * api.ts on a unix socket that only its owner may use (mode 0600).
+ * api.ts (routed in routes.ts) on a unix socket that only its owner may use (mode 0600) and, when
+ * asked, on a loopback TCP port behind a bearer token (listeners.ts).
  *
- *   client ──HTTP/unix socket──▶ handle() ──▶ Hypervisor.createDomain / pause / destroy
+ *   client ──HTTP/unix socket──▶ route() ───▶ Hypervisor.createDomain / pause / destroy
  *                                   │           ▲ run() yields to the event loop every ~20 ms,
  *                                   │           │ so requests are served between rounds
  *                                   ├──▶ Store: /local/domain/<id>/…, /vm/<uuid> (writeDomainTree)
@@ -26,18 +27,13 @@
  * removes the socket and closes the database; definitions stay for the next start. Nothing is started
  * automatically at start-up.
  */
-import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, unlinkSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import type { Domain, DomainEnd, DomainMode } from "../../hypervisor/domain.js";
-import {
-  CONTROL_DOMAIN,
-  DomainConfigError,
-  type DomainDisk,
-  Hypervisor,
-} from "../../hypervisor/hypervisor.js";
+import { dirname, resolve } from "node:path";
+import type { Domain } from "../../hypervisor/domain.js";
+import { CONTROL_DOMAIN, DomainConfigError, Hypervisor } from "../../hypervisor/hypervisor.js";
 import { HYPERVISOR } from "../../hypervisor/memory/frames.js";
 import { memoryInfo } from "../../hypervisor/resize.js";
 import { restoreDomain, saveDomain } from "../../hypervisor/save/domain.js";
@@ -59,11 +55,10 @@ import {
 import { Bridges } from "../net/bridges.js";
 import type { Connection } from "../store/connection.js";
 import { Store } from "../store/store.js";
-import { requestShutdown, wellKnown, writeDomainTree } from "../store/well-known.js";
+import { wellKnown, writeDomainTree } from "../store/well-known.js";
 import { Admin, LogRing } from "./admin.js";
 import {
   API_VERSION,
-  type ConsoleOutput,
   type CreateRequest,
   type DomainInfo,
   type HostInfo,
@@ -72,20 +67,16 @@ import {
   type SaveRequest,
   type SaveResult,
   type StoredDomain,
-  type StoreNode,
 } from "./api.js";
 import { ConsoleLog } from "./console-log.js";
-import { ApiError, clearStaleSocket, isLoopback, parseJson, readBody, send } from "./http.js";
+import { bootargsOf, disksOf, type Entry, HV_MODES, newEntry } from "./entry.js";
+import { ApiError, clearStaleSocket, isLoopback, readBody, send } from "./http.js";
+import { closeServer, listenTcp, listenUnix, type TcpListener, TOKEN_FILE } from "./listeners.js";
 import { ResizeRoutes, writeResizeNodes } from "./resize.js";
+import { type RoutesHost, route, sendError } from "./routes.js";
 import { readSavedDomain, requestPath, type WrittenImage, writeSavedDomain } from "./saved-domain.js";
 import { StateDb } from "./state-db.js";
-import {
-  connectStoreRing,
-  restoreGuestStore,
-  type StoreRingLink,
-  saveGuestStore,
-  shutdownRefusal,
-} from "./store-ring.js";
+import { connectStoreRing, restoreGuestStore, saveGuestStore } from "./store-ring.js";
 
 const MiB = 1024 * 1024;
 export const RESTART_LIMIT = 5;
@@ -115,48 +106,24 @@ export interface DaemonOptions {
   tcp?: { host: string; port: number };
 }
 
-/** The file, in the state directory, holding the TCP API's bearer token. */
-export const TOKEN_FILE = "api-token";
-
-/** One defined domain: its stored config and, while it exists in the hypervisor, the Domain. */
-interface Entry {
-  stored: StoredDomain;
-  domain: Domain | undefined;
-  /** The console of the latest run (kept after the domain is gone). */
-  console: ConsoleLog | undefined;
-  /** How the latest run ended. */
-  end: DomainEnd | undefined;
-  /** When the latest restarts happened (ms), for the reboot-loop guard. */
-  restarts: number[];
-  /** Told when the running domain ends or is destroyed (console streams). */
-  readonly onStop: Set<() => void>;
-  /** The running domain's store ring, served while it exists (store-ring.ts). */
-  ring?: StoreRingLink;
-}
-
-const HV_MODES: Record<string, DomainMode | undefined> = { trap: "trap", bt: "bt", pv: "pv", hvm: "hvm" };
-
-export class Rvisord {
+export class Rvisord implements RoutesHost {
   readonly hv: Hypervisor;
   readonly store = new Store();
-  private readonly tools: Connection;
+  readonly tools: Connection;
   private readonly db: StateDb;
   private readonly server: Server;
-  private tcpServer: Server | undefined;
-  private token = "";
-  /** The TCP address actually bound ("127.0.0.1:7654"), when opts.tcp is set. */
-  tcpAddress: string | undefined;
+  private tcp: TcpListener | undefined;
   /** Defined domains by name. */
   private readonly entries = new Map<string, Entry>();
   private running: Promise<MachineExit> | undefined;
   private stopping: Promise<void> | undefined;
-  private readonly log: (line: string) => void;
+  readonly log: (line: string) => void;
   /** The virtual switches the domains' vifs are on, one per bridge name. */
   readonly bridges: Bridges;
   /** What `rvisor dmesg` shows: every log line, kept in a ring. */
   readonly logRing = new LogRing();
-  private readonly admin: Admin;
-  private readonly resize: ResizeRoutes;
+  readonly admin: Admin;
+  readonly resize: ResizeRoutes;
 
   private constructor(readonly opts: DaemonOptions) {
     const out = opts.log ?? (() => {});
@@ -192,17 +159,9 @@ export class Rvisord {
         this.domainEnded(d).catch((e: unknown) => this.log(`rvisord: ${(e as Error).stack}`));
       });
     });
-    for (const s of this.db.all())
-      this.entries.set(s.name, {
-        stored: s,
-        domain: undefined,
-        console: undefined,
-        end: undefined,
-        restarts: [],
-        onStop: new Set(),
-      });
+    for (const s of this.db.all()) this.entries.set(s.name, newEntry(s));
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
+      this.serve(req, res);
     });
   }
 
@@ -211,10 +170,11 @@ export class Rvisord {
     await clearStaleSocket(opts.socketPath);
     const d = new Rvisord(opts);
     try {
-      await d.listen();
-      if (opts.tcp !== undefined) await d.listenTcp(opts.tcp);
+      await listenUnix(d.server, opts.socketPath);
+      if (opts.tcp !== undefined)
+        d.tcp = await listenTcp(opts.tcp, opts.stateDir, (req, res) => d.serve(req, res));
     } catch (e) {
-      d.tcpServer?.close();
+      d.tcp?.server.close();
       if (d.server.listening) {
         // Ours: the TCP side failed after the socket was bound.
         d.server.close();
@@ -232,63 +192,13 @@ export class Rvisord {
     return d;
   }
 
-  private listen(): Promise<void> {
-    const path = this.opts.socketPath;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    // The socket is created with mode 0600 from the start (no window in which others could connect).
-    let old: number | undefined;
-    try {
-      old = process.umask(0o177);
-    } catch {
-      // umask is not available in worker threads: the chmod below still applies.
-    }
-    return new Promise<void>((resolveListen, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(path, () => {
-        this.server.off("error", reject);
-        chmodSync(path, 0o600);
-        resolveListen();
-      });
-      if (old !== undefined) process.umask(old);
-    });
+  /** The TCP address actually bound ("127.0.0.1:7654"), when opts.tcp is set. */
+  get tcpAddress(): string | undefined {
+    return this.tcp?.address;
   }
 
-  private async listenTcp(where: { host: string; port: number }): Promise<void> {
-    if (!isLoopback(where.host))
-      throw new Error(
-        `--listen ${where.host}:${where.port}: rvisord serves TCP on loopback addresses only (127.0.0.1, ::1, localhost)`,
-      );
-    this.token = randomBytes(24).toString("hex");
-    const tokenPath = join(this.opts.stateDir, TOKEN_FILE);
-    mkdirSync(this.opts.stateDir, { recursive: true });
-    writeFileSync(tokenPath, `${this.token}\n`, { mode: 0o600 });
-    chmodSync(tokenPath, 0o600);
-    const server = createServer((req, res) => {
-      if (!this.authorized(req)) {
-        send(res, 401, {
-          error: `this API needs "Authorization: Bearer <token>" (the token is in ${tokenPath})`,
-        });
-        return;
-      }
-      this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
-    });
-    this.tcpServer = server;
-    await new Promise<void>((resolveListen, reject) => {
-      server.once("error", reject);
-      server.listen(where.port, where.host, () => {
-        server.off("error", reject);
-        const a = server.address();
-        if (a !== null && typeof a === "object")
-          this.tcpAddress = a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-        resolveListen();
-      });
-    });
-  }
-
-  private authorized(req: IncomingMessage): boolean {
-    const given = Buffer.from(req.headers.authorization ?? "");
-    const want = Buffer.from(`Bearer ${this.token}`);
-    return this.token !== "" && given.length === want.length && timingSafeEqual(given, want);
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    route(this, req, res).catch((e: unknown) => sendError(this.log, res, e));
   }
 
   /** Destroys every domain, stops the hypervisor, closes the socket (removing it) and the database. */
@@ -299,15 +209,8 @@ export class Rvisord {
       await Promise.all([...this.entries.values()].map((e) => this.teardown(e)));
       this.hv.machine.requestExit({ kind: "poweroff", code: 0 });
       await this.running?.catch(() => undefined);
-      await new Promise<void>((r) => {
-        this.server.close(() => r());
-        this.server.closeAllConnections();
-      });
-      if (this.tcpServer !== undefined)
-        await new Promise<void>((r) => {
-          this.tcpServer!.close(() => r());
-          this.tcpServer!.closeAllConnections();
-        });
+      await closeServer(this.server);
+      if (this.tcp !== undefined) await closeServer(this.tcp.server);
       if (existsSync(this.opts.socketPath)) unlinkSync(this.opts.socketPath);
       this.db.close();
     })();
@@ -340,14 +243,7 @@ export class Rvisord {
       text: req.config,
       config,
     };
-    const entry: Entry = old ?? {
-      stored,
-      domain: undefined,
-      console: undefined,
-      end: undefined,
-      restarts: [],
-      onStop: new Set(),
-    };
+    const entry: Entry = old ?? newEntry(stored);
     const previous = entry.stored;
     entry.stored = stored;
     try {
@@ -543,14 +439,7 @@ export class Rvisord {
     }
     // Before the store's backend answers anything into the ring page: the memory as restored.
     const restoredHash = memoryHash(d);
-    const entry: Entry = old ?? {
-      stored: image.stored,
-      domain: undefined,
-      console: undefined,
-      end: undefined,
-      restarts: [],
-      onStop: new Set(),
-    };
+    const entry: Entry = old ?? newEntry(image.stored);
     entry.stored = image.stored;
     entry.restarts = [];
     this.attach(entry, d, console, affinity, { onlineVcpus: image.onlineVcpus ?? image.stored.config.vcpus });
@@ -578,7 +467,7 @@ export class Rvisord {
    * one of its vCPUs running on a pCPU, so a live domain is first ended (its vCPUs stopped, every pCPU
    * interrupted) and destroyed once the scheduler has taken its vCPUs off the pCPUs, a round later.
    */
-  private async teardown(entry: Entry): Promise<void> {
+  async teardown(entry: Entry): Promise<void> {
     const d = entry.domain;
     if (d === undefined) return;
     entry.domain = undefined;
@@ -635,7 +524,7 @@ export class Rvisord {
   }
 
   /** A domain by id (live ones) or name (any defined one); 0 / Domain-0 is the control domain. */
-  private lookup(ref: string): Entry {
+  lookup(ref: string): Entry {
     const ref2 = decodeURIComponent(ref);
     if (ref2 === "0" || ref2 === CONTROL_DOMAIN.name)
       throw new ApiError(400, `${CONTROL_DOMAIN.name} is the control domain: it cannot be managed`);
@@ -649,7 +538,7 @@ export class Rvisord {
     return e;
   }
 
-  private live(e: Entry): Domain {
+  live(e: Entry): Domain {
     if (e.domain === undefined) throw new ApiError(409, `${e.stored.name} is not running (it is stopped)`);
     return e.domain;
   }
@@ -670,7 +559,7 @@ export class Rvisord {
       freeMemoryMiB: Math.floor((a.freeCount * PAGE_SIZE) / MiB),
       uptimeNs: this.hv.nowNs,
       socket: this.opts.socketPath,
-      ...(this.tcpAddress !== undefined ? { tcp: this.tcpAddress } : {}),
+      ...(this.tcp !== undefined ? { tcp: this.tcp.address } : {}),
       stateDir: this.opts.stateDir,
     };
   }
@@ -695,7 +584,7 @@ export class Rvisord {
     return [dom0, ...[...live, ...stopped].map((e) => this.info(e, cpuTimes))];
   }
 
-  private info(e: Entry, cpuTimes?: Map<number, number>): DomainInfo {
+  info(e: Entry, cpuTimes?: Map<number, number>): DomainInfo {
     const c = e.stored.config;
     const d = e.domain;
     const cpuTimeS =
@@ -720,169 +609,6 @@ export class Rvisord {
       uuid: e.stored.uuid,
     };
   }
-
-  private consoleOutput(e: Entry, from: number): ConsoleOutput {
-    if (e.console === undefined) return { text: "", from: 0, to: 0, dropped: 0 };
-    const s = e.console.since(from);
-    return { text: s.bytes.toString("utf8"), from: s.from, to: s.to, dropped: s.dropped };
-  }
-
-  private storeNode(path: string): StoreNode {
-    const value = this.tools.readString(path);
-    if (!value.ok)
-      throw new ApiError(value.errno === "ENOENT" ? 404 : 400, `${value.errno}: ${value.detail}`);
-    const children = this.tools.directory(path);
-    return { path, value: value.value, children: children.ok ? [...children.value] : [] };
-  }
-
-  // ── HTTP ─────────────────────────────────────────────────────────────────────────────────────
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://rvisord");
-    const path = url.pathname.replace(/\/+$/, "");
-    const method = req.method ?? "GET";
-    const parts = path.split("/").slice(1);
-    if (parts[0] !== API_VERSION)
-      throw new ApiError(
-        404,
-        `unknown path ${path}: this rvisord serves the ${API_VERSION} API (/${API_VERSION}/…)`,
-      );
-    const [, what, ref, verb, sub] = parts;
-    const route = `${method} ${what ?? ""}${ref === undefined ? "" : "/:dom"}${verb === undefined ? "" : `/${verb}`}${sub === undefined ? "" : `/${sub}`}`;
-    switch (route) {
-      case "GET info":
-        return send(res, 200, this.hostInfo());
-      case "GET domains":
-        return send(res, 200, this.list());
-      case "POST domains": {
-        const created = await this.create(parseJson(await readBody(req)) as CreateRequest);
-        return send(res, 201, { ...created.info, warnings: created.warnings });
-      }
-      case "GET domains/:dom":
-        return send(res, 200, this.info(this.lookup(ref!)));
-      case "POST domains/:dom/start":
-        return send(res, 200, this.startDefined(this.lookup(ref!)));
-      case "POST domains/:dom/pause":
-      case "POST domains/:dom/unpause": {
-        const e = this.lookup(ref!);
-        const d = this.live(e);
-        try {
-          if (verb === "pause") this.hv.pauseDomain(d.id);
-          else this.hv.unpauseDomain(d.id);
-        } catch (err) {
-          if (err instanceof DomainConfigError) throw new ApiError(409, err.message);
-          throw err;
-        }
-        return send(res, 200, this.info(e));
-      }
-      case "POST domains/:dom/destroy": {
-        const e = this.lookup(ref!);
-        const d = this.live(e);
-        await this.teardown(e);
-        this.log(`rvisord: destroyed ${e.stored.name} (id ${d.id})`);
-        return send(res, 200, this.info(e));
-      }
-      case "POST domains/:dom/shutdown":
-      case "POST domains/:dom/reboot": {
-        const e = this.lookup(ref!);
-        const d = this.live(e);
-        const request = verb === "reboot" ? "reboot" : "poweroff";
-        const refusal = shutdownRefusal(this.tools, e.stored.name, d, e.ring, request);
-        if (refusal !== undefined) throw new ApiError(409, refusal);
-        // ?wait=1 (`-w`): answer once this instance of the domain is gone.
-        const gone =
-          url.searchParams.get("wait") === "1"
-            ? new Promise<void>((r) => {
-                const done = () => {
-                  e.onStop.delete(done);
-                  r();
-                };
-                e.onStop.add(done);
-              })
-            : undefined;
-        const written = requestShutdown(this.tools, d.id, request);
-        if (!written.ok) throw new Error(`control/shutdown not written: ${written.errno}: ${written.detail}`);
-        this.log(`rvisord: asked ${e.stored.name} (id ${d.id}) to ${request}`);
-        await gone;
-        return send(res, 200, this.info(e));
-      }
-      case "POST domains/:dom/save":
-        return send(res, 200, await this.save(this.lookup(ref!), parseJson(await readBody(req))));
-      case "POST restore":
-        return send(res, 201, await this.restore(parseJson(await readBody(req))));
-      case "GET domains/:dom/console": {
-        const from = Number(url.searchParams.get("from") ?? "0");
-        if (!Number.isInteger(from) || from < 0) throw new ApiError(400, "from must be a byte offset");
-        return send(res, 200, this.consoleOutput(this.lookup(ref!), from));
-      }
-      case "POST domains/:dom/console": {
-        const e = this.lookup(ref!);
-        this.live(e);
-        const body = await readBody(req);
-        e.console?.feed(body);
-        return send(res, 200, { accepted: body.length });
-      }
-      case "GET domains/:dom/console/stream":
-        return this.stream(this.lookup(ref!), Number(url.searchParams.get("from") ?? "0"), res);
-      case "GET store": {
-        const p = url.searchParams.get("path");
-        if (p === null) throw new ApiError(400, "give the node as ?path=/local/domain/…");
-        return send(res, 200, this.storeNode(p));
-      }
-      default:
-        if (await this.admin.handle(method, parts, url, req, res)) return;
-        if (await this.resize.handle(method, parts, req, res)) return;
-        throw new ApiError(404, `no such endpoint: ${method} ${path}`);
-    }
-  }
-
-  /** Server-sent events: the output from `from`, then each chunk as it comes; `end` when the domain stops. */
-  private stream(e: Entry, from: number, res: ServerResponse): void {
-    res.writeHead(200, {
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-    });
-    const out = (chunk: Buffer) =>
-      res.write(`event: output\ndata: ${JSON.stringify(chunk.toString("utf8"))}\n\n`);
-    const first = this.consoleOutput(e, Number.isInteger(from) && from >= 0 ? from : 0);
-    if (first.text.length > 0) out(Buffer.from(first.text));
-    const finish = () => {
-      stopListening();
-      e.onStop.delete(finish);
-      res.end(`event: end\ndata: ${JSON.stringify(e.end ?? null)}\n\n`);
-    };
-    const stopListening = e.console?.listen(out) ?? (() => {});
-    if (e.domain === undefined || !e.domain.alive) {
-      finish();
-      return;
-    }
-    e.onStop.add(finish);
-    res.on("close", () => {
-      stopListening();
-      e.onStop.delete(finish);
-    });
-  }
-
-  private sendError(res: ServerResponse, e: unknown): void {
-    const status = e instanceof ApiError ? e.status : 500;
-    const message = e instanceof ApiError ? e.message : `internal error: ${(e as Error).stack ?? e}`;
-    if (status === 500) this.log(`rvisord: ${message}`);
-    if (res.headersSent) res.end();
-    else send(res, status, { error: message });
-  }
 }
 
-export { ApiError, isLoopback };
-
-/** The config's cmdline, with `maxcpus=` first when it has more vCPUs than run at boot. */
-function bootargsOf(c: DomainConfig): { bootargs?: string } {
-  const extra = c.maxvcpus > c.vcpus ? `maxcpus=${c.vcpus}` : "";
-  const args = [extra, c.cmdline ?? ""].filter((x) => x !== "").join(" ");
-  return args === "" ? {} : { bootargs: args };
-}
-
-/** A definition's disks as the domain builder takes them. */
-function disksOf(c: DomainConfig): DomainDisk[] {
-  return c.disks.map((disk) => ({ path: disk.target, readOnly: disk.access === "ro", vdev: disk.vdev }));
-}
+export { ApiError, isLoopback, TOKEN_FILE };

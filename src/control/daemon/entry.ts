@@ -1,0 +1,51 @@
+/**
+ * One defined domain as rvisord keeps it: its stored definition and, while it exists in the
+ * hypervisor, the Domain with its console, store ring and how its latest run ended; plus the
+ * translations from a definition to what the domain builder takes.
+ */
+import type { Domain, DomainEnd, DomainMode } from "../../hypervisor/domain.js";
+import type { DomainDisk } from "../../hypervisor/hypervisor.js";
+import type { DomainConfig } from "../config/index.js";
+import type { StoredDomain } from "./api.js";
+import type { ConsoleLog } from "./console-log.js";
+import type { StoreRingLink } from "./store-ring.js";
+
+export interface Entry {
+  stored: StoredDomain;
+  domain: Domain | undefined;
+  /** The console of the latest run (kept after the domain is gone). */
+  console: ConsoleLog | undefined;
+  /** How the latest run ended. */
+  end: DomainEnd | undefined;
+  /** When the latest restarts happened (ms), for the reboot-loop guard. */
+  restarts: number[];
+  /** Told when the running domain ends or is destroyed (console streams). */
+  readonly onStop: Set<() => void>;
+  /** The running domain's store ring, served while it exists (store-ring.ts). */
+  ring?: StoreRingLink;
+}
+
+/** A defined domain that has not run yet. */
+export function newEntry(stored: StoredDomain): Entry {
+  return { stored, domain: undefined, console: undefined, end: undefined, restarts: [], onStop: new Set() };
+}
+
+/** A config's type as a hypervisor mode; "native" is the bare board, not a domain. */
+export const HV_MODES: Record<string, DomainMode | undefined> = {
+  trap: "trap",
+  bt: "bt",
+  pv: "pv",
+  hvm: "hvm",
+};
+
+/** The config's cmdline, with `maxcpus=` first when it has more vCPUs than run at boot. */
+export function bootargsOf(c: DomainConfig): { bootargs?: string } {
+  const extra = c.maxvcpus > c.vcpus ? `maxcpus=${c.vcpus}` : "";
+  const args = [extra, c.cmdline ?? ""].filter((x) => x !== "").join(" ");
+  return args === "" ? {} : { bootargs: args };
+}
+
+/** A definition's disks as the domain builder takes them. */
+export function disksOf(c: DomainConfig): DomainDisk[] {
+  return c.disks.map((disk) => ({ path: disk.target, readOnly: disk.access === "ro", vdev: disk.vdev }));
+}
