@@ -24,8 +24,8 @@
  * vsie/hvip and V/priv are saved into the Vcpu's virtual S fields on a switch (hvm.ts).
  */
 
-import { BufferConsole, type ConsoleBackend } from "../machine/devices/console.js";
-import { ElfError, type ElfImage, readElfFile } from "../machine/elf.js";
+import { BufferConsole } from "../machine/devices/console.js";
+import { readElfFile } from "../machine/elf.js";
 import type { Hart } from "../machine/hart.js";
 import {
   CAUSE_INTERRUPT,
@@ -34,11 +34,8 @@ import {
   MIP_MSIP,
   MIP_MTIP,
   MIP_SEIP,
-  MIP_SSIP,
   MIP_STIP,
   MSTATUS_SIE,
-  MSTATUS_SPIE,
-  MSTATUS_SPP,
   PRIV_S,
   PRIV_U,
 } from "../machine/isa/csr-defs.js";
@@ -49,46 +46,43 @@ import {
   type MachineExit,
   type RunOptions,
 } from "../machine/machine.js";
-import { CLINT_MSIP, DRAM_BASE, VIRTIO_COUNT } from "../machine/memory-map.js";
+import { CLINT_MSIP } from "../machine/memory-map.js";
 import { PAGE_SIZE, TIMEBASE_HZ } from "../machine/params.js";
+import { bounce, interruptToTake } from "./bounce.js";
 import { Monitor, type MonitorHost } from "./bt.js";
-import { DomainDevices } from "./devices.js";
 import { type DispatcherHost, dispatchException, shadowKind } from "./dispatcher.js";
-import { Domain, type DomainEnd, type DomainMode } from "./domain.js";
-import { EventChannel, SharedPage, STORE_RING_IRQ, STORE_RING_PORT } from "./event-channel.js";
-import { guestFdt } from "./guest-fdt.js";
+import { Domain, type DomainEnd } from "./domain.js";
+import {
+  attachDevices,
+  checkNics,
+  checkSpec,
+  type DomainBuild,
+  DomainConfigError,
+  type DomainSpec,
+  loadKernel,
+  openDisks,
+  otherVirtio,
+} from "./domain-build.js";
 import { COUNTERS_ALL, COUNTERS_TIME_TRAPS } from "./guest-time.js";
-import { loadHvmVcpu, reflectIntoVs, saveHvmVcpu, statusOnTrap, VS_IRQS, vmidOf } from "./hvm.js";
-import type { GuestFrame } from "./memory/addresses.js";
+import { loadHvmVcpu, saveHvmVcpu, VS_IRQS, vmidOf } from "./hvm.js";
 import { FrameAllocator } from "./memory/frames.js";
 import { GSTAGE_ROOT_FRAMES, GStage, GStageRoots } from "./memory/gstage.js";
 import { GuestMemory } from "./memory/guest-memory.js";
 import { P2m } from "./memory/p2m.js";
 import { ShadowExhaustedError, ShadowMmu, ShadowPool } from "./memory/shadow.js";
-import {
-  PvState,
-  pvEnabled,
-  SH_CAUSE,
-  SH_EPC,
-  SH_KERNEL_SP,
-  SH_MASK,
-  SH_PENDING,
-  SH_SAVED_SP,
-  SH_STATUS,
-  SH_TVAL,
-  sharedRead,
-  sharedWrite,
-} from "./pv.js";
-import { createBalloon } from "./resize.js";
+import { PvState, pvEnabled, SH_PENDING, sharedRead, sharedWrite } from "./pv.js";
 import { SchedulerDriver } from "./scheduler/driver.js";
 import type { DomainId, Scheduler, VcpuId } from "./scheduler/interface.js";
 import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./scheduler/registry.js";
 import { Vcpu } from "./vcpu.js";
-import { VirtioBlk } from "./virtio/blk.js";
-import { type BlockBackend, BlockBackendError, RawFile } from "./virtio/block-backend.js";
-import { VirtioConsole } from "./virtio/console.js";
-import { macBytes, VirtioNet, vifMac } from "./virtio/net.js";
-import type { NetBackend } from "./virtio/net-backend.js";
+
+export {
+  type DomainBuild,
+  DomainConfigError,
+  type DomainDisk,
+  type DomainSpec,
+  type NicSpec,
+} from "./domain-build.js";
 
 const NS_PER_TICK = 1e9 / TIMEBASE_HZ;
 const MiB = 1024 * 1024;
@@ -121,84 +115,6 @@ export interface HypervisorOptions {
 
 export const QUIRKS = ["sensitive-unprivileged"] as const;
 export type Quirk = (typeof QUIRKS)[number];
-
-export interface DomainSpec {
-  mode: DomainMode;
-  /** The guest kernel: an ELF path or an already parsed image (RV32, linked for guest RAM). */
-  kernel: string | ElfImage;
-  name?: string;
-  /** Guest RAM in MiB. Default 32. */
-  memoryMiB?: number;
-  vcpus?: number;
-  bootargs?: string;
-  console?: ConsoleBackend;
-  weight?: number;
-  cap?: number;
-  /** Disks, each a virtio-blk device in the next virtio-mmio slot (from slot 0, in this order). */
-  disks?: readonly DomainDisk[];
-  /** A second console, the guest's hvc0: a virtio-console device in the slot after the disks. */
-  virtioConsole?: ConsoleBackend;
-  /** Network interfaces: a virtio-net device each, in the virtio-mmio slots after the disks and hvc0. */
-  nics?: readonly NicSpec[];
-  /**
-   * Reserve the last page of RAM as the store ring (a /reserved-memory node, compatible
-   * "rvisor,xenstore", with its event channel and PLIC source: docs/store-ring.md) for a backend in
-   * domain 0 to attach to (Domain.storeRing). Default false: the guest sees no ring.
-   */
-  storeRing?: boolean;
-  /**
-   * The most RAM the domain may ever have, MiB (xl's maxmem; default memoryMiB): its P2M's span. The
-   * guest boots with memoryMiB; the balloon moves it within that (resize.ts).
-   */
-  maxMemoryMiB?: number;
-  /** A virtio-balloon device in the slot after the disks, console and NICs (docs/resizing.md). */
-  balloon?: boolean;
-}
-
-export interface NicSpec {
-  /** The interface's MAC; default vifMac(domain id, index): 00:16:3e, the index, the id's two low bytes. */
-  mac?: string;
-  /** The backend the device sends to and receives from (Xen names the port vif<domid>.<index>). */
-  connect: (domId: DomainId, index: number) => NetBackend;
-}
-
-/**
- * A domain's disk: a raw image file (opened when the domain is created; read-only disks offer
- * VIRTIO_BLK_F_RO), or a backend already open (tests). `vdev` (xvda, ...) is the disk's serial (GET_ID).
- */
-export type DomainDisk =
-  | { path: string; readOnly?: boolean; vdev?: string }
-  | { backend: BlockBackend; vdev?: string };
-
-/** What buildDomain makes: a domain's shape, before a kernel or saved state is put in it. */
-export interface DomainBuild {
-  mode: DomainMode;
-  name?: string;
-  /** The guest RAM span in 4 KiB frames (maxmem when built: the P2M's size). */
-  maxFrames: number;
-  /** The RAM the guest booted with, in frames (its device tree's; the store ring is its last page). */
-  ramFrames: number;
-  /** The most frames the domain may hold now (mem-max; ≤ maxFrames); default: maxFrames. */
-  maxPages?: number;
-  /** The gfns backed by RAM; default: the first ramFrames of the span. */
-  populate?: readonly GuestFrame[];
-  vcpus: number;
-  console?: ConsoleBackend;
-  weight?: number;
-  cap?: number;
-  /** Disks, a virtio console and nics, in the virtio-mmio slots in that order (DomainSpec's). */
-  disks?: readonly DomainDisk[];
-  virtioConsole?: ConsoleBackend;
-  nics?: readonly NicSpec[];
-  /** The store ring in RAM's last page, with its event channel (DomainSpec.storeRing). */
-  storeRing?: boolean;
-  /** A virtio-balloon device in the slot after the nics (DomainSpec.balloon). */
-  balloon?: boolean;
-}
-
-export class DomainConfigError extends Error {
-  override name = "DomainConfigError";
-}
 
 /** The control domain's entry in listings: it runs no guest code. */
 export const CONTROL_DOMAIN = { id: 0, name: "Domain-0" } as const;
@@ -291,36 +207,16 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
 
   /** Builds a domain: memory, kernel image, device tree, vCPUs; vCPU 0 starts at the kernel's entry. */
   createDomain(spec: DomainSpec): Domain {
-    const memoryMiB = spec.memoryMiB ?? 32;
-    const nvcpus = spec.vcpus ?? 1;
-    const label = spec.name ?? `domain ${this.nextDomId}`;
-    if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > 2048)
-      throw new DomainConfigError(`${label}: memory must be 1..2048 MiB, not ${memoryMiB}`);
-    if (!Number.isInteger(nvcpus) || nvcpus < 1 || nvcpus > 32)
-      throw new DomainConfigError(`${label}: vcpus must be 1..32, not ${nvcpus}`);
     const image = typeof spec.kernel === "string" ? readElfFile(spec.kernel) : spec.kernel;
-    const ramBytes = memoryMiB * MiB;
-    for (const [i, s] of image.segments.entries()) {
-      if (s.memsz > 0 && (s.paddr < DRAM_BASE || s.paddr + s.memsz > DRAM_BASE + ramBytes))
-        throw new ElfError(
-          `${image.source}: segment ${i} at 0x${s.paddr.toString(16)} (+0x${s.memsz.toString(16)}) is outside ` +
-            `the domain's ${memoryMiB} MiB of RAM at 0x${DRAM_BASE.toString(16)}`,
-        );
-    }
-    if (image.entry < DRAM_BASE || image.entry >= DRAM_BASE + ramBytes)
-      throw new ElfError(`${image.source}: entry 0x${image.entry.toString(16)} is outside the domain's RAM`);
-
-    const maxMiB = spec.maxMemoryMiB ?? memoryMiB;
-    if (!Number.isInteger(maxMiB) || maxMiB < memoryMiB || maxMiB > 2048)
-      throw new DomainConfigError(
-        `${label}: maxmem must be memory (${memoryMiB} MiB)..2048 MiB, not ${maxMiB}`,
-      );
+    checkSpec(spec, image, spec.name ?? `domain ${this.nextDomId}`);
+    const memoryMiB = spec.memoryMiB ?? 32;
+    const vcpus = spec.vcpus ?? 1;
     const d = this.buildDomain({
       mode: spec.mode,
       name: spec.name,
-      maxFrames: (maxMiB * MiB) / PAGE_SIZE,
-      ramFrames: ramBytes / PAGE_SIZE,
-      vcpus: nvcpus,
+      maxFrames: ((spec.maxMemoryMiB ?? memoryMiB) * MiB) / PAGE_SIZE,
+      ramFrames: (memoryMiB * MiB) / PAGE_SIZE,
+      vcpus,
       console: spec.console,
       weight: spec.weight,
       cap: spec.cap,
@@ -330,20 +226,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       storeRing: spec.storeRing,
       balloon: spec.balloon,
     });
-    for (const s of image.segments) d.mem.write(s.paddr, s.data); // frames are zeroed: bss needs nothing
-    const ringGpa = d.storeRing?.page.gpa;
-    const fdt = guestFdt({
-      vcpus: nvcpus,
-      ramBytes,
-      bootargs: spec.bootargs,
-      name: d.name,
-      virtioSlots: d.devices?.virtioSlots ?? [],
-      storeRing:
-        ringGpa === undefined ? undefined : { gpa: ringGpa, port: STORE_RING_PORT, irq: STORE_RING_IRQ },
-    });
-    // The store ring takes RAM's last page; the device tree goes below it (at the top otherwise).
-    const fdtAddr = (ringGpa ?? DRAM_BASE + ramBytes) - Math.ceil(fdt.length / PAGE_SIZE) * PAGE_SIZE;
-    d.mem.write(fdtAddr, fdt);
+    const fdtAddr = loadKernel(d, image, vcpus, memoryMiB * MiB, spec.bootargs);
     this.startVcpu(d.vcpus[0], image.entry, fdtAddr);
     this.kick();
     return d;
@@ -361,18 +244,11 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     const name = b.name ?? `dom${id}`;
     for (const d of this.domains.values())
       if (d.name === name && d.alive) throw new DomainConfigError(`a domain named ${name} already exists`);
-    for (const nic of b.nics ?? []) {
-      try {
-        if (nic.mac !== undefined) macBytes(nic.mac);
-      } catch (e) {
-        throw new DomainConfigError(`${name}: ${(e as Error).message}`);
-      }
-    }
+    checkNics(name, b);
     if (b.mode === "hvm" && this.gstageRoots.available === 0)
       throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
     // Before anything is taken: a bad image changes nothing.
-    const others = (b.virtioConsole === undefined ? 0 : 1) + (b.nics?.length ?? 0) + (b.balloon ? 1 : 0);
-    const disks = openDisks(name, b.disks ?? [], others);
+    const disks = openDisks(name, b.disks ?? [], otherVirtio(b));
     const p2m = new P2m(id, this.allocator, b.maxFrames);
     try {
       // Throws OutOfFramesError, taking nothing, when the host is full.
@@ -401,25 +277,12 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       d.gstage = new GStage(this.allocator, this.machine.ram, root);
       this.flushTlbs(d); // its VMID may be reused (the id mod 128): no entry of an earlier domain may stay
     }
-    d.devices = new DomainDevices(nvcpus, d.console, p2m, (i, level) => {
+    attachDevices(d, b, disks, (i, level) => {
       const v = d.vcpus[i];
       if (v === undefined || !d.alive) return;
       if (level) this.raiseVirq(v, MIP_SEIP);
       else this.clearVirq(v, MIP_SEIP);
     });
-    for (const disk of disks) d.devices.addVirtio(new VirtioBlk(disk.backend, disk.vdev), mem);
-    if (b.virtioConsole !== undefined) d.devices.addVirtio(new VirtioConsole(b.virtioConsole), mem);
-    for (const [i, nic] of (b.nics ?? []).entries())
-      d.devices.addVirtio(new VirtioNet(nic.mac ?? vifMac(id, i), nic.connect(id, i)), mem);
-    d.ramPages = b.ramFrames;
-    d.maxPages = b.maxPages ?? p2m.maxFrames;
-    if (b.balloon === true) d.devices.addVirtio(createBalloon(d), mem);
-    if (b.storeRing === true) {
-      const channel = new EventChannel(STORE_RING_PORT, STORE_RING_IRQ, d.devices.plic.edge(STORE_RING_IRQ));
-      d.channels.set(channel.port, channel);
-      // RAM's last page at boot (not the span's: above it is room for the balloon to give back).
-      d.storeRing = { page: new SharedPage(d, DRAM_BASE + b.ramFrames * PAGE_SIZE - PAGE_SIZE), channel };
-    }
     this.domains.set(id, d);
     this.scheduler.addDomain(id, { weight: b.weight ?? 256, cap: b.cap ?? 0 });
     for (let i = 0; i < nvcpus; i++) {
@@ -724,90 +587,27 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
 
   /** Whether `v` has a pending virtual interrupt it can take now. */
   interruptDeliverable(v: Vcpu): boolean {
-    if (v.domain.mode === "pv") {
-      if (v.sharedGpa < 0) return false;
-      const pending = sharedRead(v, SH_PENDING) & pvEnabled;
-      return pending !== 0 && (v.vpriv !== PRIV_S || sharedRead(v, SH_MASK) === 0);
-    }
     if (v.domain.mode === "hvm") {
       const h = this.hvmHart(v);
       if (h?.hx === undefined)
         return this.pendingOf(v) !== 0 && (v.vpriv !== PRIV_S || (v.sstatus & MSTATUS_SIE) !== 0);
       return this.pendingOf(v) !== 0 && (h.priv !== PRIV_S || (h.hx.vsstatus & MSTATUS_SIE) !== 0);
     }
-    return (v.sip & v.sie) !== 0 && (v.vpriv !== PRIV_S || (v.sstatus & MSTATUS_SIE) !== 0);
+    return interruptToTake(v) !== undefined;
   }
 
   /** Delivers the highest pending virtual interrupt if the guest can take it now. */
   private deliverInterrupt(v: Vcpu, h: Hart): void {
     if (v.domain.mode === "hvm") return; // the hart delivers VS interrupts itself (hvip, hideleg)
-    let pending: number;
-    if (v.domain.mode === "pv") {
-      if (v.sharedGpa < 0) return;
-      pending = sharedRead(v, SH_PENDING) & pvEnabled;
-      if (pending === 0 || (v.vpriv === PRIV_S && sharedRead(v, SH_MASK) !== 0)) return;
-    } else {
-      pending = v.sip & v.sie;
-      if (pending === 0 || (v.vpriv === PRIV_S && (v.sstatus & MSTATUS_SIE) === 0)) return;
-    }
-    const irq = (pending & MIP_SEIP) !== 0 ? 9 : (pending & MIP_SSIP) !== 0 ? 1 : 5;
-    this.reflect(v, h, (CAUSE_INTERRUPT | irq) >>> 0, 0);
+    const cause = interruptToTake(v);
+    if (cause !== undefined) this.reflect(v, h, cause, 0);
   }
 
-  /** The trap bounce: delivers `cause` to the guest kernel as the hardware (or docs/pv-abi.md) says. */
+  /** The trap bounce (bounce.ts): delivers `cause` to the guest kernel, or crashes the domain. */
   reflect(v: Vcpu, h: Hart, cause: number, tval: number): void {
-    const interrupt = (cause & CAUSE_INTERRUPT) !== 0;
-    const d = v.domain;
-    if (d.mode === "hvm") {
-      const why = reflectIntoVs(v, h, cause, tval);
-      if (why !== undefined) this.crash(v, why);
-      return;
-    }
-    if (d.mode === "pv") {
-      const handler = v.trapHandler;
-      if (v.sharedGpa < 0 || handler === 0) {
-        this.crash(
-          v,
-          `trap ${causeText(cause)} at 0x${h.pc.toString(16)} before a PV trap handler and shared page were registered`,
-        );
-        return;
-      }
-      if (!interrupt && h.pc === handler) {
-        this.crash(
-          v,
-          `trap ${causeText(cause)} at the trap handler itself (0x${(handler >>> 0).toString(16)}): double fault`,
-        );
-        return;
-      }
-      const status =
-        (v.vpriv === PRIV_S ? MSTATUS_SPP : 0) | (sharedRead(v, SH_MASK) === 0 ? MSTATUS_SPIE : 0);
-      sharedWrite(v, SH_EPC, h.pc);
-      sharedWrite(v, SH_CAUSE, cause);
-      sharedWrite(v, SH_TVAL, tval);
-      sharedWrite(v, SH_STATUS, status);
-      sharedWrite(v, SH_SAVED_SP, h.x[2]);
-      sharedWrite(v, SH_MASK, 1);
-      if (v.vpriv === PRIV_U) h.x[2] = sharedRead(v, SH_KERNEL_SP);
-      v.vpriv = PRIV_S;
-      h.pc = handler >>> 0;
-    } else {
-      const base = v.stvec & ~3;
-      const handler = (v.stvec & 1) !== 0 && interrupt ? base + 4 * (cause & 0xff) : base;
-      if (!interrupt && h.pc === handler >>> 0) {
-        this.crash(
-          v,
-          `trap ${causeText(cause)} at the trap vector itself (0x${(handler >>> 0).toString(16)}): double fault`,
-        );
-        return;
-      }
-      v.sepc = h.pc;
-      v.scause = cause;
-      v.stval = tval >>> 0;
-      v.sstatus = statusOnTrap(v.sstatus, v.vpriv === PRIV_S);
-      v.vpriv = PRIV_S;
-      h.pc = handler >>> 0;
-    }
-    this.loadShadow(v, h);
+    const why = bounce(v, h, cause, tval);
+    if (why !== undefined) this.crash(v, why);
+    else if (v.domain.mode !== "hvm") this.loadShadow(v, h);
   }
 
   private crash(v: Vcpu, why: string): void {
@@ -926,33 +726,4 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     }
     this.machine.requestExit({ kind: "poweroff", code: worst });
   }
-}
-
-/** Opens a domain's disk images; an unusable one is a DomainConfigError naming the domain and the file. */
-function openDisks(
-  domain: string,
-  disks: readonly DomainDisk[],
-  otherDevices: number,
-): { backend: BlockBackend; vdev: string }[] {
-  if (disks.length + otherDevices > VIRTIO_COUNT)
-    throw new DomainConfigError(
-      `${domain}: ${disks.length} disks and ${otherDevices} other virtio devices, but a domain has ${VIRTIO_COUNT} virtio slots`,
-    );
-  const open: { backend: BlockBackend; vdev: string }[] = [];
-  try {
-    for (const [i, disk] of disks.entries()) {
-      const vdev = disk.vdev ?? `xvd${String.fromCharCode(97 + i)}`;
-      const backend = "backend" in disk ? disk.backend : RawFile.open(disk.path, disk.readOnly ?? false);
-      open.push({ backend, vdev });
-    }
-  } catch (e) {
-    for (const o of open) o.backend.close();
-    if (e instanceof BlockBackendError) throw new DomainConfigError(`${domain}: ${e.message}`);
-    throw e;
-  }
-  return open;
-}
-
-function causeText(cause: number): string {
-  return (cause & CAUSE_INTERRUPT) !== 0 ? `interrupt ${cause & 0xff}` : `cause ${cause}`;
 }
