@@ -106,8 +106,8 @@ export class DirtyLog {
   ) {
     this.bits = new Uint32Array((p2m.maxFrames + 31) >>> 5);
     // Rule 2: a changed entry is a dirty gfn.
-    p2m.onChange((gfn) => {
-      if (this.on) this.mark(gfn);
+    p2m.onChange((gfns) => {
+      if (this.on) for (const g of gfns) this.mark(g);
     });
   }
 

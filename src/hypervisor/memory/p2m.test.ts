@@ -143,9 +143,15 @@ describe("P2M", () => {
     assert.deepEqual(seen, [0, 1, 3, 4, 5, 6, 7]);
     const events: string[] = [];
     const target = frameOf(p2m, gfn(5));
-    p2m.onChange((g) => events.push(`${g - GUEST_RAM_BASE_GFN}:${frames.ownerOf(target)}`));
+    p2m.onChange((gs) => {
+      for (const g of gs) events.push(`${g - GUEST_RAM_BASE_GFN}:${frames.ownerOf(target)}`);
+    });
     p2m.remove([gfn(5)]);
     assert.deepEqual(events, ["5:1"], "the listener ran while the frame was still the domain's");
+    const calls: number[][] = [];
+    p2m.onChange((gs) => calls.push(gs.map((g) => g - GUEST_RAM_BASE_GFN)));
+    p2m.remove([gfn(6), gfn(7)]);
+    assert.deepEqual(calls, [[6, 7]], "one operation, one call with every gfn it changed");
     p2m.release();
     assert.equal(frames.countOf(1), 0);
     assert.equal(p2m.populated, 0);

@@ -24,7 +24,8 @@
  * - populated === allocator.countOf(domain) as long as only this P2M allocates for the domain.
  *
  * Consumers that cache translations (shadow tables, G-stage tables, the dirty log) register onChange
- * and are told every gfn whose entry changed, before its old host frame is freed.
+ * and are told, once per operation, every gfn whose entry changed, before an old host frame is freed
+ * (a balloon batch of 256 pages is one call: a consumer that flushes everything does it once).
  */
 import { DRAM_BASE } from "../../machine/memory-map.js";
 import { PAGE_SHIFT } from "../../machine/params.js";
@@ -65,7 +66,8 @@ export interface P2mFault {
   readonly detail: string;
 }
 
-export type P2mListener = (gfn: GuestFrame) => void;
+/** Told the gfns one operation changed (never empty). */
+export type P2mListener = (gfns: readonly GuestFrame[]) => void;
 
 interface MmioRange {
   first: number;
@@ -111,7 +113,7 @@ export class P2m {
     return guestFrame(GUEST_RAM_BASE_GFN + this.maxFrames);
   }
 
-  /** Calls `fn` with every gfn whose entry changes, before an old host frame goes back to the pool. */
+  /** Calls `fn` with the gfns each operation changes, before an old host frame goes back to the pool. */
   onChange(fn: P2mListener): void {
     this.listeners.push(fn);
   }
@@ -148,7 +150,7 @@ export class P2m {
     }
     const hfs = this.allocator.alloc(gfns.length, this.domain);
     for (let k = 0; k < gfns.length; k++) this.set(gfns[k], hfs[k], P2M_RWX);
-    for (const g of gfns) this.changed(g);
+    this.changed(gfns);
   }
 
   /**
@@ -160,7 +162,7 @@ export class P2m {
     if (this.frames[s] !== NONE)
       throw new MemoryError("EINVAL", `domain ${this.domain}: map: gfn ${hex(gfn)} is already mapped`);
     this.set(gfn, hf, perms);
-    this.changed(gfn);
+    this.changed([gfn]);
   }
 
   /**
@@ -188,7 +190,7 @@ export class P2m {
       this.mapped--;
     }
     // Consumers drop their cached translations before the frames can be handed to anyone else.
-    for (const g of gfns) this.changed(g);
+    this.changed(gfns);
     this.allocator.free(hfs, this.domain);
     return hfs.length;
   }
@@ -201,7 +203,7 @@ export class P2m {
     if ((perms & ~P2M_RWX) !== 0)
       throw new MemoryError("EINVAL", `domain ${this.domain}: setPerms: bad permission bits ${hex(perms)}`);
     this.perms[s] = perms;
-    this.changed(gfn);
+    this.changed([gfn]);
   }
 
   /** Registers [gpa, gpa+size) as a device region whose accesses trap to `device`. */
@@ -368,8 +370,9 @@ export class P2m {
     return s;
   }
 
-  private changed(gfn: GuestFrame): void {
-    for (const l of this.listeners) l(gfn);
+  private changed(gfns: readonly GuestFrame[]): void {
+    if (gfns.length === 0) return;
+    for (const l of this.listeners) l(gfns);
   }
 }
 
