@@ -8,7 +8,8 @@
  *   restoreDomain(hv, state)    buildDomain (a new P2M over whatever frames this host has, devices,
  *                               stopped vCPUs) ─▶ memory, devices, PV state, vCPUs, clock ─▶ unpause
  *                               (unless asked to stay paused); on any failure the new domain is
- *                               destroyed again, so a refused restore leaves the host as it was
+ *                               discarded (not ended as a guest ends: a host whose last domain it
+ *                               was is not powered off), so a refused restore leaves the host as it was
  *
  * The state carries guest time: the restored domain's clock offset (guest-time.ts) makes its time go
  * on from where it was saved, so timers and the guest's idea of elapsed time survive a move between
@@ -109,7 +110,7 @@ export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreO
     if (d.pv !== undefined && s.pv !== undefined) restorePv(d.pv, s.pv);
     for (const v of d.vcpus) restoreVcpu(v, s.vcpus[v.index]);
   } catch (e) {
-    hv.destroyDomain(d.id);
+    hv.discardDomain(d.id);
     if (e instanceof DeviceStateError) throw new DomainConfigError(`${r.name}: devices: ${e.message}`);
     throw e;
   }
