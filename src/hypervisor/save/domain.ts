@@ -84,6 +84,10 @@ export interface RestoreOptions {
  */
 export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreOptions = {}): Domain {
   const r = s.domain;
+  // A nic whose definition names no MAC had one derived from the domain's id (vifMac); the restored
+  // domain has another id, but its guest knows the saved MAC (and so do its peers): it keeps that one.
+  const macs = savedMacs(s);
+  const nics = opts.devices?.nics?.map((n, i) => (n.mac === undefined ? { ...n, mac: macs[i] } : n));
   const d = hv.buildDomain({
     mode: r.mode,
     name: r.name,
@@ -98,6 +102,7 @@ export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreO
     storeRing: r.storeRing,
     balloon: r.balloon,
     ...opts.devices,
+    nics,
   });
   try {
     d.state = "paused";
@@ -116,4 +121,15 @@ export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreO
   }
   if (opts.paused !== true) hv.unpauseDomain(d.id);
   return d;
+}
+
+/** The saved MACs of the domain's virtio-net devices, in slot order (undefined where not a string). */
+function savedMacs(s: DomainSaveState): (string | undefined)[] {
+  const slots = Array.isArray(s.devices?.virtio) ? s.devices.virtio : [];
+  return slots
+    .filter((v) => v?.device === "virtio-net")
+    .map((v) => {
+      const mac = (v?.model as { mac?: unknown } | null | undefined)?.mac;
+      return typeof mac === "string" ? mac : undefined;
+    });
 }
