@@ -304,9 +304,31 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
 
   /** Ends a domain (if still alive) and gives its memory and shadows back. */
   destroyDomain(id: DomainId): void {
-    const d = this.domains.get(id);
-    if (d === undefined) throw new DomainConfigError(`no domain ${id}`);
+    const d = this.domainOf(id);
     this.endDomain(d, { state: "shutdown", code: 0, reason: "destroyed" });
+    this.release(d);
+  }
+
+  /**
+   * Undoes buildDomain for a domain that has never run (a restore refused after the domain was built):
+   * everything it took goes back, and it does not end the way a guest ends — no onDomainEnd, and no
+   * power-off of a non-persistent host when it was the last domain (which would stop the next run
+   * before any other domain ran an instruction). The host is left as it was before the build.
+   */
+  discardDomain(id: DomainId): void {
+    const d = this.domainOf(id);
+    if (d.alive) {
+      d.state = "shutdown";
+      d.end = { state: "shutdown", code: 0, reason: "discarded" };
+      for (const v of d.vcpus) if (v.power === "started") this.stopVcpu(v);
+      d.devices?.close();
+    }
+    this.release(d);
+  }
+
+  /** Gives an ended domain's vCPUs, shadows, G-stage tables and memory back, and forgets it. */
+  private release(d: Domain): void {
+    const id = d.id;
     // Its vCPUs sleep now; the pCPUs they ran on decide again at once, so none is placed anywhere when
     // the policy forgets it (the others learn theirs by IPI).
     for (const pl of this.driver.run(this.nowNs)) if (pl.pcpu !== this.here) this.ipi(pl.pcpu);
@@ -324,6 +346,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       this.vcpus.delete(v.id);
       v.shadow.release();
     }
+    this.pool.trim(); // the shadow frames go back to the host, not only to the pool
     this.scheduler.removeDomain(id);
     if (d.gstage !== undefined) {
       d.gstage.clear();

@@ -444,8 +444,8 @@ export class Rvisord implements RoutesHost {
     entry.restarts = [];
     this.attach(entry, d, console, affinity, { onlineVcpus: image.onlineVcpus ?? image.stored.config.vcpus });
     // The guest's watches and nodes come back (each watch fires once), and a request it put in its
-    // ring before it was saved is served now (the new backend starts with empty buffers: a message
-    // half read or half answered at the save is not carried over).
+    // ring before it was saved is served now (a request the old backend had half read goes on from
+    // the bytes it had taken, and replies not yet in rsp wait for the guest: the image carries both).
     if (entry.ring !== undefined && image.store !== undefined)
       for (const why of restoreGuestStore(entry.ring, image.store))
         this.log(`rvisord: ${name} (id ${d.id}): store not restored: ${why}`);

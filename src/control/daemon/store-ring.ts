@@ -89,6 +89,11 @@ export interface GuestStoreState {
   watches: { path: string; token: string }[];
   /** Pre-order (parents first); values base64. */
   nodes: { path: string; value: string }[];
+  /**
+   * The backend's bytes in flight (RingBackendState, base64): a request half read from req and
+   * replies not yet in rsp. Absent in images from before it was carried.
+   */
+  ring?: { input: string; output: string };
 }
 
 /** `d`'s watches and owned nodes, read through `tools` (domain 0) and its ring's connection. */
@@ -109,7 +114,12 @@ export function saveGuestStore(tools: Connection, d: Domain, link: StoreRingLink
     path: w.relative ? relativise(w.path, d.id) : w.path,
     token: w.token,
   }));
-  return { watches, nodes };
+  const inFlight = link.backend.saveState();
+  const ring = {
+    input: Buffer.from(inFlight.input).toString("base64"),
+    output: Buffer.from(inFlight.output).toString("base64"),
+  };
+  return { watches, nodes, ring };
 }
 
 /**
@@ -119,6 +129,15 @@ export function saveGuestStore(tools: Connection, d: Domain, link: StoreRingLink
  */
 export function restoreGuestStore(link: StoreRingLink, s: GuestStoreState): string[] {
   const failed: string[] = [];
+  // First, before anything kicks the backend: the request the guest had half sent goes on from the
+  // bytes it had already taken, and the replies it had not read yet wait for it.
+  if (s.ring !== undefined) {
+    const why = link.backend.restoreState({
+      input: Buffer.from(s.ring.input, "base64"),
+      output: Buffer.from(s.ring.output, "base64"),
+    });
+    if (why !== undefined) failed.push(`ring: ${why}`);
+  }
   for (const n of s.nodes) {
     const r = link.connection.write(n.path, Buffer.from(n.value, "base64"));
     if (!r.ok) failed.push(`node ${n.path}: ${r.errno}: ${r.detail}`);
@@ -140,5 +159,9 @@ export function parseGuestStore(v: unknown): GuestStoreState | string {
     if (typeof w?.path !== "string" || typeof w.token !== "string") return `watches[${i}]: not {path, token}`;
   for (const [i, n] of o.nodes.entries())
     if (typeof n?.path !== "string" || typeof n.value !== "string") return `nodes[${i}]: not {path, value}`;
+  const base64 = (v: unknown) =>
+    typeof v === "string" && /^[A-Za-z0-9+/]*={0,2}$/.test(v) && v.length % 4 === 0;
+  if (o.ring !== undefined && (!base64(o.ring?.input) || !base64(o.ring?.output)))
+    return "ring: not {input, output} in base64";
   return o as GuestStoreState;
 }

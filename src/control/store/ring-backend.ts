@@ -55,6 +55,21 @@ const OUTPUT_LIMIT = 2 * (HEADER_SIZE + XENSTORE_PAYLOAD_MAX);
 /** Watch events waiting for the ring past which new ones are dropped (and counted). */
 export const MAX_QUEUED_EVENTS = 256;
 
+/**
+ * What a backend holds between the ring and the guest's connection, which a save must carry (the ring's
+ * indices are in the page, so in the guest's memory, but these bytes are past them): a request read
+ * in part (req_cons is already past its bytes), and replies and events queued for rsp that did not
+ * fit yet (the first possibly in part). Watch events not yet encoded are not here: a restored
+ * domain's watches fire once each anyway.
+ */
+export interface RingBackendState {
+  input: Uint8Array;
+  output: Uint8Array;
+}
+
+/** The most output a backend can have queued: one message past OUTPUT_LIMIT. */
+const MAX_SAVED_OUTPUT = OUTPUT_LIMIT + HEADER_SIZE + XENSTORE_PAYLOAD_MAX;
+
 /** The ring's page as the backend sees it (the hypervisor's SharedPage). */
 export interface RingPage {
   read(offset: number, n: number): Uint8Array | undefined;
@@ -136,6 +151,44 @@ export class RingBackend {
       this.running = false;
     }
     if (moved) this.opts.notify();
+  }
+
+  /** The bytes in flight between the ring and the connection (see RingBackendState), for a save. */
+  saveState(): RingBackendState {
+    const output = new Uint8Array(this.outputBytes);
+    let at = 0;
+    for (const [i, msg] of this.output.entries()) {
+      const part = i === 0 ? msg.subarray(this.outputOffset) : msg;
+      output.set(part, at);
+      at += part.length;
+    }
+    return { input: this.input.slice(0, this.inputLength), output };
+  }
+
+  /**
+   * Takes back a saved RingBackendState before the ring is first served (a restored domain's new
+   * backend, over the same page): the partial request is completed from the ring, the queued output
+   * goes out as room appears. Returns why it cannot be taken (nothing changes then), or undefined.
+   */
+  restoreState(s: RingBackendState): string | undefined {
+    if (s.input.length > this.input.length) return `input: ${s.input.length} bytes, more than one message`;
+    if (s.input.length >= HEADER_SIZE) {
+      try {
+        if (decodeMessage(s.input) !== undefined) return "input: a whole request, not a part of one";
+      } catch (e) {
+        if (e instanceof WireError) return `input: ${e.message}`;
+        throw e;
+      }
+    }
+    if (s.output.length > MAX_SAVED_OUTPUT)
+      return `output: ${s.output.length} bytes, more than the ${MAX_SAVED_OUTPUT} a backend queues`;
+    this.input.set(s.input);
+    this.inputLength = s.input.length;
+    this.output.length = 0;
+    if (s.output.length > 0) this.output.push(s.output.slice());
+    this.outputOffset = 0;
+    this.outputBytes = s.output.length;
+    return undefined;
   }
 
   /** The domain is gone: no more work, no more events. */

@@ -4,7 +4,10 @@ import type { Ram } from "../../machine/ram.js";
 import type { HostFrame } from "./addresses.js";
 import { type FrameAllocator, HYPERVISOR } from "./frames.js";
 
-/** Host frames for shadow tables, owned by the hypervisor, recycled (zeroed) rather than freed. */
+/**
+ * Host frames for shadow tables, owned by the hypervisor, recycled (zeroed) rather than freed while
+ * domains run; `trim` gives the unused ones back to the host when a domain goes away.
+ */
 export class ShadowPool {
   private readonly free: HostFrame[] = [];
   /** Frames in use as shadow tables now. */
@@ -33,5 +36,16 @@ export class ShadowPool {
   release(f: HostFrame): void {
     this.free.push(f);
     this.inUse--;
+  }
+
+  /**
+   * Gives every frame not in use back to the allocator (a domain was destroyed: the host's free memory
+   * is what it was before that domain's shadows were made).
+   */
+  trim(): void {
+    if (this.free.length === 0) return;
+    this.allocator.free(this.free, HYPERVISOR);
+    this.held -= this.free.length;
+    this.free.length = 0;
   }
 }

@@ -8,7 +8,8 @@
  *   restoreDomain(hv, state)    buildDomain (a new P2M over whatever frames this host has, devices,
  *                               stopped vCPUs) ─▶ memory, devices, PV state, vCPUs, clock ─▶ unpause
  *                               (unless asked to stay paused); on any failure the new domain is
- *                               destroyed again, so a refused restore leaves the host as it was
+ *                               discarded (not ended as a guest ends: a host whose last domain it
+ *                               was is not powered off), so a refused restore leaves the host as it was
  *
  * The state carries guest time: the restored domain's clock offset (guest-time.ts) makes its time go
  * on from where it was saved, so timers and the guest's idea of elapsed time survive a move between
@@ -83,6 +84,10 @@ export interface RestoreOptions {
  */
 export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreOptions = {}): Domain {
   const r = s.domain;
+  // A nic whose definition names no MAC had one derived from the domain's id (vifMac); the restored
+  // domain has another id, but its guest knows the saved MAC (and so do its peers): it keeps that one.
+  const macs = savedMacs(s);
+  const nics = opts.devices?.nics?.map((n, i) => (n.mac === undefined ? { ...n, mac: macs[i] } : n));
   const d = hv.buildDomain({
     mode: r.mode,
     name: r.name,
@@ -97,6 +102,7 @@ export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreO
     storeRing: r.storeRing,
     balloon: r.balloon,
     ...opts.devices,
+    nics,
   });
   try {
     d.state = "paused";
@@ -109,10 +115,21 @@ export function restoreDomain(hv: Hypervisor, s: DomainSaveState, opts: RestoreO
     if (d.pv !== undefined && s.pv !== undefined) restorePv(d.pv, s.pv);
     for (const v of d.vcpus) restoreVcpu(v, s.vcpus[v.index]);
   } catch (e) {
-    hv.destroyDomain(d.id);
+    hv.discardDomain(d.id);
     if (e instanceof DeviceStateError) throw new DomainConfigError(`${r.name}: devices: ${e.message}`);
     throw e;
   }
   if (opts.paused !== true) hv.unpauseDomain(d.id);
   return d;
+}
+
+/** The saved MACs of the domain's virtio-net devices, in slot order (undefined where not a string). */
+function savedMacs(s: DomainSaveState): (string | undefined)[] {
+  const slots = Array.isArray(s.devices?.virtio) ? s.devices.virtio : [];
+  return slots
+    .filter((v) => v?.device === "virtio-net")
+    .map((v) => {
+      const mac = (v?.model as { mac?: unknown } | null | undefined)?.mac;
+      return typeof mac === "string" ? mac : undefined;
+    });
 }
