@@ -7,7 +7,8 @@
  *   blk test [sector]          blk_selftest over 32 sectors of blk0 (from 0): written, read back,
  *                              compared, restored; on a read-only disk, writes must fail
  *   hvc write <text>           the text and a newline on hvc0 (the virtio console)
- *   hvc read                   waits for a line on hvc0 and prints it here as `hvc0: <line>`
+ *   hvc read                   waits for a line on hvc0 and prints it here as `hvc0: <line>` (the shell
+ *                              on hvc0 takes no input meanwhile)
  */
 #include <stdio.h>
 #include <string.h>
@@ -140,11 +141,13 @@ void cmd_hvc(char *args) {
   } else if (verb && strcmp(verb, "read") == 0 && !*args) {
     char line[LINE_LEN];
     size_t n = 0;
+    hvc_claim(); /* the line is this command's, not the shell's on hvc0 */
     for (;;) {
       int c = hvc_getc();
       if (c < 0 || c == '\n') break;
       if (c != '\r' && n < sizeof line - 1) line[n++] = (char)c;
     }
+    hvc_release();
     line[n] = '\0';
     printf("hvc0: %s\n", line);
   } else {

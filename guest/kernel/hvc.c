@@ -4,9 +4,14 @@
  *   receiveq (0): HVC_RX_BUFS buffers of HVC_RX_BUF bytes, always posted; the interrupt copies what the
  *                 device filled into a ring (bytes that do not fit are dropped, counted) and posts the
  *                 buffer again; readers sleep on the ring
- *   transmitq (1): one buffer (a page): hvc_write copies a chunk in, submits, and sleeps until it is used
+ *   transmitq (1): one buffer (a page), one writer at a time: hvc_write copies a chunk in, submits, looks
+ *                  at the used ring at once (rvisor's device, like QEMU's, takes the chain inside the
+ *                  notify) and otherwise sleeps until it is used
  *
  * Without an interrupt line the driver polls: receive when read, transmit until used.
+ *
+ * Two readers may want the input: the shell on hvc0 (shell.c) and a command reading hvc0 itself (`hvc
+ * read`, devcmd.c). The command claims the input while it reads, so the shell does not take its line.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +32,8 @@ static volatile int tx_done;
 static char ring[HVC_RING];
 static uint32_t ring_head, ring_tail; /* free-running: bytes in = tail - head */
 static uint32_t dropped;
+static int tx_busy;            /* a writer's chunk is in flight (it may sleep until the device has it) */
+static struct proc *claimed_by; /* reads hvc0 itself; nobody else takes input meanwhile (0: nobody) */
 
 static void post_rx(uint16_t id) {
   virtq_set(&rxq, id, rxbufs + (uint32_t)id * HVC_RX_BUF, HVC_RX_BUF, VIRTQ_DESC_F_WRITE, 0);
@@ -81,14 +88,24 @@ int hvc_present(void) { return present; }
 
 int hvc_write(const char *buf, size_t n) {
   if (!present) return -1;
+  while (tx_busy) {
+    if (current() == 0) return -1; /* no process to put to sleep (the scheduler, an idle interrupt) */
+    sleep_on(&tx_busy);
+  }
+  tx_busy = 1;
+  int r = 0;
   while (n > 0) {
     size_t chunk = n < PAGE_SIZE ? n : PAGE_SIZE;
     memcpy(txbuf, buf, chunk);
     int id = virtq_alloc(&txq);
-    if (id < 0) return -1; /* one chunk in flight at a time: cannot happen */
+    if (id < 0) { /* one chunk in flight at a time: cannot happen */
+      r = -1;
+      break;
+    }
     virtq_set(&txq, (uint16_t)id, txbuf, (uint32_t)chunk, 0, 0);
     tx_done = 0;
     virtq_submit(&txq, (uint16_t)id);
+    drain();
     while (!tx_done) {
       if (polled || current() == 0) drain();
       else sleep_on(&tx_done);
@@ -96,19 +113,40 @@ int hvc_write(const char *buf, size_t n) {
     buf += chunk;
     n -= chunk;
   }
-  return 0;
+  tx_busy = 0;
+  wakeup(&tx_busy);
+  return r;
 }
+
+void hvc_claim(void) { claimed_by = current(); }
+
+void hvc_release(void) {
+  claimed_by = 0;
+  wakeup(ring);
+  wakeup((const void *)&ticks);
+}
+
+/* Whether the current process may take input now. */
+static int may_take(void) { return claimed_by == 0 || claimed_by == current(); }
 
 int hvc_getc(void) {
   if (!present) return -1;
-  while (ring_tail == ring_head) {
+  while (ring_tail == ring_head || !may_take()) {
     if (current()->killed) return -1;
     if (polled) {
       drain();
-      if (ring_tail == ring_head) sleep_on((const void *)&ticks); /* look again next tick */
+      if (ring_tail == ring_head || !may_take()) sleep_on((const void *)&ticks); /* look again next tick */
     } else {
       sleep_on(ring);
     }
   }
   return (unsigned char)ring[ring_head++ % HVC_RING];
+}
+
+size_t hvc_read_nowait(char *buf, size_t n) {
+  if (!present || !may_take()) return 0;
+  if (polled) drain();
+  size_t got = 0;
+  while (got < n && ring_tail != ring_head) buf[got++] = ring[ring_head++ % HVC_RING];
+  return got;
 }

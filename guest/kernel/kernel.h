@@ -175,6 +175,7 @@ struct proc {
   int exit_status;
   uint32_t ticks;    /* timer ticks it was running for */
   uint32_t switches; /* times it gave up the CPU */
+  int tty;           /* its console: TTY_SBI or TTY_HVC (console.c), inherited from its parent */
   uint8_t kstack[KSTACK_SIZE] __attribute__((aligned(16)));
 };
 extern struct proc proc_table[NPROC];
@@ -225,11 +226,20 @@ extern volatile uint32_t ticks;
 /* Sleeps the current process for at least `ms` milliseconds. */
 void sleep_ms(uint32_t ms);
 
-/* console.c */
+/*
+ * console.c: two consoles, as a Xen PV guest has them: the SBI one (the domain's serial console, where
+ * the kernel's own messages go) and hvc0 (virtio-console). A process reads and writes its own, `tty`:
+ * the shell on hvc0 and what it starts use hvc0; everything else the SBI console.
+ */
+#define TTY_SBI 0
+#define TTY_HVC 1
+/* Writes out what both consoles have buffered. */
 void console_flush(void);
 void console_write(const char *buf, size_t n);
-/* Blocks (sleeping, not spinning) until a byte arrives. */
+/* Blocks (sleeping, not spinning) until a byte arrives on the current process's console. */
 int console_read_byte(void);
+/* Up to n bytes already waiting on the current process's console, without blocking; how many. */
+size_t console_read_more(char *buf, size_t n);
 
 /*
  * plic.c: external interrupts. A driver registers a handler for its PLIC source; the source is then
@@ -277,14 +287,25 @@ const char *blk_status_text(int status);
  */
 int blk_selftest(int disk, uint64_t first, uint32_t nsectors, char *why, size_t whylen);
 
-/* hvc.c: hvc0, a console on virtio-console (beside the SBI console the shell uses) */
+/* hvc.c: hvc0, a console on virtio-console (beside the SBI console); a shell runs on it (shell.c) */
 /* Finds and sets up the device; prints a line when there is one. Boot time only. */
 void hvc_init(void);
 int hvc_present(void);
-/* Writes all of buf (sleeping until the device has it); 0, or -1 without the device. */
+/*
+ * Writes all of buf (sleeping until the device has it, one writer at a time); 0, or -1 without the
+ * device, or when another writer's chunk is in flight and the caller cannot sleep (no process).
+ */
 int hvc_write(const char *buf, size_t n);
 /* The next input byte, sleeping until one arrives; -1 without the device or when killed. */
 int hvc_getc(void);
+/* Up to n input bytes already there, without sleeping; how many. */
+size_t hvc_read_nowait(char *buf, size_t n);
+/*
+ * A command that reads hvc0 itself (`hvc read`) claims its input meanwhile: the shell on hvc0 reads
+ * nothing until it is released, so a line meant for the command is not taken by the shell.
+ */
+void hvc_claim(void);
+void hvc_release(void);
 
 /*
  * xenstore.c: the store ring (docs/store-ring.md), when the device tree has one. Paths not starting
@@ -333,6 +354,7 @@ void resize_start(void);
 
 /* shell.c, ktest.c, devcmd.c (the shell's device commands) */
 void shell_main(void);
+void hvc_shell_main(void); /* the shell on hvc0, started by shell_main when the device is there */
 void cmd_blk(char *args);
 void cmd_hvc(char *args);
 void cmd_xenstore(char *args); /* xscmd.c */

@@ -55,6 +55,7 @@ struct proc *proc_alloc(const char *name) {
   memcpy(p->name, name, n);
   p->name[n] = '\0';
   p->parent = current();
+  p->tty = p->parent ? p->parent->tty : TTY_SBI;
   p->pagetable = 0;
   p->brk = p->heap_start = 0;
   p->chan = 0;

@@ -1,6 +1,8 @@
 /*
  * The console shell, a kernel thread (pid 1). It reads a line, echoing what it reads, and runs one
- * command; Ctrl-D on an empty line powers off, like `shutdown`. With `autotest` in the boot arguments (or a kernel built with -DKERNEL_AUTOTEST) it runs
+ * command; Ctrl-D on an empty line powers off, like `shutdown`. When the domain has hvc0 (virtio-console)
+ * a second shell runs there, as a getty on hvc0 in a Xen PV guest: the same commands, its output and
+ * what it starts on hvc0 (console.c), Ctrl-D just starts it again. With `autotest` in the boot arguments (or a kernel built with -DKERNEL_AUTOTEST) it runs
  * `test all` instead and powers off: exit status 0 when every test passed, 1 otherwise. Commands after
  * a `--` word in the boot arguments run first, one per ';' ("-- run cpu 200000; uptime"), echoed as if
  * typed; then the prompt.
@@ -195,22 +197,23 @@ static void cmd_help(char *args) {
 
 #define END_OF_INPUT 0x04 /* Ctrl-D */
 
-/* Reads a line into buf with echo and backspace; returns its length, or -1 at Ctrl-D on an empty line. */
+/*
+ * Reads a line into buf with echo and backspace from the current process's console; returns its length,
+ * or -1 at Ctrl-D on an empty line (or when the console is gone).
+ */
 static int read_line(char *buf, int size) {
-  static int after_cr; /* a terminal's "\r\n" is one end of line */
+  static int after_cr[2]; /* per console: a terminal's "\r\n" is one end of line */
+  int *cr = &after_cr[current()->tty == TTY_HVC];
   int n = 0;
   for (;;) {
     int c = console_read_byte();
-    if (c == '\n' && after_cr) {
-      after_cr = 0;
+    if (c < 0) return -1;
+    if (c == '\n' && *cr) {
+      *cr = 0;
       continue;
     }
-    after_cr = c == '\r';
-    if (c == END_OF_INPUT && n == 0) {
-      /* As a terminal's Ctrl-D: there will be no more commands. */
-      printf("shutdown\n");
-      return -1;
-    }
+    *cr = c == '\r';
+    if (c == END_OF_INPUT && n == 0) return -1; /* as a terminal's Ctrl-D: no more commands */
     if (c == '\r' || c == '\n') {
       putchar('\n');
       buf[n] = '\0';
@@ -284,6 +287,8 @@ void shell_main(void) {
     char none[] = ""; /* `udpecho` in the boot arguments: the echo service on port 7 from the start */
     cmd_udpecho(none);
   }
+  if (hvc_present() && kthread_create("hvc0-shell", hvc_shell_main) < 0)
+    printf("hvc0: no process slot for its shell\n");
   printf("type help for the commands\n");
   char line[LINE_LEN];
   /* Commands after `--` on the command line run first, separated by ';' (init's arguments, as Linux). */
@@ -301,8 +306,29 @@ void shell_main(void) {
   }
   for (;;) {
     printf("$ ");
-    if (read_line(line, sizeof line) < 0) cmd_shutdown(line);
+    if (read_line(line, sizeof line) < 0) {
+      printf("shutdown\n");
+      cmd_shutdown(line);
+    }
     execute(line);
     proc_reap_orphans(current()->pid);
+  }
+}
+
+/* The shell on hvc0: a getty's shell, started again at Ctrl-D; `shutdown` powers the domain off. */
+void hvc_shell_main(void) {
+  current()->tty = TTY_HVC;
+  char line[LINE_LEN];
+  for (;;) {
+    printf("hvc0: rvisor guest kernel shell; type help for the commands\n");
+    for (;;) {
+      printf("$ ");
+      if (read_line(line, sizeof line) < 0) {
+        printf("\n");
+        break;
+      }
+      execute(line);
+      proc_reap_orphans(current()->pid);
+    }
   }
 }

@@ -27,7 +27,7 @@ static long sys_read(uint32_t fd, uintptr_t buf, uint32_t n) {
   if (c < 0) return -1;
   chunk[0] = (char)c;
   uint32_t want = n < IO_CHUNK ? n : IO_CHUNK;
-  uint32_t got = 1 + arch_console_read(chunk + 1, want - 1);
+  uint32_t got = 1 + console_read_more(chunk + 1, want - 1);
   return copyout(buf, chunk, got) < 0 ? -1 : (long)got;
 }
 

@@ -1,8 +1,16 @@
 /**
- * `rvisor info`: the board a `run` with the same --harts and --memory would build, read from the same
- * sources the machine is built from (memory-map.ts, params.ts, the engine and firmware registries), so
- * the description cannot drift from the machine.
+ * `rvisor info`: when rvisord answers on the socket, first what `xl info` says (the host as the daemon
+ * sees it: toolstack.ts's formatHostInfo, the same as `rvisor host-info`), then the board it runs on;
+ * with no daemon, only the board a `run` with the same --harts and --memory would build (and one line on
+ * stderr saying there is no daemon). The board is read from the same sources the machine is built from
+ * (memory-map.ts, params.ts, the engine and firmware registries), so the description cannot drift from
+ * the machine. With a daemon the board's harts and RAM default to the daemon's pCPUs and host memory.
+ * --json: the board's object, with the daemon's HostInfo as `host` when there is one.
  */
+
+import type { HostInfo } from "../control/daemon/api.js";
+import { RvisordClient } from "../control/daemon/client.js";
+import { apiToken, socketPath } from "../control/daemon/paths.js";
 import {
   CLINT_BASE,
   CLINT_SIZE,
@@ -23,11 +31,13 @@ import {
 import { ICOUNT_NS_PER_INSN, MAX_HARTS, SLICE_INSNS, TIMEBASE_HZ } from "../machine/params.js";
 import { formatBytes, parseHarts, parseMemorySize } from "./options.js";
 import { ENGINES, FIRMWARES } from "./registry.js";
+import { formatHostInfo } from "./toolstack.js";
 
 export interface RawInfoOptions {
   harts?: string;
   memory?: string;
   json?: boolean;
+  socket?: string;
 }
 
 export interface Region {
@@ -119,9 +129,33 @@ export function formatBoardInfo(b: BoardInfo): string[] {
   return lines;
 }
 
-export function infoCommand(raw: RawInfoOptions): number {
-  const info = boardInfo(parseHarts(raw.harts ?? "1"), parseMemorySize(raw.memory ?? "128M"));
-  const text = raw.json ? JSON.stringify(info, null, 2) : formatBoardInfo(info).join("\n");
-  process.stdout.write(`${text}\n`);
+/** The daemon's view of the host, or why there is none. */
+async function askDaemon(socket: string | undefined): Promise<{ host: HostInfo } | { why: string }> {
+  const endpoint = socketPath(socket);
+  try {
+    return { host: await new RvisordClient(endpoint, apiToken(endpoint)).info() };
+  } catch (e) {
+    return { why: (e as Error).message };
+  }
+}
+
+export async function infoCommand(raw: RawInfoOptions): Promise<number> {
+  const harts = raw.harts === undefined ? undefined : parseHarts(raw.harts);
+  const ram = raw.memory === undefined ? undefined : parseMemorySize(raw.memory);
+  const daemon = await askDaemon(raw.socket);
+  const host = "host" in daemon ? daemon.host : undefined;
+  if ("why" in daemon) process.stderr.write(`rvisor: ${daemon.why}; the board only:\n`);
+  const board = boardInfo(
+    harts ?? host?.pcpus ?? 1,
+    ram ?? (host === undefined ? parseMemorySize("128M") : host.totalMemoryMiB * 2 ** 20),
+  );
+  if (raw.json) {
+    process.stdout.write(`${JSON.stringify(host === undefined ? board : { ...board, host }, null, 2)}\n`);
+    return 0;
+  }
+  const lines = formatBoardInfo(board);
+  process.stdout.write(
+    host === undefined ? `${lines.join("\n")}\n` : `${formatHostInfo(host)}\n${lines.join("\n")}\n`,
+  );
   return 0;
 }

@@ -4,11 +4,12 @@
  *
  *   rvisor run <elf>   boot a guest ELF with stdio as its console; exit with the guest's exit code
  *   rvisor demo        hello.elf, then coremark-lite.elf, explained
- *   rvisor info        the board: ISA, harts, RAM, memory map, engines, firmware (no daemon needed)
+ *   rvisor info        xl info from rvisord when it runs, then the board: ISA, harts, RAM, memory map,
+ *                      engines, firmware (with no daemon, the board only)
  *   rvisor ctr …       Linux containers on this host (src/containers/cli.ts)
  *   rvisor daemon      rvisord, the host daemon; and the xl-style verbs that talk to it: create, list,
- *                      host-info (xl info: `info` stays the board's), start, pause, unpause, destroy,
- *                      console (src/cli/toolstack.ts)
+ *                      host-info (xl info alone), start, pause, unpause, destroy, console, uptime,
+ *                      block-list … (src/cli/toolstack*.ts)
  *
  * Exit status: the guest's own for `run`; 2 for bad input (a missing or non-RV32 file, a bad number, an
  * unknown name), with a one-line message on stderr; 1 for a fault inside rvisor itself.
@@ -112,10 +113,16 @@ program
 
 program
   .command("info")
-  .description("describe the board: ISA, harts, RAM, memory map, engines and firmware")
-  .option("--harts <n>", `number of harts, 1..${MAX_HARTS}`, "1")
-  .option("--memory <size>", "RAM size, with a K, M or G suffix (a bare number is MiB)", "128M")
-  .option("--json", "print the description as JSON")
+  .description(
+    "the host as rvisord sees it (xl info) when it runs, then the board: ISA, harts, RAM, memory map, engines, firmware",
+  )
+  .option("--harts <n>", `number of harts, 1..${MAX_HARTS} (default: rvisord's pCPUs, else 1)`)
+  .option(
+    "--memory <size>",
+    "RAM size, with a K, M or G suffix (a bare number is MiB; default: rvisord's, else 128M)",
+  )
+  .option("--json", "print the description as JSON (the daemon's view as `host`)")
+  .option("--socket <path>", "rvisord's socket (default: $RVISOR_SOCKET, else /run/rvisor/rvisord.sock)")
   .action(action((raw: RawInfoOptions) => infoCommand(raw)));
 
 registerContainerCommands(program);

@@ -4,18 +4,21 @@
  *   rvisor daemon [--socket P] [--pcpus N] [--memory SIZE] [--state-dir D]   rvisord in the foreground
  *   rvisor create <cfg> [-c]       a domain from an xl.cfg file (-c: follow its console)
  *   rvisor list [--json]           Domain-0, the domains, then the stopped (defined) ones
- *   rvisor host-info [--json]      the host as the daemon sees it (xl info); `rvisor info` stays the
- *                                  board's description and needs no daemon
+ *   rvisor host-info [--json]      the host as the daemon sees it (xl info); `rvisor info` says the same
+ *                                  followed by the board (info.ts), or only the board with no daemon
  *   rvisor start <dom>             a stopped domain again, from its stored config
  *   rvisor pause|unpause|destroy <dom>
  *   rvisor shutdown|reboot <dom> [-w]  ask the guest (xl's control/shutdown); -w: wait until it has gone
- *   rvisor console <dom> [-f]      the console output so far; --follow streams it until the domain stops
+ *   rvisor console [-t pv|serial] <dom> [-f]   attach to the serial console (default) or hvc0 (xl console
+ *                                  -t); without a terminal the output so far; --follow streams it
  *   rvisor save <dom> <file> [-c|-p]   its state to a file, then destroyed (xl save); -c: it goes on
  *                                  running (a checkpoint), -p: it stays paused
  *   rvisor restore <file> [-p] [-c]    the saved domain again, going on where it was (-p: paused;
  *                                  -c: follow its console)
  *
  *   … the resizing verbs of toolstack-resize.ts (vcpu-set, mem-set, mem-max, balloon-stats)
+ *   … the domain and device verbs of toolstack-domains.ts (uptime, domid, domname, rename, block-list,
+ *   network-list)
  *   … and the administration verbs of toolstack-admin.ts (vcpu-list, vcpu-pin, sched-credit, top,
  *   dmesg, store read|write|ls|rm|watch)
  *
@@ -23,9 +26,10 @@
  * /run/rvisor/rvisord.sock; `tcp://127.0.0.1:PORT` reaches a daemon started with --listen). Exit status 1 when the daemon refuses or is not running, with its message.
  */
 import { readFileSync } from "node:fs";
+import { hostname, version as osVersion, release } from "node:os";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { DomainInfo, HostInfo } from "../control/daemon/api.js";
+import { CONSOLE_TYPES, type ConsoleType, type DomainInfo, type HostInfo } from "../control/daemon/api.js";
 import { DaemonApiError, DaemonNotRunningError, RvisordClient } from "../control/daemon/client.js";
 import { apiToken, socketPath, stateDir } from "../control/daemon/paths.js";
 import { isLoopback, Rvisord } from "../control/daemon/server.js";
@@ -35,6 +39,7 @@ import { MAX_HARTS } from "../machine/params.js";
 import { CLOCK_NAMES, MiB, parseChoice, parseIntInRange, parseMemorySize, UsageError } from "./options.js";
 import { DEFAULT_ENGINE, ENGINE_NAMES, ENGINES } from "./registry.js";
 import { registerAdminCommands } from "./toolstack-admin.js";
+import { formatUptime, registerDomainCommands } from "./toolstack-domains.js";
 import { registerResizeCommands } from "./toolstack-resize.js";
 
 type Body<A extends unknown[]> = (...args: A) => Promise<number> | number;
@@ -100,32 +105,55 @@ export function formatList(domains: readonly DomainInfo[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** `xl info`'s key : value lines. */
-export function formatHostInfo(h: HostInfo): string {
+/** `xl info`'s aligned `key : value` lines: the host as rvisord sees it (the board follows in info.ts). */
+export function formatHostInfo(h: HostInfo, now = Date.now()): string {
   const rows: [string, string | number][] = [
-    ["host", "rvisor (emulated RV32 host)"],
-    ["rvisor_version", h.version],
-    ["api", h.api],
+    ["host", hostname()],
+    ["release", release()],
+    ["version", osVersion()],
+    ["machine", "riscv32 (rvisor's emulated RV32IMAC board, QEMU virt-compatible)"],
     ["nr_cpus", h.pcpus],
+    ["max_cpu_id", h.pcpus - 1],
+    ["nr_nodes", 1],
+    ["cores_per_socket", h.pcpus],
+    ["threads_per_core", 1],
+    ["virt_caps", (h.modes ?? []).join(" ")],
     ["total_memory", h.totalMemoryMiB],
     ["free_memory", h.freeMemoryMiB],
+    ["free_cpus", 0],
+    ["rvisor_version", h.version],
+    ["rvisor_api", h.api],
+    ["rvisor_scheduler", h.scheduler],
+    ["rvisor_pagesize", 4096],
+    ["rvisor_clock", h.clock],
     ["total_frames", h.totalFrames],
     ["free_frames", h.freeFrames],
-    ["scheduler", h.scheduler],
-    ["clock", h.clock],
-    ["uptime", `${(h.uptimeNs / 1e9).toFixed(3)} s`],
+    ...(h.domains === undefined
+      ? []
+      : [["domains", `${h.domains.live} live, ${h.domains.defined} defined`] as [string, string]]),
+    ...(h.startTime === undefined
+      ? []
+      : [["uptime", formatUptime((now - h.startTime) / 1000)] as [string, string]]),
+    ["hypervisor_time", `${(h.uptimeNs / 1e9).toFixed(3)} s`],
     ["socket", h.socket],
+    ...(h.tcp === undefined ? [] : [["tcp", h.tcp] as [string, string]]),
     ["state_dir", h.stateDir],
   ];
-  return rows.map(([k, v]) => `${k.padEnd(22)}: ${v}\n`).join("");
+  return rows.map(([k, v]) => `${k.padEnd(23)}: ${v}\n`).join("");
 }
 
-async function followConsole(c: RvisordClient, dom: string): Promise<number> {
+async function followConsole(c: RvisordClient, dom: string, type: ConsoleType = "serial"): Promise<number> {
   let code = 0;
-  await c.streamConsole(dom, (e) => {
-    if (e.kind === "output") process.stdout.write(e.text);
-    else if (e.end !== null) code = e.end.code;
-  });
+  await c.streamConsole(
+    dom,
+    (e) => {
+      if (e.kind === "output") process.stdout.write(e.text);
+      else if (e.end !== null) code = e.end.code;
+    },
+    0,
+    undefined,
+    type,
+  );
   return code;
 }
 
@@ -142,6 +170,7 @@ export async function attachConsole(
   dom: string,
   input: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (on: boolean) => unknown },
   write: (text: string) => void,
+  type: ConsoleType = "serial",
 ): Promise<number> {
   let code = 0;
   let detach: () => void = () => {};
@@ -157,7 +186,7 @@ export async function attachConsole(
     const keys = at >= 0 ? bytes.subarray(0, at) : bytes;
     if (keys.length > 0) {
       const copy = Buffer.from(keys);
-      sending = sending.then(() => c.sendInput(dom, copy).then(() => undefined));
+      sending = sending.then(() => c.sendInput(dom, copy, type).then(() => undefined));
     }
     if (at >= 0) detach();
   };
@@ -173,6 +202,7 @@ export async function attachConsole(
     },
     0,
     abort.signal,
+    type,
   );
   try {
     await Promise.race([stream, detached]);
@@ -421,20 +451,29 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
       "attach to a domain's console (xl console: type to it, Ctrl-] detaches); without a terminal, print its output so far",
     )
     .argument("<dom>", "the domain's name or id")
+    .option(
+      "-t, --type <type>",
+      "which console: serial (the UART/SBI console the kernel boots on) or pv (hvc0, the virtio console)",
+      "serial",
+    )
     .option("-f, --follow", "only follow the output until the domain stops (Ctrl-C leaves)")
     .option("-i, --interactive", "attach even when standard input is not a terminal")
     .option("--socket <path>", socketHelp)
     .action(
-      verb(async (dom: string, o: SocketOption & { follow?: boolean; interactive?: boolean }) => {
-        const c = client(o);
-        if (o.interactive || (!o.follow && process.stdin.isTTY === true))
-          return attachConsole(c, dom, process.stdin, (t) => process.stdout.write(t));
-        if (o.follow) return followConsole(c, dom);
-        process.stdout.write((await c.console(dom)).text);
-        return 0;
-      }),
+      verb(
+        async (dom: string, o: SocketOption & { type: string; follow?: boolean; interactive?: boolean }) => {
+          const type = parseChoice(o.type, "--type", CONSOLE_TYPES) as ConsoleType;
+          const c = client(o);
+          if (o.interactive || (!o.follow && process.stdin.isTTY === true))
+            return attachConsole(c, dom, process.stdin, (t) => process.stdout.write(t), type);
+          if (o.follow) return followConsole(c, dom, type);
+          process.stdout.write((await c.console(dom, 0, type)).text);
+          return 0;
+        },
+      ),
     );
 
   registerAdminCommands(program, { verb, socketHelp, client });
   registerResizeCommands(program, { verb, socketHelp, client });
+  registerDomainCommands(program, { verb, socketHelp, client });
 }

@@ -63,7 +63,8 @@ export class Domain {
 
   constructor(
     readonly id: DomainId,
-    readonly name: string,
+    /** Unique among live domains; the toolstack may change it (xl rename). */
+    public name: string,
     readonly mode: DomainMode,
     readonly p2m: P2m,
     readonly mem: GuestMemory,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { formatDiskSpec, parseDiskSpec } from "./disk-spec.js";
+import { vbdDevid } from "./vdev.js";
 
 const disk = (spec: string) => {
   const r = parseDiskSpec(spec);
@@ -58,6 +59,26 @@ describe("disk specs", () => {
 
   it("refuses guest names it cannot give", () => {
     assert.match(error("/a,,vda"), /vdev "vda": expected xvdX, hdX or sdX/);
+    assert.match(error("/a,,hde"), /vdev "hde": .*up to hdd .*xen-vbd-interface/);
+    assert.match(error("/a,,sdq"), /vdev "sdq": .*up to sdp/);
+  });
+
+  it("numbers vdevs as xen-vbd-interface(7) does", () => {
+    const cases: [string, number][] = [
+      ["xvda", 51712],
+      ["xvdb", 51728],
+      ["xvdp", (202 << 8) | (15 << 4)],
+      ["xvdq", (1 << 28) | (16 << 8)],
+      ["xvdaa", (1 << 28) | (26 << 8)],
+      ["sda", 2048],
+      ["sdp", (8 << 8) | (15 << 4)],
+      ["hda", 768],
+      ["hdb", 832],
+      ["hdc", 5632],
+      ["hdd", 5696],
+    ];
+    for (const [vdev, devid] of cases) assert.equal(vbdDevid(vdev), devid, vdev);
+    for (const vdev of ["hde", "sdq", "vda", "xvd", "xvda1"]) assert.equal(vbdDevid(vdev), undefined, vdev);
   });
 
   it("refuses formats other than raw, naming Xen's", () => {

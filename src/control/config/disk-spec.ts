@@ -20,6 +20,7 @@
  * refused by name. The target is returned as written; the caller resolves it against the config file.
  */
 import type { DiskConfig } from "./domain-config.js";
+import { vbdDevid } from "./vdev.js";
 
 export type DiskSpecResult = { ok: true; disk: DiskConfig } | { ok: false; error: string };
 
@@ -150,6 +151,10 @@ export function parseDiskSpec(spec: string): DiskSpecResult {
       throw new SpecError("no vdev (the guest's name for the disk, e.g. xvda)");
     if (!VDEV_PATTERN.test(vdev))
       throw new SpecError(`vdev "${vdev}": expected xvdX, hdX or sdX (X a letter)`);
+    if (vbdDevid(vdev) === undefined)
+      throw new SpecError(
+        `vdev "${vdev}": Xen's block interface numbers sd disks up to sdp and hd disks up to hdd (xen-vbd-interface(7)); use xvd names`,
+      );
     let mode: DiskConfig["access"];
     if (access === undefined || access === "" || access === "rw" || access === "w") mode = "rw";
     else if (access === "ro" || access === "r") mode = "ro";

@@ -22,5 +22,6 @@ export { RVISOR_KEYS, XEN_ONLY_KEYS } from "./keys.js";
 export { loadDomainConfigFile, type ParseOptions, parseDomainConfig } from "./load.js";
 export { parseConfigText } from "./parser.js";
 export { printConfig } from "./print.js";
-export type { ValidatedConfig } from "./validate.js";
+export { domainNameProblem, type ValidatedConfig } from "./validate.js";
+export { vbdDevid } from "./vdev.js";
 export { generateMac, parseMac } from "./vif-spec.js";

@@ -58,6 +58,13 @@ interface Setting {
 
 /** Domain names: no blanks or '/', so they fit store paths and the CLI; not all digits (xl reads those as IDs). */
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** What is wrong with `name` as a domain's name (the `name` key's rule), or undefined when it is fine. */
+export function domainNameProblem(name: string): string | undefined {
+  return NAME_PATTERN.test(name) && !/^\d+$/.test(name)
+    ? undefined
+    : `"${name}": use 1 to 64 letters, digits, '_', '.', ':' or '-', not all digits`;
+}
 const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export function validateConfig(ast: ConfigFile, options: ValidateOptions): ValidatedConfig {
@@ -115,9 +122,9 @@ export function validateConfig(ast: ConfigFile, options: ValidateOptions): Valid
   else {
     const text = str("name");
     if (text !== undefined) {
-      if (!NAME_PATTERN.test(text) || /^\d+$/.test(text)) {
-        report("name", `"${text}": use 1 to 64 letters, digits, '_', '.', ':' or '-', not all digits`);
-      } else name = text;
+      const problem = domainNameProblem(text);
+      if (problem !== undefined) report("name", problem);
+      else name = text;
     }
   }
 

@@ -13,6 +13,12 @@
  *   GET  /v1/domains/:dom/console[?from=N] the console output kept so far                 → ConsoleOutput
  *   POST /v1/domains/:dom/console          body: bytes for the guest's console input
  *   GET  /v1/domains/:dom/console/stream   server-sent events: `output` (JSON string), `end`
+ *                                          (the three console paths take ?type=serial, the default:
+ *                                          the UART/SBI console, or ?type=pv: hvc0, the virtio console)
+ *   POST /v1/domains/:dom/rename           {"name": new} (xl rename): definition, store, /vm  → DomainInfo
+ *   GET  /v1/domains/:dom/devices/vbd      the disks as the store describes them (xl block-list)
+ *                                                                                         → BlockDevice[]
+ *   GET  /v1/domains/:dom/devices/vif      the vifs likewise (xl network-list)            → NetworkDevice[]
  *   POST /v1/domains/:dom/save             SaveRequest: its state to a file; then destroyed (or
  *                                          kept running: checkpoint, or paused)          → SaveResult
  *   POST /v1/restore                       RestoreRequest: a saved domain again, going on → RestoredDomain
@@ -55,6 +61,12 @@ export interface HostInfo {
   freeMemoryMiB: number;
   /** Host time since the hypervisor started (the scheduler's clock). */
   uptimeNs: number;
+  /** When the daemon started (ms since the epoch, wall clock): Domain-0's start for `rvisor uptime`. */
+  startTime: number;
+  /** Domains: defined in all, and live (running, paused, or kept after they ended) of those. */
+  domains: { defined: number; live: number };
+  /** The domain modes this host builds (xl info's virt_caps). */
+  modes: string[];
   socket: string;
   /** The loopback TCP address the API is also served on, if any. */
   tcp?: string;
@@ -85,7 +97,50 @@ export interface DomainInfo {
   /** The config file it was created from. */
   source?: string;
   uuid?: string;
+  /** When a live domain was created or restored (ms since the epoch): /vm/<uuid>/start_time. */
+  startTime?: number;
 }
+
+/** One disk as `xl block-list` shows it, read from the store; -1 where the node is absent (as xl). */
+export interface BlockDevice {
+  /** The vdev's number (xen-vbd-interface(7)): xvda = 51712. */
+  devid: number;
+  /** The guest's name for it (the backend's dev node). */
+  vdev: string;
+  backendId: number;
+  /** xl prints the frontend's domain id in its `handle` column. */
+  frontendId: number;
+  /** XenbusState: 1 initialising … 4 connected … 6 closed. */
+  state: number;
+  /** No event channel or grant reference: the device is virtio-mmio (always -1 here). */
+  evtch: number;
+  ringRef: number;
+  backendPath: string;
+  /** The image file, "r" or "w", and its size in 512-byte sectors. */
+  params: string;
+  mode: string;
+  sectors: number;
+}
+
+/** One vif as `xl network-list` shows it, read from the store; -1 where the node is absent. */
+export interface NetworkDevice {
+  idx: number;
+  backendId: number;
+  frontendId: number;
+  mac: string;
+  handle: number;
+  state: number;
+  /** No event channel or grant references: the device is virtio-mmio (always -1 here). */
+  evtch: number;
+  txRingRef: number;
+  rxRingRef: number;
+  backendPath: string;
+  bridge: string;
+}
+
+/** The consoles a domain has: its UART/SBI console, and hvc0 (xl console -t serial|pv). */
+export const CONSOLE_TYPES = ["serial", "pv"] as const;
+export type ConsoleType = (typeof CONSOLE_TYPES)[number];
 
 export interface CreateRequest {
   /** The config file's text. */

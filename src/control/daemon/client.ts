@@ -7,11 +7,14 @@
  */
 import { type RequestOptions, request } from "node:http";
 import type {
+  BlockDevice,
   ConsoleOutput,
+  ConsoleType,
   CreateRequest,
   DomainInfo,
   HostInfo,
   LogLine,
+  NetworkDevice,
   RestoredDomain,
   RestoreRequest,
   SaveRequest,
@@ -130,12 +133,32 @@ export class RvisordClient {
     return this.call("POST", "/restore", Buffer.from(JSON.stringify(req)));
   }
 
-  console(dom: string | number, from = 0): Promise<ConsoleOutput> {
-    return this.call("GET", `/domains/${ref(dom)}/console?from=${from}`);
+  /** A console's output from byte `from`: the serial console (the default) or hvc0 (`pv`). */
+  console(dom: string | number, from = 0, type: ConsoleType = "serial"): Promise<ConsoleOutput> {
+    return this.call("GET", `/domains/${ref(dom)}/console?from=${from}${typeParam(type)}`);
   }
 
-  sendInput(dom: string | number, bytes: Uint8Array | string): Promise<{ accepted: number }> {
-    return this.call("POST", `/domains/${ref(dom)}/console`, Buffer.from(bytes));
+  sendInput(
+    dom: string | number,
+    bytes: Uint8Array | string,
+    type: ConsoleType = "serial",
+  ): Promise<{ accepted: number }> {
+    return this.call("POST", `/domains/${ref(dom)}/console${typeParam(type, "?")}`, Buffer.from(bytes));
+  }
+
+  /** xl rename. */
+  rename(dom: string | number, name: string): Promise<DomainInfo> {
+    return this.call("POST", `/domains/${ref(dom)}/rename`, Buffer.from(JSON.stringify({ name })));
+  }
+
+  /** xl block-list's rows, from the store. */
+  blockDevices(dom: string | number): Promise<BlockDevice[]> {
+    return this.call("GET", `/domains/${ref(dom)}/devices/vbd`);
+  }
+
+  /** xl network-list's rows, from the store. */
+  networkDevices(dom: string | number): Promise<NetworkDevice[]> {
+    return this.call("GET", `/domains/${ref(dom)}/devices/vif`);
   }
 
   storeRead(path: string): Promise<StoreNode> {
@@ -267,8 +290,9 @@ export class RvisordClient {
     onEvent: (e: ConsoleEvent) => void,
     from = 0,
     signal?: AbortSignal,
+    type: ConsoleType = "serial",
   ): Promise<void> {
-    const s = this.stream(`/domains/${ref(dom)}/console/stream?from=${from}`, (e) => {
+    const s = this.stream(`/domains/${ref(dom)}/console/stream?from=${from}${typeParam(type)}`, (e) => {
       if (e.event === "output") onEvent({ kind: "output", text: e.data as string });
       else if (e.event === "end") onEvent({ kind: "end", end: e.data as ConsoleEnd });
     });
@@ -314,6 +338,11 @@ export class RvisordClient {
       );
     return e;
   }
+}
+
+/** The console type as a query parameter; none for the serial console (what older daemons serve). */
+function typeParam(type: ConsoleType, lead = "&"): string {
+  return type === "serial" ? "" : `${lead}type=${type}`;
 }
 
 function ref(dom: string | number): string {

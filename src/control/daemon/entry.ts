@@ -15,6 +15,10 @@ export interface Entry {
   domain: Domain | undefined;
   /** The console of the latest run (kept after the domain is gone). */
   console: ConsoleLog | undefined;
+  /** Its PV console, hvc0 (the virtio console), likewise; undefined for a domain restored without one. */
+  pvConsole?: ConsoleLog;
+  /** When the running domain was created or restored (ms since the epoch: xl uptime's start time). */
+  startTime?: number;
   /** How the latest run ended. */
   end: DomainEnd | undefined;
   /** When the latest restarts happened (ms), for the reboot-loop guard. */

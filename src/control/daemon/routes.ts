@@ -1,8 +1,8 @@
 /**
  * rvisord's HTTP routing: the /v1 paths of api.ts. The domain lifecycle (create, start, pause,
- * destroy, shutdown, reboot, save, restore) and the console are served here by calling the daemon
- * (server.ts); every other path goes to the administration endpoints (admin.ts) and the resizing ones
- * (resize.ts). Errors become JSON `{"error"}` answers with the ApiError's status (500 otherwise, also
+ * destroy, shutdown, reboot, save, restore, rename), the consoles (serial and PV) and the device
+ * listings (device-tree.ts) are served here by calling the daemon (server.ts); every other path goes to
+ * the administration endpoints (admin.ts) and the resizing ones (resize.ts). Errors become JSON `{"error"}` answers with the ApiError's status (500 otherwise, also
  * written to the log).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -13,7 +13,9 @@ import { requestShutdown } from "../store/well-known.js";
 import type { Admin } from "./admin.js";
 import {
   API_VERSION,
+  CONSOLE_TYPES,
   type ConsoleOutput,
+  type ConsoleType,
   type CreateRequest,
   type DomainInfo,
   type HostInfo,
@@ -21,6 +23,8 @@ import {
   type SaveResult,
   type StoreNode,
 } from "./api.js";
+import type { ConsoleLog } from "./console-log.js";
+import { listBlockDevices, listNetworkDevices, syncDeviceStates } from "./device-tree.js";
 import type { Entry } from "./entry.js";
 import { ApiError, parseJson, readBody, send } from "./http.js";
 import type { ResizeRoutes } from "./resize.js";
@@ -46,6 +50,7 @@ export interface RoutesHost {
   teardown(e: Entry): Promise<void>;
   save(e: Entry, body: unknown): Promise<SaveResult>;
   restore(body: unknown): Promise<RestoredDomain>;
+  rename(e: Entry, body: unknown): DomainInfo;
 }
 
 export async function route(h: RoutesHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -103,17 +108,33 @@ export async function route(h: RoutesHost, req: IncomingMessage, res: ServerResp
     case "GET domains/:dom/console": {
       const from = Number(url.searchParams.get("from") ?? "0");
       if (!Number.isInteger(from) || from < 0) throw new ApiError(400, "from must be a byte offset");
-      return send(res, 200, consoleOutput(h.lookup(ref!), from));
+      return send(res, 200, consoleOutput(consoleOf(h.lookup(ref!), url), from));
     }
     case "POST domains/:dom/console": {
       const e = h.lookup(ref!);
       h.live(e);
+      const log = consoleOf(e, url);
       const body = await readBody(req);
-      e.console?.feed(body);
+      log?.feed(body);
       return send(res, 200, { accepted: body.length });
     }
-    case "GET domains/:dom/console/stream":
-      return streamConsole(h.lookup(ref!), Number(url.searchParams.get("from") ?? "0"), res);
+    case "GET domains/:dom/console/stream": {
+      const e = h.lookup(ref!);
+      return streamConsole(e, consoleOf(e, url), Number(url.searchParams.get("from") ?? "0"), res);
+    }
+    case "POST domains/:dom/rename":
+      return send(res, 200, h.rename(h.lookup(ref!), parseJson(await readBody(req))));
+    case "GET domains/:dom/devices/vbd":
+    case "GET domains/:dom/devices/vif": {
+      const e = h.lookup(ref!);
+      const d = h.live(e);
+      syncDeviceStates(h.tools, d, e.stored.config);
+      return send(
+        res,
+        200,
+        sub === "vbd" ? listBlockDevices(h.tools, d.id) : listNetworkDevices(h.tools, d.id),
+      );
+    }
     case "GET store": {
       const p = url.searchParams.get("path");
       if (p === null) throw new ApiError(400, "give the node as ?path=/local/domain/…");
@@ -161,9 +182,24 @@ async function askShutdown(h: RoutesHost, e: Entry, reboot: boolean, url: URL): 
   return h.info(e);
 }
 
-function consoleOutput(e: Entry, from: number): ConsoleOutput {
-  if (e.console === undefined) return { text: "", from: 0, to: 0, dropped: 0 };
-  const s = e.console.since(from);
+/**
+ * The console `?type=` names (xl console -t): serial (the default: the UART/SBI console) or pv (hvc0).
+ * Undefined for a domain that never ran; a domain without hvc0 (restored from an image saved without
+ * one) has no pv console: 404.
+ */
+function consoleOf(e: Entry, url: URL): ConsoleLog | undefined {
+  const type = (url.searchParams.get("type") ?? "serial") as ConsoleType;
+  if (!CONSOLE_TYPES.includes(type))
+    throw new ApiError(400, `console type ${JSON.stringify(type)}: give serial or pv`);
+  if (type === "serial") return e.console;
+  if (e.pvConsole === undefined && e.console !== undefined)
+    throw new ApiError(404, `${e.stored.name} has no PV console (hvc0)`);
+  return e.pvConsole;
+}
+
+function consoleOutput(log: ConsoleLog | undefined, from: number): ConsoleOutput {
+  if (log === undefined) return { text: "", from: 0, to: 0, dropped: 0 };
+  const s = log.since(from);
   return { text: s.bytes.toString("utf8"), from: s.from, to: s.to, dropped: s.dropped };
 }
 
@@ -175,7 +211,7 @@ function storeNode(tools: Connection, path: string): StoreNode {
 }
 
 /** Server-sent events: the output from `from`, then each chunk as it comes; `end` when the domain stops. */
-function streamConsole(e: Entry, from: number, res: ServerResponse): void {
+function streamConsole(e: Entry, log: ConsoleLog | undefined, from: number, res: ServerResponse): void {
   res.writeHead(200, {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
@@ -183,14 +219,14 @@ function streamConsole(e: Entry, from: number, res: ServerResponse): void {
   });
   const out = (chunk: Buffer) =>
     res.write(`event: output\ndata: ${JSON.stringify(chunk.toString("utf8"))}\n\n`);
-  const first = consoleOutput(e, Number.isInteger(from) && from >= 0 ? from : 0);
+  const first = consoleOutput(log, Number.isInteger(from) && from >= 0 ? from : 0);
   if (first.text.length > 0) out(Buffer.from(first.text));
   const finish = () => {
     stopListening();
     e.onStop.delete(finish);
     res.end(`event: end\ndata: ${JSON.stringify(e.end ?? null)}\n\n`);
   };
-  const stopListening = e.console?.listen(out) ?? (() => {});
+  const stopListening = log?.listen(out) ?? (() => {});
   if (e.domain === undefined || !e.domain.alive) {
     finish();
     return;

@@ -69,9 +69,11 @@ import {
   type StoredDomain,
 } from "./api.js";
 import { ConsoleLog } from "./console-log.js";
+import { attachDevices, detachDevices, hasPvConsole, syncAllDevices } from "./device-tree.js";
 import { bootargsOf, disksOf, type Entry, HV_MODES, newEntry } from "./entry.js";
 import { ApiError, clearStaleSocket, isLoopback, readBody, send } from "./http.js";
 import { closeServer, listenTcp, listenUnix, type TcpListener, TOKEN_FILE } from "./listeners.js";
+import { renameDomain } from "./rename.js";
 import { ResizeRoutes, writeResizeNodes } from "./resize.js";
 import { type RoutesHost, route, sendError } from "./routes.js";
 import { readSavedDomain, requestPath, type WrittenImage, writeSavedDomain } from "./saved-domain.js";
@@ -117,6 +119,10 @@ export class Rvisord implements RoutesHost {
   private readonly entries = new Map<string, Entry>();
   private running: Promise<MachineExit> | undefined;
   private stopping: Promise<void> | undefined;
+  /** Keeps the store's device states up to date with the virtio devices' (device-tree.ts). */
+  private syncTimer: NodeJS.Timeout | undefined;
+  /** When the daemon started (ms since the epoch). */
+  private readonly startTime = Date.now();
   readonly log: (line: string) => void;
   /** The virtual switches the domains' vifs are on, one per bridge name. */
   readonly bridges: Bridges;
@@ -183,6 +189,8 @@ export class Rvisord implements RoutesHost {
       d.db.close();
       throw e;
     }
+    d.syncTimer = setInterval(() => syncAllDevices(d.tools, d.entries.values()), 1000);
+    d.syncTimer.unref();
     d.running = d.hv.run();
     d.running.catch((e: unknown) => d.log(`rvisord: the hypervisor stopped: ${(e as Error).stack}`));
     d.log(
@@ -205,6 +213,7 @@ export class Rvisord implements RoutesHost {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log("rvisord: stopping");
+      clearInterval(this.syncTimer);
       // While the hypervisor still runs: a teardown waits for the scheduler's next round.
       await Promise.all([...this.entries.values()].map((e) => this.teardown(e)));
       this.hv.machine.requestExit({ kind: "poweroff", code: 0 });
@@ -287,6 +296,7 @@ export class Rvisord implements RoutesHost {
       );
     const affinity = this.affinityOf(entry.stored.source, c);
     const console = new ConsoleLog();
+    const pv = new ConsoleLog();
     let d: Domain;
     try {
       d = this.hv.createDomain({
@@ -302,6 +312,7 @@ export class Rvisord implements RoutesHost {
         weight: c.cpuWeight,
         cap: c.cap,
         disks: disksOf(c),
+        virtioConsole: pv, // hvc0: the PV console (xl console -t pv)
         nics: this.bridges.nics(c.vifs),
         storeRing: true,
       });
@@ -315,23 +326,25 @@ export class Rvisord implements RoutesHost {
         );
       throw e;
     }
-    this.attach(entry, d, console, affinity);
+    this.attach(entry, d, { serial: console, pv }, affinity);
   }
 
   /**
-   * `d` is now `entry`'s running domain: its console, its vCPUs' affinity, and its store tree (a
-   * restored domain's with the memory target and vCPUs online it had when saved, not the config's).
+   * `d` is now `entry`'s running domain: its consoles, its vCPUs' affinity, and its store tree (a
+   * restored domain's with the memory target and vCPUs online it had when saved, not the config's)
+   * with its devices (device-tree.ts).
    */
   private attach(
     entry: Entry,
     d: Domain,
-    console: ConsoleLog,
+    consoles: { serial: ConsoleLog; pv: ConsoleLog | undefined },
     affinity: (number[] | undefined)[],
     restored?: { onlineVcpus: number },
   ): void {
     const c = entry.stored.config;
     entry.domain = d;
-    entry.console = console;
+    entry.console = consoles.serial;
+    entry.pvConsole = consoles.pv;
     entry.end = undefined;
     affinity.forEach((cpus, i) => {
       if (cpus !== undefined) setVcpuAffinity(this.hv, d.id, i, cpus);
@@ -346,6 +359,7 @@ export class Rvisord implements RoutesHost {
     });
     writeResizeNodes(this.admin.host, d);
     if (!tree.ok) this.log(`rvisord: ${c.name}: store tree not written: ${tree.errno}: ${tree.detail}`);
+    attachDevices(this.tools, entry, d, this.log);
     entry.ring = connectStoreRing(this.tools, d, (line) =>
       this.log(`rvisord: ${c.name} (id ${d.id}): ${line}`),
     );
@@ -422,6 +436,8 @@ export class Rvisord implements RoutesHost {
       throw new ApiError(409, `a domain named ${name} already exists (id ${old.domain.id})`);
     const affinity = this.affinityOf(path, image.stored.config);
     const console = new ConsoleLog();
+    // hvc0 when the saved domain had one (an image saved before domains had it has none).
+    const pv = hasPvConsole(image.state) ? new ConsoleLog() : undefined;
     let d: Domain;
     try {
       const c = image.stored.config;
@@ -429,7 +445,7 @@ export class Rvisord implements RoutesHost {
         console,
         paused: (body as RestoreRequest).paused === true,
         // The same devices from the definition: the disks' images, and nics on this host's switches.
-        devices: { disks: disksOf(c), nics: this.bridges.nics(c.vifs) },
+        devices: { disks: disksOf(c), virtioConsole: pv, nics: this.bridges.nics(c.vifs) },
       });
     } catch (e) {
       if (e instanceof DomainConfigError) throw new ApiError(409, `${path}: ${e.message}`);
@@ -442,7 +458,9 @@ export class Rvisord implements RoutesHost {
     const entry: Entry = old ?? newEntry(image.stored);
     entry.stored = image.stored;
     entry.restarts = [];
-    this.attach(entry, d, console, affinity, { onlineVcpus: image.onlineVcpus ?? image.stored.config.vcpus });
+    this.attach(entry, d, { serial: console, pv }, affinity, {
+      onlineVcpus: image.onlineVcpus ?? image.stored.config.vcpus,
+    });
     // The guest's watches and nodes come back (each watch fires once), and a request it put in its
     // ring before it was saved is served now (a request the old backend had half read goes on from
     // the bytes it had taken, and replies not yet in rsp wait for the guest: the image carries both).
@@ -477,6 +495,7 @@ export class Rvisord implements RoutesHost {
     entry.ring = undefined;
     this.tools.rm(wellKnown.home(d.id));
     this.tools.rm(wellKnown.vmPath(entry.stored.uuid));
+    detachDevices(this.tools, entry, d);
     for (const fn of entry.onStop) fn();
     const deadline = Date.now() + TEARDOWN_WAIT_MS;
     while (this.onPcpu(d) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
@@ -558,6 +577,12 @@ export class Rvisord implements RoutesHost {
       totalMemoryMiB: (a.total * PAGE_SIZE) / MiB,
       freeMemoryMiB: Math.floor((a.freeCount * PAGE_SIZE) / MiB),
       uptimeNs: this.hv.nowNs,
+      startTime: this.startTime,
+      domains: {
+        defined: this.entries.size,
+        live: [...this.entries.values()].filter((e) => e.domain !== undefined).length,
+      },
+      modes: Object.keys(HV_MODES),
       socket: this.opts.socketPath,
       ...(this.tcp !== undefined ? { tcp: this.tcp.address } : {}),
       stateDir: this.opts.stateDir,
@@ -607,7 +632,14 @@ export class Rvisord implements RoutesHost {
       ...(end !== undefined ? { end: { ...end } } : {}),
       source: e.stored.source,
       uuid: e.stored.uuid,
+      ...(d !== undefined && e.startTime !== undefined ? { startTime: e.startTime } : {}),
     };
+  }
+
+  /** POST /v1/domains/:dom/rename (rename.ts). */
+  rename(e: Entry, body: unknown): DomainInfo {
+    renameDomain({ entries: this.entries, db: this.db, tools: this.tools, log: this.log }, e, body);
+    return this.info(e);
   }
 }
 

@@ -74,6 +74,17 @@ export class StateDb {
     return (this.db.prepare("SELECT * FROM domains ORDER BY created_at, name").all() as Row[]).map(fromRow);
   }
 
+  /** Gives a definition a new name (and the config that says it); false if there was none. */
+  rename(from: string, d: StoredDomain): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE domains SET name = @name, config_json = @json, updated_at = datetime('now') WHERE name = @from`,
+        )
+        .run({ from, name: d.name, json: JSON.stringify(d.config) }).changes > 0
+    );
+  }
+
   /** Forgets a definition; false if there was none. */
   remove(name: string): boolean {
     return this.db.prepare("DELETE FROM domains WHERE name = ?").run(name).changes > 0;

@@ -96,6 +96,13 @@ export interface GuestStoreState {
   ring?: { input: string; output: string };
 }
 
+/**
+ * The device frontends the toolstack writes for every new instance of a domain (device-tree.ts): they
+ * name the instance's domid and backends, so a restore writes them afresh rather than carry them over
+ * (a Xen frontend reconnects to its new backend likewise).
+ */
+const WRITTEN_AT_RESTORE = new Set(["device", "console"]);
+
 /** `d`'s watches and owned nodes, read through `tools` (domain 0) and its ring's connection. */
 export function saveGuestStore(tools: Connection, d: Domain, link: StoreRingLink): GuestStoreState {
   const home = domainPath(d.id);
@@ -109,7 +116,7 @@ export function saveGuestStore(tools: Connection, d: Domain, link: StoreRingLink
     if (children.ok) for (const c of children.value) walk(join(path, c));
   };
   const top = tools.directory(home);
-  if (top.ok) for (const c of top.value) walk(join(home, c));
+  if (top.ok) for (const c of top.value) if (!WRITTEN_AT_RESTORE.has(c)) walk(join(home, c));
   const watches = link.connection.watches.map((w) => ({
     path: w.relative ? relativise(w.path, d.id) : w.path,
     token: w.token,

@@ -2,7 +2,8 @@
  * virtio-console: against a driver written in TypeScript (transmit to the backend, receive buffers
  * filled only as input arrives, none lost while no buffer is posted, a hostile transmit chain), then the
  * guest kernel's hvc0 in a domain of every mode: its output reaches the host backend, and host input —
- * also input that arrives while the guest sleeps waiting for it — reaches the guest.
+ * also input that arrives while the guest sleeps waiting for it — reaches the guest; and the shell the
+ * kernel runs on hvc0, beside the one on the serial console.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -125,10 +126,56 @@ describe("the guest kernel's hvc0", () => {
       assert.match(out, /^hvc0: virtio-console$/m);
       assert.match(out, /^\$ hvc read\nhvc0: ping from the host\n/m, out);
       assert.match(out, /^hvc0: and a line longer than one receive buffer of sixty-four bytes$/m);
-      assert.equal(text(Uint8Array.from(hvc.out)), "hello from the guest\n");
+      // hvc0 has its own shell (its banner and prompt), which left the lines `hvc read` claimed alone.
+      const hvcOut = text(Uint8Array.from(hvc.out));
+      assert.match(hvcOut, /^hvc0: rvisor guest kernel shell; type help for the commands\n\$ /m);
+      assert.match(hvcOut, /hello from the guest\n/);
+      assert.doesNotMatch(hvcOut, /ping from the host/, "the shell on hvc0 did not take the claimed line");
       const t = d.devices?.virtio[0];
       assert.equal(t?.lastError, undefined);
       assert.ok((t?.stats.interrupts ?? 0) >= 2, "input arrived by interrupt");
+    });
+  }
+});
+
+/** A console whose input comes in steps, each once its condition holds (what the guest has printed). */
+class Scripted implements ConsoleBackend {
+  readonly out: number[] = [];
+  private pending: number[] = [];
+  constructor(private readonly steps: { after: () => boolean; input: string }[]) {}
+  get text(): string {
+    return text(Uint8Array.from(this.out));
+  }
+  write(byte: number): void {
+    this.out.push(byte);
+  }
+  read(): number {
+    if (this.pending.length === 0 && this.steps.length > 0 && this.steps[0].after())
+      this.pending = [...bytes(this.steps.shift()!.input)];
+    return this.pending.shift() ?? -1;
+  }
+}
+
+describe("the guest kernel's shell on hvc0", () => {
+  for (const mode of ["trap", "pv"] as const) {
+    it(`runs commands typed into hvc0 there, apart from the serial console's shell, in ${mode} mode`, () => {
+      const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 48 });
+      const hvc: Scripted = new Scripted([
+        { after: () => hvc.text.includes("$ "), input: "uptime\nrun hello from hvc0\n" },
+      ]);
+      const serial: Scripted = new Scripted([
+        { after: () => /hello from pid \d+: hello from hvc0\n\$ $/.test(hvc.text), input: "ps\nshutdown\n" },
+      ]);
+      const kernel = mode === "pv" ? kernelPvElf() : kernelElf();
+      hv.createDomain({ mode, kernel, console: serial, memoryMiB: 16, virtioConsole: hvc });
+      const exit = hv.runSync({ maxInsns: 200_000_000 });
+      assert.equal(exit.kind, "poweroff", exit.message);
+      assert.match(hvc.text, /^\$ uptime\nup \d+\.\d{3} s, \d+ ticks, \d+ processes$/m);
+      assert.match(hvc.text, /^\$ run hello from hvc0\nhello from pid \d+: hello from hvc0$/m);
+      // The serial console has its own shell: the ps it was given, and none of hvc0's dialogue.
+      assert.match(serial.text, /^ +\d+ +1 +sleeping +\d+ +hvc0-shell \[kernel\]$/m);
+      assert.doesNotMatch(serial.text, /hello from hvc0|^up \d/m);
+      assert.doesNotMatch(hvc.text, /PID +PPID/);
     });
   }
 });
