@@ -5,7 +5,12 @@
  *   GET  /v1/info                          host: pCPUs, memory, scheduler, version        → HostInfo
  *   GET  /v1/domains                       Domain-0, live domains, then stopped ones      → DomainInfo[]
  *   POST /v1/domains                       CreateRequest: a config file's text            → DomainInfo
- *   POST /v1/domains/:dom/start            a stopped (defined) domain, from its stored config
+ *   POST /v1/domains/:dom/start[?force_boot=1]  a stopped (defined) domain, from its stored config;
+ *                                          one the daemon's stop saved goes on from its image (which is
+ *                                          then removed), unless force_boot=1 discards the image
+ *   POST /v1/domains/:dom/autostart        {autostart: boolean}: booted (or restored) at daemon start
+ *   GET  /v1/host/settings                 what the daemon's stop does with live domains → HostSettings
+ *   POST /v1/host/settings                 Partial<HostSettings>: changed and remembered  → HostSettings
  *   POST /v1/domains/:dom/{pause,unpause,destroy}
  *   POST /v1/domains/:dom/{shutdown,reboot}[?wait=1]   "poweroff" / "reboot" into the guest's
  *                                          control/shutdown (409 when the guest does not listen);
@@ -59,6 +64,22 @@ export interface HostInfo {
   /** The loopback TCP address the API is also served on, if any. */
   tcp?: string;
   stateDir: string;
+  /** What the daemon's stop does with live domains (host-lifecycle.ts). */
+  onStop: OnStop;
+  stopTimeoutS: number;
+}
+
+/**
+ * What rvisord's stop does with the domains still alive (xendomains, libvirt-guests ON_SHUTDOWN):
+ * save each to the state directory (restored at the next start), ask each guest to power off and
+ * destroy what is left after stopTimeoutS, or destroy them all at once.
+ */
+export type OnStop = "save" | "shutdown" | "destroy";
+
+export interface HostSettings {
+  onStop: OnStop;
+  /** How long a stop waits for guests asked to power off before destroying them, seconds. */
+  stopTimeoutS: number;
 }
 
 /** What `xl list` shows per domain, plus rvisor's mode and what ended it. */
@@ -68,7 +89,10 @@ export interface DomainInfo {
   name: string;
   /** "control" for Domain-0. */
   mode: string;
-  /** running, paused, shutdown, crashed (kept: on_* = preserve), or stopped. */
+  /**
+   * running, paused, shutdown, crashed (kept: on_* = preserve), stopped, or saved (stopped, with the
+   * image the daemon's stop saved it to: `start` goes on from it).
+   */
   state: string;
   /** MiB: what a live domain has now (the P2M's), else the config's memory. */
   memoryMiB: number;
@@ -85,6 +109,17 @@ export interface DomainInfo {
   /** The config file it was created from. */
   source?: string;
   uuid?: string;
+  /** Started with the daemon (`rvisor autostart`); absent for Domain-0. */
+  autostart?: boolean;
+  /** The image the daemon's stop saved it to (state "saved"), and why restoring it failed, if it did. */
+  saved?: {
+    path: string;
+    savedAt: string;
+    bytes: number;
+    sha256: string;
+    paused: boolean;
+    restoreError?: string;
+  };
 }
 
 export interface CreateRequest {

@@ -1,8 +1,8 @@
 /**
  * rvisord's HTTP routing: the /v1 paths of api.ts. The domain lifecycle (create, start, pause,
  * destroy, shutdown, reboot, save, restore) and the console are served here by calling the daemon
- * (server.ts); every other path goes to the administration endpoints (admin.ts) and the resizing ones
- * (resize.ts). Errors become JSON `{"error"}` answers with the ApiError's status (500 otherwise, also
+ * (server.ts); every other path goes to the administration endpoints (admin.ts), the resizing ones
+ * (resize.ts) and the host lifecycle's (host-lifecycle.ts: autostart, the host's stop settings). Errors become JSON `{"error"}` answers with the ApiError's status (500 otherwise, also
  * written to the log).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -22,6 +22,7 @@ import {
   type StoreNode,
 } from "./api.js";
 import type { Entry } from "./entry.js";
+import type { HostLifecycle } from "./host-lifecycle.js";
 import { ApiError, parseJson, readBody, send } from "./http.js";
 import type { ResizeRoutes } from "./resize.js";
 import { shutdownRefusal } from "./store-ring.js";
@@ -33,6 +34,7 @@ export interface RoutesHost {
   readonly tools: Connection;
   readonly admin: Admin;
   readonly resize: ResizeRoutes;
+  readonly lifecycle: HostLifecycle;
   log(line: string): void;
   hostInfo(): HostInfo;
   list(): DomainInfo[];
@@ -42,7 +44,7 @@ export interface RoutesHost {
   /** The entry's running domain (409 when it is stopped). */
   live(e: Entry): Domain;
   create(req: CreateRequest): Promise<{ info: DomainInfo; warnings: string[] }>;
-  startDefined(e: Entry): DomainInfo;
+  startDefined(e: Entry, forceBoot?: boolean): Promise<DomainInfo>;
   teardown(e: Entry): Promise<void>;
   save(e: Entry, body: unknown): Promise<SaveResult>;
   restore(body: unknown): Promise<RestoredDomain>;
@@ -72,7 +74,7 @@ export async function route(h: RoutesHost, req: IncomingMessage, res: ServerResp
     case "GET domains/:dom":
       return send(res, 200, h.info(h.lookup(ref!)));
     case "POST domains/:dom/start":
-      return send(res, 200, h.startDefined(h.lookup(ref!)));
+      return send(res, 200, await h.startDefined(h.lookup(ref!), url.searchParams.get("force_boot") === "1"));
     case "POST domains/:dom/pause":
     case "POST domains/:dom/unpause": {
       const e = h.lookup(ref!);
@@ -122,6 +124,7 @@ export async function route(h: RoutesHost, req: IncomingMessage, res: ServerResp
     default:
       if (await h.admin.handle(method, parts, url, req, res)) return;
       if (await h.resize.handle(method, parts, req, res)) return;
+      if (await h.lifecycle.handle(method, parts, req, res)) return;
       throw new ApiError(404, `no such endpoint: ${method} ${path}`);
   }
 }
