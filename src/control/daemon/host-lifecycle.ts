@@ -271,8 +271,8 @@ export class HostLifecycle {
     }
     this.forget(e);
     this.host.log(
-      `rvisord: ${e.stored.name} (id ${d.id}) restored${image.paused ? " paused" : ""} from ${image.path}, ` +
-        `saved ${image.savedAt}; the image is removed`,
+      `rvisord: ${e.stored.name} (id ${d.id}): its saved image of ${image.savedAt} is restored` +
+        `${image.paused ? ", paused as it was" : ""}, and removed`,
     );
     return d;
   }
