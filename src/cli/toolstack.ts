@@ -236,7 +236,21 @@ async function daemonCommand(raw: RawDaemonOptions): Promise<number> {
     ...(raw.onStop !== undefined ? { onStop: parseOnStop(raw.onStop) } : {}),
     ...(raw.stopTimeout !== undefined ? { stopTimeoutS: parseStopTimeout(raw.stopTimeout) } : {}),
   };
-  let daemon: Rvisord;
+  // Installed before the start: a signal while the start restores domains must not kill the process
+  // (a domain already restored has no image any more); the stop follows once the start is done. The
+  // handlers stay: a second signal forces the stop (stop() again) instead of killing the process.
+  let daemon: Rvisord | undefined;
+  let signals = 0;
+  let resolveStop: () => void = () => {};
+  const stopped = new Promise<void>((r) => {
+    resolveStop = r;
+  });
+  const stop = () => {
+    signals++;
+    daemon?.stop().then(resolveStop, resolveStop);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
   try {
     daemon = await Rvisord.start({
       socketPath: socketPath(raw.socket),
@@ -256,19 +270,15 @@ async function daemonCommand(raw: RawDaemonOptions): Promise<number> {
         `rvisord: API also on tcp://${daemon.tcpAddress} (token in ${stateDir(raw.stateDir)}/api-token)\n`,
       );
   } catch (e) {
+    process.off("SIGTERM", stop);
+    process.off("SIGINT", stop);
     const err = e as NodeJS.ErrnoException;
     if (err.code === "EACCES" || err.code === "EADDRINUSE" || /already listening/.test(err.message))
       throw new UsageError(err.message);
     throw e;
   }
-  await new Promise<void>((resolveStop) => {
-    // The handlers stay: a second signal forces the stop (stop() again) instead of killing the process.
-    const stop = () => {
-      daemon.stop().then(resolveStop, resolveStop);
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
+  for (let i = 0; i < Math.min(signals, 2); i++) daemon.stop().then(resolveStop, resolveStop);
+  await stopped;
   return 0;
 }
 
