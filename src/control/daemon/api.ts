@@ -41,7 +41,8 @@
  * `:dom` is a domain id or a name. Errors are `{ "error": message }` with 400 (bad request or config,
  * the config parser's `file:line: key: message` lines, a save file that cannot be read or written:
  * what is wrong and at which offset), 404 (no such domain), 409 (wrong state, name taken, too little
- * free memory) or 500. Save files are read and written by the daemon, at absolute paths.
+ * free memory, a saved image in the way), 503 (the daemon is stopping: only GETs are
+ * served) or 500. Save files are read and written by the daemon, at absolute paths.
  */
 import type { DomainConfig } from "../config/index.js";
 
