@@ -2,11 +2,13 @@
  * The xl-style verbs, talking to rvisord over its API (../control/daemon/client.ts):
  *
  *   rvisor daemon [--socket P] [--pcpus N] [--memory SIZE] [--state-dir D]   rvisord in the foreground
+ *                 [--on-stop save|shutdown|destroy] [--stop-timeout S] [--no-restore]
+ *                                  what SIGTERM/SIGINT does with live domains (remembered), and whether
+ *                                  the domains it saved are restored at start (host-lifecycle.ts)
  *   rvisor create <cfg> [-c]       a domain from an xl.cfg file (-c: follow its console)
- *   rvisor list [--json]           Domain-0, the domains, then the stopped (defined) ones
+ *   rvisor list [--json|--long]    Domain-0, the domains, then the stopped (defined) ones
  *   rvisor host-info [--json]      the host as the daemon sees it (xl info); `rvisor info` says the same
  *                                  followed by the board (info.ts), or only the board with no daemon
- *   rvisor start <dom>             a stopped domain again, from its stored config
  *   rvisor pause|unpause|destroy <dom>
  *   rvisor shutdown|reboot <dom> [-w]  ask the guest (xl's control/shutdown); -w: wait until it has gone
  *   rvisor console [-t pv|serial] <dom> [-f]   attach to the serial console (default) or hvc0 (xl console
@@ -16,6 +18,7 @@
  *   rvisor restore <file> [-p] [-c]    the saved domain again, going on where it was (-p: paused;
  *                                  -c: follow its console)
  *
+ *   … start, autostart and host-config of toolstack-host.ts
  *   … the resizing verbs of toolstack-resize.ts (vcpu-set, mem-set, mem-max, balloon-stats)
  *   … the domain and device verbs of toolstack-domains.ts (uptime, domid, domname, rename, block-list,
  *   network-list)
@@ -40,6 +43,7 @@ import { CLOCK_NAMES, MiB, parseChoice, parseIntInRange, parseMemorySize, UsageE
 import { DEFAULT_ENGINE, ENGINE_NAMES, ENGINES } from "./registry.js";
 import { registerAdminCommands } from "./toolstack-admin.js";
 import { formatUptime, registerDomainCommands } from "./toolstack-domains.js";
+import { formatLong, parseOnStop, parseStopTimeout, registerHostCommands } from "./toolstack-host.js";
 import { registerResizeCommands } from "./toolstack-resize.js";
 
 type Body<A extends unknown[]> = (...args: A) => Promise<number> | number;
@@ -77,10 +81,13 @@ export function stateFlags(state: string): string {
   return flags.join("");
 }
 
-/** After the mode of a stopped domain: how it last ended. */
+/** After the mode: how a stopped domain last ended, a saved one's image, autostart. */
 function stoppedNote(d: DomainInfo): string {
-  if (d.state !== "stopped") return "";
-  return d.end === undefined ? " (stopped)" : ` (stopped: ${d.end.reason})`;
+  const auto = d.autostart === true ? " [autostart]" : "";
+  if (d.state === "saved")
+    return ` (saved${d.saved?.restoreError !== undefined ? ", not restored" : ""})${auto}`;
+  if (d.state !== "stopped") return auto;
+  return `${d.end === undefined ? " (stopped)" : ` (stopped: ${d.end.reason})`}${auto}`;
 }
 
 /** Memory now, and where the balloon is taking it when that differs: "24→16". */
@@ -138,6 +145,8 @@ export function formatHostInfo(h: HostInfo, now = Date.now()): string {
     ["socket", h.socket],
     ...(h.tcp === undefined ? [] : [["tcp", h.tcp] as [string, string]]),
     ["state_dir", h.stateDir],
+    ["on_stop", h.onStop],
+    ["stop_timeout", `${h.stopTimeoutS} s`],
   ];
   return rows.map(([k, v]) => `${k.padEnd(23)}: ${v}\n`).join("");
 }
@@ -224,9 +233,17 @@ export interface RawDaemonOptions extends SocketOption {
   clock: string;
   engine: string;
   scheduler: string;
+  onStop?: string;
+  stopTimeout?: string;
+  /** commander's --no-restore: false when given. */
+  restore: boolean;
 }
 
-/** Runs rvisord until SIGTERM or SIGINT; then stops it cleanly (domains destroyed, socket removed). */
+/**
+ * Runs rvisord until SIGTERM or SIGINT; then stops it cleanly (live domains saved, shut down or
+ * destroyed as --on-stop says; socket removed). A second signal forces the stop: the save under way
+ * finishes whole, every other domain is destroyed at once.
+ */
 async function daemonCommand(raw: RawDaemonOptions): Promise<number> {
   const pcpus = parseIntInRange(raw.pcpus, "--pcpus", 1, MAX_HARTS);
   const memoryMiB = parseMemorySize(raw.memory) / MiB;
@@ -245,7 +262,25 @@ async function daemonCommand(raw: RawDaemonOptions): Promise<number> {
         `--listen ${raw.listen}: rvisord serves TCP on loopback addresses only (127.0.0.1, ::1)`,
       );
   }
-  let daemon: Rvisord;
+  const host = {
+    ...(raw.onStop !== undefined ? { onStop: parseOnStop(raw.onStop) } : {}),
+    ...(raw.stopTimeout !== undefined ? { stopTimeoutS: parseStopTimeout(raw.stopTimeout) } : {}),
+  };
+  // Installed before the start: a signal while the start restores domains must not kill the process
+  // (a domain already restored has no image any more); the stop follows once the start is done. The
+  // handlers stay: a second signal forces the stop (stop() again) instead of killing the process.
+  let daemon: Rvisord | undefined;
+  let signals = 0;
+  let resolveStop: () => void = () => {};
+  const stopped = new Promise<void>((r) => {
+    resolveStop = r;
+  });
+  const stop = () => {
+    signals++;
+    daemon?.stop().then(resolveStop, resolveStop);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
   try {
     daemon = await Rvisord.start({
       socketPath: socketPath(raw.socket),
@@ -257,26 +292,23 @@ async function daemonCommand(raw: RawDaemonOptions): Promise<number> {
       scheduler: raw.scheduler,
       log: (line) => process.stderr.write(`${line}\n`),
       ...(tcp !== undefined ? { tcp } : {}),
+      host,
+      restore: raw.restore,
     });
     if (daemon.tcpAddress !== undefined)
       process.stderr.write(
         `rvisord: API also on tcp://${daemon.tcpAddress} (token in ${stateDir(raw.stateDir)}/api-token)\n`,
       );
   } catch (e) {
+    process.off("SIGTERM", stop);
+    process.off("SIGINT", stop);
     const err = e as NodeJS.ErrnoException;
     if (err.code === "EACCES" || err.code === "EADDRINUSE" || /already listening/.test(err.message))
       throw new UsageError(err.message);
     throw e;
   }
-  await new Promise<void>((resolveStop) => {
-    const stop = () => {
-      process.off("SIGTERM", stop);
-      process.off("SIGINT", stop);
-      daemon.stop().then(resolveStop, resolveStop);
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
+  for (let i = 0; i < Math.min(signals, 2); i++) daemon.stop().then(resolveStop, resolveStop);
+  await stopped;
   return 0;
 }
 
@@ -301,6 +333,16 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
       "--listen <host:port>",
       "also serve the API on this loopback TCP address (bearer token in the state dir)",
     )
+    .option(
+      "--on-stop <policy>",
+      "what SIGTERM/SIGINT does with live domains: save (restored at the next start), shutdown (asked to " +
+        "power off, destroyed after --stop-timeout) or destroy; remembered (default: as last given, else destroy)",
+    )
+    .option(
+      "--stop-timeout <seconds>",
+      "how long a stop waits for guests to power off; remembered (default 60)",
+    )
+    .option("--no-restore", "do not restore the domains the last stop saved (`rvisor start` restores one)")
     .action(action((raw: RawDaemonOptions) => daemonCommand(raw)));
 
   program
@@ -330,11 +372,18 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
     .command("list")
     .description("list the domains (xl list), stopped (defined) ones last")
     .option("--json", "as JSON")
+    .option("-l, --long", "one block per domain (virsh dominfo): uuid, autostart, saved image, last end")
     .option("--socket <path>", socketHelp)
     .action(
-      verb(async (o: SocketOption & { json?: boolean }) => {
+      verb(async (o: SocketOption & { json?: boolean; long?: boolean }) => {
         const domains = await client(o).list();
-        process.stdout.write(o.json ? `${JSON.stringify(domains, null, 2)}\n` : formatList(domains));
+        process.stdout.write(
+          o.json
+            ? `${JSON.stringify(domains, null, 2)}\n`
+            : o.long
+              ? formatLong(domains)
+              : formatList(domains),
+        );
         return 0;
       }),
     );
@@ -353,7 +402,6 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
     );
 
   const simple = [
-    ["start", "start a stopped (defined) domain from its stored config"],
     ["pause", "pause a domain: its vCPUs are no longer scheduled"],
     ["unpause", "resume a paused domain"],
     ["destroy", "end a domain at once and free its resources (its config stays defined)"],
@@ -476,4 +524,5 @@ export function registerToolstackCommands(program: Command, action: Wrap): void 
   registerAdminCommands(program, { verb, socketHelp, client });
   registerResizeCommands(program, { verb, socketHelp, client });
   registerDomainCommands(program, { verb, socketHelp, client });
+  registerHostCommands(program, { verb, socketHelp, client });
 }

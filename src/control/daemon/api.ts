@@ -5,7 +5,12 @@
  *   GET  /v1/info                          host: pCPUs, memory, scheduler, version        → HostInfo
  *   GET  /v1/domains                       Domain-0, live domains, then stopped ones      → DomainInfo[]
  *   POST /v1/domains                       CreateRequest: a config file's text            → DomainInfo
- *   POST /v1/domains/:dom/start            a stopped (defined) domain, from its stored config
+ *   POST /v1/domains/:dom/start[?force_boot=1]  a stopped (defined) domain, from its stored config;
+ *                                          one the daemon's stop saved goes on from its image (which is
+ *                                          then removed), unless force_boot=1 discards the image
+ *   POST /v1/domains/:dom/autostart        {autostart: boolean}: booted (or restored) at daemon start
+ *   GET  /v1/host/settings                 what the daemon's stop does with live domains → HostSettings
+ *   POST /v1/host/settings                 Partial<HostSettings>: changed and remembered  → HostSettings
  *   POST /v1/domains/:dom/{pause,unpause,destroy}
  *   POST /v1/domains/:dom/{shutdown,reboot}[?wait=1]   "poweroff" / "reboot" into the guest's
  *                                          control/shutdown (409 when the guest does not listen);
@@ -42,7 +47,8 @@
  * `:dom` is a domain id or a name. Errors are `{ "error": message }` with 400 (bad request or config,
  * the config parser's `file:line: key: message` lines, a save file that cannot be read or written:
  * what is wrong and at which offset), 404 (no such domain), 409 (wrong state, name taken, too little
- * free memory) or 500. Save files are read and written by the daemon, at absolute paths.
+ * free memory, a saved image in the way), 503 (the daemon is stopping: only GETs are
+ * served) or 500. Save files are read and written by the daemon, at absolute paths.
  */
 import type { DomainConfig } from "../config/index.js";
 
@@ -71,6 +77,22 @@ export interface HostInfo {
   /** The loopback TCP address the API is also served on, if any. */
   tcp?: string;
   stateDir: string;
+  /** What the daemon's stop does with live domains (host-lifecycle.ts). */
+  onStop: OnStop;
+  stopTimeoutS: number;
+}
+
+/**
+ * What rvisord's stop does with the domains still alive (xendomains, libvirt-guests ON_SHUTDOWN):
+ * save each to the state directory (restored at the next start), ask each guest to power off and
+ * destroy what is left after stopTimeoutS, or destroy them all at once.
+ */
+export type OnStop = "save" | "shutdown" | "destroy";
+
+export interface HostSettings {
+  onStop: OnStop;
+  /** How long a stop waits for guests asked to power off before destroying them, seconds. */
+  stopTimeoutS: number;
 }
 
 /** What `xl list` shows per domain, plus rvisor's mode and what ended it. */
@@ -80,7 +102,10 @@ export interface DomainInfo {
   name: string;
   /** "control" for Domain-0. */
   mode: string;
-  /** running, paused, shutdown, crashed (kept: on_* = preserve), or stopped. */
+  /**
+   * running, paused, shutdown, crashed (kept: on_* = preserve), stopped, or saved (stopped, with the
+   * image the daemon's stop saved it to: `start` goes on from it).
+   */
   state: string;
   /** MiB: what a live domain has now (the P2M's), else the config's memory. */
   memoryMiB: number;
@@ -99,6 +124,17 @@ export interface DomainInfo {
   uuid?: string;
   /** When a live domain was created or restored (ms since the epoch): /vm/<uuid>/start_time. */
   startTime?: number;
+  /** Started with the daemon (`rvisor autostart`); absent for Domain-0. */
+  autostart?: boolean;
+  /** The image the daemon's stop saved it to (state "saved"), and why restoring it failed, if it did. */
+  saved?: {
+    path: string;
+    savedAt: string;
+    bytes: number;
+    sha256: string;
+    paused: boolean;
+    restoreError?: string;
+  };
 }
 
 /** One disk as `xl block-list` shows it, read from the store; -1 where the node is absent (as xl). */

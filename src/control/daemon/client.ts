@@ -13,6 +13,7 @@ import type {
   CreateRequest,
   DomainInfo,
   HostInfo,
+  HostSettings,
   LogLine,
   NetworkDevice,
   RestoredDomain,
@@ -98,8 +99,27 @@ export class RvisordClient {
     return this.call("POST", "/domains", Buffer.from(JSON.stringify(req)));
   }
 
-  start(dom: string | number): Promise<DomainInfo> {
-    return this.call("POST", `/domains/${ref(dom)}/start`);
+  /** A stopped domain again; one the daemon's stop saved goes on from its image unless `forceBoot`. */
+  start(dom: string | number, forceBoot = false): Promise<DomainInfo> {
+    return this.call("POST", `/domains/${ref(dom)}/start${forceBoot ? "?force_boot=1" : ""}`);
+  }
+
+  /** virsh autostart: whether the domain starts (or is restored) with the daemon. */
+  autostart(dom: string | number, on: boolean): Promise<DomainInfo> {
+    return this.call(
+      "POST",
+      `/domains/${ref(dom)}/autostart`,
+      Buffer.from(JSON.stringify({ autostart: on })),
+    );
+  }
+
+  hostSettings(): Promise<HostSettings> {
+    return this.call("GET", "/host/settings");
+  }
+
+  /** Changes what the daemon's stop does (remembered across its restarts). */
+  setHostSettings(change: Partial<HostSettings>): Promise<HostSettings> {
+    return this.call("POST", "/host/settings", Buffer.from(JSON.stringify(change)));
   }
 
   pause(dom: string | number): Promise<DomainInfo> {

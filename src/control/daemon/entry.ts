@@ -5,9 +5,11 @@
  */
 import type { Domain, DomainEnd, DomainMode } from "../../hypervisor/domain.js";
 import type { DomainDisk } from "../../hypervisor/hypervisor.js";
-import type { DomainConfig } from "../config/index.js";
+import { type DomainConfig, resolveCpuSet } from "../config/index.js";
 import type { StoredDomain } from "./api.js";
 import type { ConsoleLog } from "./console-log.js";
+import { ApiError } from "./http.js";
+import type { SavedImage } from "./state-db.js";
 import type { StoreRingLink } from "./store-ring.js";
 
 export interface Entry {
@@ -27,11 +29,26 @@ export interface Entry {
   readonly onStop: Set<() => void>;
   /** The running domain's store ring, served while it exists (store-ring.ts). */
   ring?: StoreRingLink;
+  /** Booted (or restored) when the daemon starts (`rvisor autostart`). */
+  autostart: boolean;
+  /** The image the daemon's stop saved it to, kept until it is restored (host-lifecycle.ts). */
+  saved?: SavedImage;
+  /** Why the latest restore of `saved` failed, if it did. */
+  restoreError?: string;
 }
 
-/** A defined domain that has not run yet. */
-export function newEntry(stored: StoredDomain): Entry {
-  return { stored, domain: undefined, console: undefined, end: undefined, restarts: [], onStop: new Set() };
+/** A defined domain that has not run yet (or not since the daemon started). */
+export function newEntry(stored: StoredDomain, autostart = false, saved?: SavedImage): Entry {
+  return {
+    stored,
+    domain: undefined,
+    console: undefined,
+    end: undefined,
+    restarts: [],
+    onStop: new Set(),
+    autostart,
+    ...(saved !== undefined ? { saved } : {}),
+  };
 }
 
 /** A config's type as a hypervisor mode; "native" is the bare board, not a domain. */
@@ -52,4 +69,21 @@ export function bootargsOf(c: DomainConfig): { bootargs?: string } {
 /** A definition's disks as the domain builder takes them. */
 export function disksOf(c: DomainConfig): DomainDisk[] {
   return c.disks.map((disk) => ({ path: disk.target, readOnly: disk.access === "ro", vdev: disk.vdev }));
+}
+
+/** The config's `cpus` as pCPU lists per vCPU index, checked against a host of `pcpus` before creating. */
+export function affinityOf(source: string, c: DomainConfig, pcpus: number): (number[] | undefined)[] {
+  const out: (number[] | undefined)[] = [];
+  if (c.cpus === undefined) return out;
+  for (let i = 0; i < c.vcpus; i++) {
+    const set = c.cpus.kind === "shared" ? c.cpus.set : c.cpus.sets[i];
+    if (set === undefined) {
+      out.push(undefined);
+      continue;
+    }
+    const r = resolveCpuSet(set, pcpus);
+    if (!r.ok) throw new ApiError(400, `${source}: cpus: ${r.error}`);
+    out.push(r.cpus);
+  }
+  return out;
 }

@@ -2,7 +2,9 @@
  * rvisord's HTTP routing: the /v1 paths of api.ts. The domain lifecycle (create, start, pause,
  * destroy, shutdown, reboot, save, restore, rename), the consoles (serial and PV) and the device
  * listings (device-tree.ts) are served here by calling the daemon (server.ts); every other path goes to
- * the administration endpoints (admin.ts) and the resizing ones (resize.ts). Errors become JSON `{"error"}` answers with the ApiError's status (500 otherwise, also
+ * the administration endpoints (admin.ts), the resizing ones (resize.ts) and the host lifecycle's
+ * (host-lifecycle.ts: autostart, the host's stop settings). Errors become JSON `{"error"}` answers with
+ * the ApiError's status (500 otherwise, also
  * written to the log).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -26,6 +28,7 @@ import {
 import type { ConsoleLog } from "./console-log.js";
 import { listBlockDevices, listNetworkDevices, syncDeviceStates } from "./device-tree.js";
 import type { Entry } from "./entry.js";
+import type { HostLifecycle } from "./host-lifecycle.js";
 import { ApiError, parseJson, readBody, send } from "./http.js";
 import type { ResizeRoutes } from "./resize.js";
 import { shutdownRefusal } from "./store-ring.js";
@@ -37,6 +40,7 @@ export interface RoutesHost {
   readonly tools: Connection;
   readonly admin: Admin;
   readonly resize: ResizeRoutes;
+  readonly lifecycle: HostLifecycle;
   log(line: string): void;
   hostInfo(): HostInfo;
   list(): DomainInfo[];
@@ -46,7 +50,7 @@ export interface RoutesHost {
   /** The entry's running domain (409 when it is stopped). */
   live(e: Entry): Domain;
   create(req: CreateRequest): Promise<{ info: DomainInfo; warnings: string[] }>;
-  startDefined(e: Entry): DomainInfo;
+  startDefined(e: Entry, forceBoot?: boolean): Promise<DomainInfo>;
   teardown(e: Entry): Promise<void>;
   save(e: Entry, body: unknown): Promise<SaveResult>;
   restore(body: unknown): Promise<RestoredDomain>;
@@ -77,7 +81,7 @@ export async function route(h: RoutesHost, req: IncomingMessage, res: ServerResp
     case "GET domains/:dom":
       return send(res, 200, h.info(h.lookup(ref!)));
     case "POST domains/:dom/start":
-      return send(res, 200, h.startDefined(h.lookup(ref!)));
+      return send(res, 200, await h.startDefined(h.lookup(ref!), url.searchParams.get("force_boot") === "1"));
     case "POST domains/:dom/pause":
     case "POST domains/:dom/unpause": {
       const e = h.lookup(ref!);
@@ -143,6 +147,7 @@ export async function route(h: RoutesHost, req: IncomingMessage, res: ServerResp
     default:
       if (await h.admin.handle(method, parts, url, req, res)) return;
       if (await h.resize.handle(method, parts, req, res)) return;
+      if (await h.lifecycle.handle(method, parts, req, res)) return;
       throw new ApiError(404, `no such endpoint: ${method} ${path}`);
   }
 }

@@ -23,9 +23,12 @@
  * before it touches anything, then defines the domain again and lets it go on where it was saved — on
  * this host or another.
  *
- * On SIGTERM/SIGINT (the CLI's `rvisor daemon` installs the handlers) stop() destroys every domain,
- * removes the socket and closes the database; definitions stay for the next start. Nothing is started
- * automatically at start-up.
+ * On SIGTERM/SIGINT (the CLI's `rvisor daemon` installs the handlers) stop() does with every live
+ * domain what the host's on-stop setting says — save it into the state directory, ask it to power off
+ * (destroying it after the stop timeout), or destroy it — then removes the socket and closes the
+ * database; definitions stay for the next start, which restores what the stop saved and boots the
+ * autostart domains. A second signal forces the stop: the rest is destroyed at once. host-lifecycle.ts
+ * holds all of that.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync, unlinkSync } from "node:fs";
@@ -34,12 +37,11 @@ import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import type { Domain } from "../../hypervisor/domain.js";
 import { CONTROL_DOMAIN, DomainConfigError, Hypervisor } from "../../hypervisor/hypervisor.js";
-import { HYPERVISOR } from "../../hypervisor/memory/frames.js";
 import { memoryInfo } from "../../hypervisor/resize.js";
 import { restoreDomain, saveDomain } from "../../hypervisor/save/domain.js";
 import { memoryHash } from "../../hypervisor/save/memory.js";
 import type { DomainSaveState } from "../../hypervisor/save/state.js";
-import { schedStats, setVcpuAffinity } from "../../hypervisor/sched-control.js";
+import { setVcpuAffinity } from "../../hypervisor/sched-control.js";
 import type { SchedulerName } from "../../hypervisor/scheduler/registry.js";
 import { ElfError } from "../../machine/elf.js";
 import type { ClockKind, Engine, MachineExit } from "../../machine/machine.js";
@@ -49,7 +51,6 @@ import {
   type DomainConfig,
   formatProblem,
   parseDomainConfig,
-  resolveCpuSet,
   type ShutdownAction,
 } from "../config/index.js";
 import { Bridges } from "../net/bridges.js";
@@ -62,6 +63,7 @@ import {
   type CreateRequest,
   type DomainInfo,
   type HostInfo,
+  type HostSettings,
   type RestoredDomain,
   type RestoreRequest,
   type SaveRequest,
@@ -70,7 +72,8 @@ import {
 } from "./api.js";
 import { ConsoleLog } from "./console-log.js";
 import { attachDevices, detachDevices, hasPvConsole, syncAllDevices } from "./device-tree.js";
-import { bootargsOf, disksOf, type Entry, HV_MODES, newEntry } from "./entry.js";
+import { affinityOf, bootargsOf, disksOf, type Entry, HV_MODES, newEntry } from "./entry.js";
+import { checkSettings, HostLifecycle, refuseIfSaved } from "./host-lifecycle.js";
 import { ApiError, clearStaleSocket, isLoopback, readBody, send } from "./http.js";
 import { closeServer, listenTcp, listenUnix, type TcpListener, TOKEN_FILE } from "./listeners.js";
 import { renameDomain } from "./rename.js";
@@ -79,6 +82,7 @@ import { type RoutesHost, route, sendError } from "./routes.js";
 import { readSavedDomain, requestPath, type WrittenImage, writeSavedDomain } from "./saved-domain.js";
 import { StateDb } from "./state-db.js";
 import { connectStoreRing, restoreGuestStore, saveGuestStore } from "./store-ring.js";
+import { domainInfo, listDomains } from "./views.js";
 
 const MiB = 1024 * 1024;
 export const RESTART_LIMIT = 5;
@@ -106,6 +110,10 @@ export interface DaemonOptions {
    * <stateDir>/api-token (mode 0600) at start: on TCP, unlike the socket, any local user could connect.
    */
   tcp?: { host: string; port: number };
+  /** What a stop does with live domains; given here, remembered in the state db (host-lifecycle.ts). */
+  host?: Partial<HostSettings>;
+  /** Restore at start the domains the last stop saved. Default true (`rvisor daemon --no-restore`). */
+  restore?: boolean;
 }
 
 export class Rvisord implements RoutesHost {
@@ -123,6 +131,8 @@ export class Rvisord implements RoutesHost {
   private syncTimer: NodeJS.Timeout | undefined;
   /** When the daemon started (ms since the epoch). */
   private readonly startTime = Date.now();
+  /** domainEnded's work under way (a stop waits for it). */
+  private readonly ending = new Set<Promise<void>>();
   readonly log: (line: string) => void;
   /** The virtual switches the domains' vifs are on, one per bridge name. */
   readonly bridges: Bridges;
@@ -130,6 +140,7 @@ export class Rvisord implements RoutesHost {
   readonly logRing = new LogRing();
   readonly admin: Admin;
   readonly resize: ResizeRoutes;
+  readonly lifecycle: HostLifecycle;
 
   private constructor(readonly opts: DaemonOptions) {
     const out = opts.log ?? (() => {});
@@ -162,10 +173,15 @@ export class Rvisord implements RoutesHost {
     this.hv.onDomainEnd.push((d) => {
       // Called from inside the hypervisor's exit path: act once it has returned.
       setImmediate(() => {
-        this.domainEnded(d).catch((e: unknown) => this.log(`rvisord: ${(e as Error).stack}`));
+        const p = this.domainEnded(d)
+          .catch((e: unknown) => this.log(`rvisord: ${(e as Error).stack}`))
+          .finally(() => this.ending.delete(p));
+        this.ending.add(p);
       });
     });
-    for (const s of this.db.all()) this.entries.set(s.name, newEntry(s));
+    for (const r of this.db.records())
+      this.entries.set(r.stored.name, newEntry(r.stored, r.autostart, r.saved));
+    this.lifecycle = new HostLifecycle(this, this.db, opts.stateDir, opts.host);
     this.server = createServer((req, res) => {
       this.serve(req, res);
     });
@@ -174,6 +190,11 @@ export class Rvisord implements RoutesHost {
   /** Opens the database, starts the hypervisor and listens on the socket. */
   static async start(opts: DaemonOptions): Promise<Rvisord> {
     await clearStaleSocket(opts.socketPath);
+    try {
+      checkSettings(opts.host ?? {});
+    } catch (e) {
+      throw new Error((e as Error).message); // a bad setting: the caller's to fix
+    }
     const d = new Rvisord(opts);
     try {
       await listenUnix(d.server, opts.socketPath);
@@ -195,8 +216,10 @@ export class Rvisord implements RoutesHost {
     d.running.catch((e: unknown) => d.log(`rvisord: the hypervisor stopped: ${(e as Error).stack}`));
     d.log(
       `rvisord ${version}: listening on ${opts.socketPath}, state in ${opts.stateDir}, ` +
-        `${d.hv.pcpus} pCPUs, ${opts.hostMemoryMiB ?? 512} MiB, ${d.entries.size} defined domain(s)`,
+        `${d.hv.pcpus} pCPUs, ${opts.hostMemoryMiB ?? 512} MiB, ${d.entries.size} defined domain(s); ` +
+        `on stop: ${d.lifecycle.settings.onStop}`,
     );
+    await d.lifecycle.startUp(opts.restore !== false);
     return d;
   }
 
@@ -206,16 +229,32 @@ export class Rvisord implements RoutesHost {
   }
 
   private serve(req: IncomingMessage, res: ServerResponse): void {
-    route(this, req, res).catch((e: unknown) => sendError(this.log, res, e));
+    if (this.stopping !== undefined && req.method !== "GET")
+      sendError(this.log, res, new ApiError(503, "rvisord is stopping: it changes nothing more"));
+    else route(this, req, res).catch((e: unknown) => sendError(this.log, res, e));
   }
 
-  /** Destroys every domain, stops the hypervisor, closes the socket (removing it) and the database. */
+  /**
+   * Saves, shuts down or destroys every live domain as the host's settings say (host-lifecycle.ts),
+   * stops the hypervisor, closes the socket (removing it) and the database. Called again while it
+   * runs, it forces: see forceStop.
+   */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
+    if (this.stopping !== undefined) {
+      this.forceStop();
+      return this.stopping;
+    }
+    this.stopping = (async () => {
       this.log("rvisord: stopping");
       clearInterval(this.syncTimer);
       // While the hypervisor still runs: a teardown waits for the scheduler's next round.
       await Promise.all([...this.entries.values()].map((e) => this.teardown(e)));
+      // While the hypervisor still runs: guests power off, and a teardown waits for the scheduler.
+      await this.lifecycle.stopDomains().catch(async (e: unknown) => {
+        this.log(`rvisord: stopping: ${(e as Error).stack}; destroying every domain`);
+        await Promise.all(this.defined().map((x) => this.teardown(x)));
+      });
+      await Promise.all([...this.ending]);
       this.hv.machine.requestExit({ kind: "poweroff", code: 0 });
       await this.running?.catch(() => undefined);
       await closeServer(this.server);
@@ -224,6 +263,16 @@ export class Rvisord implements RoutesHost {
       this.db.close();
     })();
     return this.stopping;
+  }
+
+  /** The stop under way saves and waits for nothing more: every domain still alive is destroyed. */
+  forceStop(): void {
+    this.lifecycle.force();
+  }
+
+  /** Every defined domain. */
+  defined(): Entry[] {
+    return [...this.entries.values()];
   }
 
   // ── domains ──────────────────────────────────────────────────────────────────────────────────
@@ -245,6 +294,7 @@ export class Rvisord implements RoutesHost {
     const old = this.entries.get(config.name);
     if (old?.domain !== undefined)
       throw new ApiError(409, `a domain named ${config.name} already exists (id ${old.domain.id})`);
+    if (old !== undefined) refuseIfSaved(old);
     const stored: StoredDomain = {
       name: config.name,
       uuid: config.uuid ?? old?.stored.uuid ?? randomUUID(),
@@ -272,13 +322,20 @@ export class Rvisord implements RoutesHost {
     return { info: this.info(entry), warnings };
   }
 
-  /** POST /v1/domains/:dom/start: a stopped domain again, from its stored config. */
-  startDefined(entry: Entry): DomainInfo {
+  /**
+   * POST /v1/domains/:dom/start: a stopped domain again, from its stored config; one the daemon's stop
+   * saved goes on from its image instead (virsh start after managedsave), unless `forceBoot`.
+   */
+  async startDefined(entry: Entry, forceBoot = false): Promise<DomainInfo> {
     if (entry.domain !== undefined)
       throw new ApiError(
         409,
         `${entry.stored.name} is already ${entry.domain.state} (id ${entry.domain.id})`,
       );
+    if (entry.saved !== undefined) {
+      if (!forceBoot) return this.lifecycle.resume(entry);
+      this.lifecycle.discard(entry);
+    }
     entry.restarts = [];
     this.boot(entry);
     return this.info(entry);
@@ -294,7 +351,7 @@ export class Rvisord implements RoutesHost {
         400,
         `${where}: "native" is the bare board, not a domain: run it with \`rvisor run\``,
       );
-    const affinity = this.affinityOf(entry.stored.source, c);
+    const affinity = affinityOf(entry.stored.source, c, this.hv.pcpus);
     const console = new ConsoleLog();
     const pv = new ConsoleLog();
     let d: Domain;
@@ -365,23 +422,6 @@ export class Rvisord implements RoutesHost {
     );
   }
 
-  /** The config's `cpus` as pCPU lists per vCPU index (checked against this host before creating). */
-  private affinityOf(source: string, c: DomainConfig): (number[] | undefined)[] {
-    const out: (number[] | undefined)[] = [];
-    if (c.cpus === undefined) return out;
-    for (let i = 0; i < c.vcpus; i++) {
-      const set = c.cpus.kind === "shared" ? c.cpus.set : c.cpus.sets[i];
-      if (set === undefined) {
-        out.push(undefined);
-        continue;
-      }
-      const r = resolveCpuSet(set, this.hv.pcpus);
-      if (!r.ok) throw new ApiError(400, `${source}: cpus: ${r.error}`);
-      out.push(r.cpus);
-    }
-    return out;
-  }
-
   // ── save and restore ─────────────────────────────────────────────────────────────────────────
 
   /**
@@ -426,15 +466,21 @@ export class Rvisord implements RoutesHost {
     return { domain: this.info(e), ...written };
   }
 
-  /** POST /v1/restore: the domain of a save image, defined again and going on where it was saved. */
-  async restore(body: unknown): Promise<RestoredDomain> {
+  /**
+   * POST /v1/restore: the domain of a save image, defined again and going on where it was saved.
+   * `managed`: the domain whose image the daemon's stop saved (host-lifecycle.ts): the image must be its.
+   */
+  async restore(body: unknown, managed?: Entry): Promise<RestoredDomain> {
     const path = requestPath(body);
     const image = readSavedDomain(path); // every check, before anything changes
     const name = image.stored.name;
+    if (managed !== undefined && (name !== managed.stored.name || image.stored.uuid !== managed.stored.uuid))
+      throw new ApiError(400, `${path} holds ${name} (${image.stored.uuid}), not ${managed.stored.name}`);
     const old = this.entries.get(name);
     if (old?.domain !== undefined)
       throw new ApiError(409, `a domain named ${name} already exists (id ${old.domain.id})`);
-    const affinity = this.affinityOf(path, image.stored.config);
+    if (old !== undefined && managed === undefined) refuseIfSaved(old);
+    const affinity = affinityOf(path, image.stored.config, this.hv.pcpus);
     const console = new ConsoleLog();
     // hvc0 when the saved domain had one (an image saved before domains had it has none).
     const pv = hasPvConsole(image.state) ? new ConsoleLog() : undefined;
@@ -515,6 +561,12 @@ export class Rvisord implements RoutesHost {
   private async domainEnded(d: Domain): Promise<void> {
     const entry = [...this.entries.values()].find((e) => e.domain === d);
     if (entry === undefined || d.end === undefined) return; // destroyed by the toolstack meanwhile
+    if (this.stopping !== undefined) {
+      // The host is stopping: no restart, nothing kept; how it ended stays.
+      this.log(`rvisord: ${d.name} (id ${d.id}) ${d.state}: ${d.end.reason}`);
+      entry.end = d.end;
+      return this.teardown(entry);
+    }
     const c = entry.stored.config;
     const action: ShutdownAction =
       d.state === "crashed" ? c.onCrash : d.end.reason === "reboot" ? c.onReboot : c.onPoweroff;
@@ -586,54 +638,16 @@ export class Rvisord implements RoutesHost {
       socket: this.opts.socketPath,
       ...(this.tcp !== undefined ? { tcp: this.tcp.address } : {}),
       stateDir: this.opts.stateDir,
+      ...this.lifecycle.settings,
     };
   }
 
   list(): DomainInfo[] {
-    const cpu = process.cpuUsage();
-    const dom0: DomainInfo = {
-      id: CONTROL_DOMAIN.id,
-      name: CONTROL_DOMAIN.name,
-      mode: "control",
-      state: "running",
-      memoryMiB: Math.ceil((this.hv.allocator.countOf(HYPERVISOR) * PAGE_SIZE) / MiB),
-      vcpus: 1,
-      cpuTimeS: (cpu.user + cpu.system) / 1e6,
-    };
-    const cpuTimes = new Map(schedStats(this.hv).domains.map((d) => [d.id, d.cpuTimeNs / 1e9]));
-    const entries = [...this.entries.values()];
-    const live = entries.filter((e) => e.domain !== undefined).sort((a, b) => a.domain!.id - b.domain!.id);
-    const stopped = entries
-      .filter((e) => e.domain === undefined)
-      .sort((a, b) => a.stored.name.localeCompare(b.stored.name));
-    return [dom0, ...[...live, ...stopped].map((e) => this.info(e, cpuTimes))];
+    return listDomains(this.hv, this.resize, this.defined());
   }
 
-  info(e: Entry, cpuTimes?: Map<number, number>): DomainInfo {
-    const c = e.stored.config;
-    const d = e.domain;
-    const cpuTimeS =
-      d === undefined
-        ? 0
-        : ((cpuTimes ?? new Map(schedStats(this.hv).domains.map((x) => [x.id, x.cpuTimeNs / 1e9]))).get(
-            d.id,
-          ) ?? 0);
-    const end = e.end ?? d?.end;
-    return {
-      id: d?.id ?? null,
-      name: c.name,
-      mode: c.type,
-      state: d?.state ?? "stopped",
-      memoryMiB: c.memoryMiB,
-      vcpus: c.vcpus,
-      ...(d === undefined ? {} : this.resize.listed(d)),
-      cpuTimeS,
-      // The domain's own end is set at once; the entry's only once domainEnded has run (next tick).
-      ...(end !== undefined ? { end: { ...end } } : {}),
-      source: e.stored.source,
-      uuid: e.stored.uuid,
-      ...(d !== undefined && e.startTime !== undefined ? { startTime: e.startTime } : {}),
-    };
+  info(e: Entry): DomainInfo {
+    return domainInfo(this.hv, this.resize, e);
   }
 
   /** POST /v1/domains/:dom/rename (rename.ts). */
