@@ -247,8 +247,6 @@ export class Rvisord implements RoutesHost {
     this.stopping = (async () => {
       this.log("rvisord: stopping");
       clearInterval(this.syncTimer);
-      // While the hypervisor still runs: a teardown waits for the scheduler's next round.
-      await Promise.all([...this.entries.values()].map((e) => this.teardown(e)));
       // While the hypervisor still runs: guests power off, and a teardown waits for the scheduler.
       await this.lifecycle.stopDomains().catch(async (e: unknown) => {
         this.log(`rvisord: stopping: ${(e as Error).stack}; destroying every domain`);
