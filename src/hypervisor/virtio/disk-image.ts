@@ -82,7 +82,7 @@ function openInChain(path: string, format: DiskFormat, access: ImageAccess, chai
     try {
       return openInChain(file, format, "backing", here);
     } catch (e) {
-      if (!(e instanceof BlockBackendError) || e.message.includes(" makes a loop: ")) throw e;
+      if (!(e instanceof BlockBackendError)) throw e;
       const inner = e.message.startsWith(`disk image ${file}: `)
         ? e.message.slice(`disk image ${file}: `.length)
         : e.message;

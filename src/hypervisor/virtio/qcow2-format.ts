@@ -44,6 +44,7 @@ export const INCOMPAT_COMPRESSION = 1n << 3n;
 export const INCOMPAT_EXTL2 = 1n << 4n;
 const INCOMPAT_KNOWN = 0x1fn;
 export const COMPAT_LAZY_REFCOUNTS = 1n << 0n;
+export const AUTOCLEAR_BITMAPS = 1n << 0n;
 
 /** Bits of an L1/L2 entry's high and low 32-bit words. */
 export const HI_COPIED = 0x8000_0000;
@@ -222,7 +223,10 @@ function parseExtensions(v: DataView, h: Qcow2Header, limit: number, path: strin
 /**
  * Why rvisor will not open this image (for writing, when `writable`), or undefined. Read-only opens
  * tolerate the dirty bit (only refcounts may be stale, and reads do not use them) and the corrupt bit
- * (QEMU opens such images read-only too); lazy refcounts and unknown compatible bits are ignored.
+ * (QEMU opens such images read-only too); lazy refcounts and unknown compatible bits are ignored. Writing
+ * would clear the bitmaps' autoclear bit, as the format allows, and so silently invalidate a user's
+ * dirty bitmaps (incremental backups): such images are refused for writing instead; other autoclear
+ * bits are cleared by the writer (qcow2.ts).
  */
 export function refusal(h: Qcow2Header, writable: boolean): string | undefined {
   if (h.cryptMethod !== 0)
@@ -246,6 +250,10 @@ export function refusal(h: Qcow2Header, writable: boolean): string | undefined {
     return "marked corrupt; repair it with 'qemu-img check -r all' before writing (read-only use works)";
   if (h.incompatible & INCOMPAT_DIRTY)
     return "marked dirty (lazy refcounts were not written back); repair it with 'qemu-img check -r all' before writing";
+  if (h.autoclear & AUTOCLEAR_BITMAPS || h.extensions.has(EXT_BITMAPS))
+    return "has persistent bitmaps, which rvisor does not keep up to date; remove them ('qemu-img bitmap --remove') to write it (read-only use works)";
+  if (h.autoclear & AUTOCLEAR_BITMAPS || h.extensions.has(EXT_BITMAPS))
+    return "has persistent bitmaps, which rvisor does not keep up to date; remove them ('qemu-img bitmap --remove') to write it (read-only use works)";
   if (h.nbSnapshots > 0)
     return `has ${h.nbSnapshots} internal snapshot(s); rvisor writes only images without them (read-only use works)`;
   return undefined;

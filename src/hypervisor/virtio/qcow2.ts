@@ -18,7 +18,8 @@
  * incompatible bits; for writing also the dirty and corrupt bits and internal snapshots), and every L1
  * and L2 entry (compressed clusters are refused; a reserved bit or an unaligned offset is corruption;
  * for writing, an allocated entry must be COPIED). Unknown autoclear bits are cleared before writing, as
- * the format demands of a writer that does not maintain what they stand for (bitmaps).
+ * the format demands of a writer that does not maintain what they stand for (images with bitmaps are
+ * refused for writing instead, qcow2-format.ts says why).
  */
 import { type BlockBackend, BlockBackendError, type ImageAccess, openImageFile } from "./block-backend.js";
 import {
