@@ -138,11 +138,11 @@ export class Refcounts {
     const block = new Uint8Array(this.cs);
     this.putEntry(block, c % this.perBlock, 1);
     this.io.write(c * this.cs, block);
-    this.blocks.set(c * this.cs, block);
-    this.table[ti] = c * this.cs;
     const e = new Uint8Array(8);
     putU64(new DataView(e.buffer), 0, c * this.cs);
     this.io.write(this.tableOffset + ti * 8, e);
+    this.blocks.set(c * this.cs, block);
+    this.table[ti] = c * this.cs;
     this.end = c + 1;
   }
 

@@ -34,6 +34,7 @@ import {
   LO_OFFSET,
   LO_ZERO,
   MAX_CLUSTER_BITS,
+  MIN_CLUSTER_BITS,
   parseHeader,
   type Qcow2Header,
   refusal,
@@ -102,7 +103,7 @@ export class Qcow2Image implements BlockBackend {
     const io = new ImageIo(file.fd, path);
     let backing: BlockBackend | undefined;
     try {
-      const header = parseHeader(io.bytes(0, Math.min(file.size, 2 ** MAX_CLUSTER_BITS)), path);
+      const header = parseHeader(io.bytes(0, headerClusterSize(io, file.size)), path);
       const why = refusal(header, access === "rw");
       if (why !== undefined) throw imageError(path, why);
       if (header.backingFile !== undefined) backing = openBacking(header.backingFile, header.backingFormat);
@@ -196,8 +197,8 @@ export class Qcow2Image implements BlockBackend {
     const v = new DataView(entry.buffer);
     v.setUint32(0, (HI_COPIED | Math.floor(host / 2 ** 32)) >>> 0);
     v.setUint32(4, host >>> 0);
-    table.set(entry, l2i * 8);
     this.io.write(l2Offset + l2i * 8, entry);
+    table.set(entry, l2i * 8); // the cache follows the file: a failed write leaves both as they were
   }
 
   /** Allocates a zeroed L2 table for L1 index `l1i`, then points the L1 entry at it. */
@@ -292,6 +293,12 @@ export class Qcow2Image implements BlockBackend {
     }
     return stats;
   }
+}
+
+/** How much of the file to read as its first cluster: the cluster size its header gives (if sane). */
+function headerClusterSize(io: ImageIo, fileSize: number): number {
+  const bits = new DataView(io.bytes(0, 24).buffer).getUint32(20);
+  return Math.min(fileSize, 2 ** Math.min(Math.max(bits, MIN_CLUSTER_BITS), MAX_CLUSTER_BITS));
 }
 
 /** The active L1 table: L2 table offsets (0 = none), checked. */
