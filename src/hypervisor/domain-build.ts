@@ -18,8 +18,8 @@ import { createBalloon } from "./resize.js";
 import type { DomainId } from "./scheduler/interface.js";
 import { VirtioBlk } from "./virtio/blk.js";
 import { type BlockBackend, BlockBackendError } from "./virtio/block-backend.js";
-import { type DiskFormat, openDiskImage } from "./virtio/disk-image.js";
 import { VirtioConsole } from "./virtio/console.js";
+import { type DiskFormat, openDiskImage } from "./virtio/disk-image.js";
 import { macBytes, VirtioNet, vifMac } from "./virtio/net.js";
 import type { NetBackend } from "./virtio/net-backend.js";
 
