@@ -54,6 +54,23 @@ export function probeFormat(path: string): DiskFormat | "qcow" {
   }
 }
 
+/** The disk's size as the guest sees it, in bytes (the qcow2 header's, or a raw file's); 0 if unreadable. */
+export function imageVirtualSize(path: string, format: DiskFormat): number {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    if (format === "raw") return fstatSync(fd).size;
+    const head = new Uint8Array(32);
+    readSync(fd, head, 0, 32, 0);
+    if (!hasQcowMagic(head)) return 0;
+    return Number(new DataView(head.buffer).getBigUint64(24));
+  } catch {
+    return 0;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 function realOrResolved(path: string): string {
   try {
     return realpathSync(path);
