@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // One-step set-up, run before `npm start`, `npm test` and `npm run bench` (see package.json "pre*").
 // On a fresh Debian machine as root it installs what is missing — npm packages, Debian's clang, lld
-// and (for tests and benchmarks) qemu-system-misc and the container engine's prerequisites — then
+// and (for tests and benchmarks) qemu-system-misc, qemu-utils (qemu-img, the reference for disk images)
+// and the container engine's prerequisites — then
 // compiles the TypeScript and the guest programs.
 // Every step is skipped when its result is already there, so a second run costs about a second.
 import { spawnSync } from "node:child_process";
@@ -30,7 +31,7 @@ const wanted = [
   ["ld.lld", "lld"],
   ["llvm-objcopy", "llvm"],
 ];
-if (purpose !== "start") wanted.push(["qemu-system-riscv32", "qemu-system-misc"]);
+if (purpose !== "start") wanted.push(["qemu-system-riscv32", "qemu-system-misc"], ["qemu-img", "qemu-utils"]);
 const missing = wanted.filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   if (process.getuid?.() !== 0) {

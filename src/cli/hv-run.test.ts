@@ -45,9 +45,13 @@ describe("--domain specs", () => {
 
   it("takes disks, read-write and read-only, repeated, in order", () => {
     assert.deepEqual(parseDomainSpec("mode=trap,kernel=k,disk=/a.img,disk-ro=b.img,disk=c.img").disks, [
-      { path: "/a.img", readOnly: false },
-      { path: "b.img", readOnly: true },
-      { path: "c.img", readOnly: false },
+      { path: "/a.img", format: "raw", readOnly: false },
+      { path: "b.img", format: "raw", readOnly: true },
+      { path: "c.img", format: "raw", readOnly: false },
+    ]);
+    assert.deepEqual(parseDomainSpec("mode=trap,kernel=k,disk=qcow2:/o.qcow2,disk-ro=raw:r.img").disks, [
+      { path: "/o.qcow2", format: "qcow2", readOnly: false },
+      { path: "r.img", format: "raw", readOnly: true },
     ]);
     assert.throws(() => parseDomainSpec("mode=trap,kernel=k,disk="), usage(/disk= needs an image path/));
   });

@@ -11,7 +11,8 @@
  *
  * A --domain spec is xl-like key=value pairs: mode=trap|pv (required), kernel=PATH (required),
  * memory=SIZE, vcpus=N, name=NAME, weight=N, cap=N, disk=PATH and disk-ro=PATH (a raw image on
- * virtio-blk, read-write or read-only; repeatable, the guest's xvda, xvdb, ... in the order given),
+ * virtio-blk, read-write or read-only; repeatable, the guest's xvda, xvdb, ... in the order given;
+ * disk=qcow2:PATH for a qcow2 overlay, as xl's deprecated format prefix says it; raw: is the default),
  * vif=BRIDGE, mac=MAC, bootargs=TEXT (last: it may contain commas).
  *
  * Networking: `vif=BRIDGE` gives the domain a virtio-net interface on the virtual switch BRIDGE (one
@@ -29,6 +30,7 @@ import { DomainConfigError, Hypervisor, type Quirk } from "../hypervisor/hypervi
 import { OutOfFramesError } from "../hypervisor/memory/errors.js";
 import { type HostSchedInfo, schedStats, schedTrace } from "../hypervisor/sched-control.js";
 import { isSchedulerName, SCHEDULER_NAMES, type SchedulerName } from "../hypervisor/scheduler/registry.js";
+import type { DiskFormat } from "../hypervisor/virtio/disk-image.js";
 import { type ConsoleBackend, StdioConsole } from "../machine/devices/console.js";
 import type { ClockKind, MachineExit } from "../machine/machine.js";
 import { MiB, parseChoice, parseIntInRange, parseMemorySize, UsageError } from "./options.js";
@@ -44,8 +46,8 @@ export interface DomainArg {
   bootargs: string | undefined;
   weight: number | undefined;
   cap: number | undefined;
-  /** Raw disk images, in slot order. */
-  disks: { path: string; readOnly: boolean }[];
+  /** Disk images, in slot order. */
+  disks: { path: string; format: DiskFormat; readOnly: boolean }[];
   /** A network interface: the switch it is on and, if given, its MAC. */
   vif?: { bridge: string; mac?: string };
 }
@@ -99,9 +101,14 @@ export function parseDomainSpec(text: string): DomainArg {
     }
     last = key;
     if (key === "disk" || key === "disk-ro") {
-      const path = piece.slice(eq + 1);
+      const prefix = /^(raw|qcow2):/.exec(piece.slice(eq + 1));
+      const path = piece.slice(eq + 1 + (prefix?.[0].length ?? 0));
       if (path === "") throw new UsageError(`--domain '${text}': ${key}= needs an image path`);
-      disks.push({ path, readOnly: key === "disk-ro" });
+      disks.push({
+        path,
+        format: (prefix?.[1] as DiskFormat | undefined) ?? "raw",
+        readOnly: key === "disk-ro",
+      });
       continue;
     }
     if (fields.has(key)) throw new UsageError(`--domain '${text}': ${key} given twice`);

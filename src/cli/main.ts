@@ -7,6 +7,7 @@
  *   rvisor info        xl info from rvisord when it runs, then the board: ISA, harts, RAM, memory map,
  *                      engines, firmware (with no daemon, the board only)
  *   rvisor ctr …       Linux containers on this host (src/containers/cli.ts)
+ *   rvisor disk …      make and describe disk images: raw, qcow2 overlays (src/cli/disk.ts)
  *   rvisor daemon      rvisord, the host daemon; and the xl-style verbs that talk to it: create, list,
  *                      host-info (xl info alone), start, pause, unpause, destroy, console, uptime,
  *                      block-list … (src/cli/toolstack*.ts)
@@ -22,6 +23,7 @@ import { DEFAULT_SCHEDULER, SCHEDULER_NAMES } from "../hypervisor/scheduler/regi
 import { ElfError } from "../machine/elf.js";
 import { MAX_HARTS } from "../machine/params.js";
 import { demoCommand } from "./demo.js";
+import { registerDiskCommands } from "./disk.js";
 import { registerExperimentCommands } from "./experiment.js";
 import { infoCommand, type RawInfoOptions } from "./info.js";
 import { CLOCK_NAMES, UsageError } from "./options.js";
@@ -75,7 +77,7 @@ program
   .option("--mode <mode>", `how to run the kernel: ${RUN_MODES.join(", ")} (default: the bare board)`)
   .option(
     "--domain <spec>",
-    "a domain: mode=trap|bt|pv|hvm,kernel=PATH[,memory=32M,vcpus=N,name=X,weight=N,cap=N,disk=IMG,disk-ro=IMG," +
+    "a domain: mode=trap|bt|pv|hvm,kernel=PATH[,memory=32M,vcpus=N,name=X,weight=N,cap=N,disk=[qcow2:]IMG,disk-ro=IMG," +
       "vif=BRIDGE,mac=MAC,bootargs=TEXT] (repeatable; domains with a vif on one bridge can talk)",
     (v: string, prev: string[] = []) => [...prev, v],
   )
@@ -128,5 +130,6 @@ program
 registerContainerCommands(program);
 registerToolstackCommands(program, action);
 registerExperimentCommands(program, action);
+registerDiskCommands(program, action);
 
 await program.parseAsync(process.argv);

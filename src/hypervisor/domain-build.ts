@@ -17,8 +17,9 @@ import type { GuestFrame } from "./memory/addresses.js";
 import { createBalloon } from "./resize.js";
 import type { DomainId } from "./scheduler/interface.js";
 import { VirtioBlk } from "./virtio/blk.js";
-import { type BlockBackend, BlockBackendError, RawFile } from "./virtio/block-backend.js";
+import { type BlockBackend, BlockBackendError } from "./virtio/block-backend.js";
 import { VirtioConsole } from "./virtio/console.js";
+import { type DiskFormat, openDiskImage } from "./virtio/disk-image.js";
 import { macBytes, VirtioNet, vifMac } from "./virtio/net.js";
 import type { NetBackend } from "./virtio/net-backend.js";
 
@@ -65,11 +66,12 @@ export interface NicSpec {
 }
 
 /**
- * A domain's disk: a raw image file (opened when the domain is created; read-only disks offer
- * VIRTIO_BLK_F_RO), or a backend already open (tests). `vdev` (xvda, ...) is the disk's serial (GET_ID).
+ * A domain's disk: an image file, raw (the default) or a qcow2 overlay with its backing chain (opened
+ * when the domain is created; read-only disks offer VIRTIO_BLK_F_RO), or a backend already open (tests).
+ * `vdev` (xvda, ...) is the disk's serial (GET_ID).
  */
 export type DomainDisk =
-  | { path: string; readOnly?: boolean; vdev?: string }
+  | { path: string; format?: DiskFormat; readOnly?: boolean; vdev?: string }
   | { backend: BlockBackend; vdev?: string };
 
 /** What buildDomain makes: a domain's shape, before a kernel or saved state is put in it. */
@@ -215,7 +217,10 @@ export function openDisks(domain: string, disks: readonly DomainDisk[], otherDev
   try {
     for (const [i, disk] of disks.entries()) {
       const vdev = disk.vdev ?? `xvd${String.fromCharCode(97 + i)}`;
-      const backend = "backend" in disk ? disk.backend : RawFile.open(disk.path, disk.readOnly ?? false);
+      const backend =
+        "backend" in disk
+          ? disk.backend
+          : openDiskImage(disk.path, disk.format ?? "raw", disk.readOnly ?? false);
       open.push({ backend, vdev });
     }
   } catch (e) {

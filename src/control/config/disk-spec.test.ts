@@ -81,10 +81,24 @@ describe("disk specs", () => {
     for (const vdev of ["hde", "sdq", "vda", "xvd", "xvda1"]) assert.equal(vbdDevid(vdev), undefined, vdev);
   });
 
-  it("refuses formats other than raw, naming Xen's", () => {
-    assert.match(error("/a,qcow2,xvda"), /format "qcow2": rvisor reads raw images only/);
+  it("reads qcow2 overlays in every spelling", () => {
+    const overlay = { target: "/srv/o.qcow2", format: "qcow2", vdev: "xvda", access: "rw" };
+    for (const spec of [
+      "format=qcow2, vdev=xvda, target=/srv/o.qcow2",
+      "/srv/o.qcow2,qcow2,xvda,rw",
+      "qcow2:/srv/o.qcow2,xvda,w",
+      "vdev=xvda,format=qcow2,/srv/o.qcow2",
+    ]) {
+      assert.deepEqual(disk(spec), overlay, spec);
+    }
+    const d = { ...overlay, access: "ro" as const, format: "qcow2" as const };
+    assert.deepEqual(disk(formatDiskSpec(d)), d);
+  });
+
+  it("refuses formats other than raw and qcow2, naming Xen's", () => {
+    assert.match(error("/a,qcow,xvda"), /format "qcow": rvisor reads raw and qcow2 images only/);
     assert.match(error("format=vhd,vdev=xvda,target=/a"), /format "vhd"/);
-    assert.match(error("qcow2:/a,xvda,w"), /format "qcow2"/);
+    assert.match(error("qcow:/a,xvda,w"), /format "qcow"/);
     assert.match(error("/a,iso,xvda"), /unknown format "iso"/);
   });
 

@@ -15,9 +15,11 @@
  *   'file:/srv/guest.img,xvda,w'
  *
  * Blanks before a parameter are ignored. An empty value means the default (format raw, access rw). A
- * parameter given twice with non-empty values is an error. rvisor serves raw images through a
- * virtio-blk backend, so formats other than raw, CD-ROMs, backend choices, scripts and COLO are
- * refused by name. The target is returned as written; the caller resolves it against the config file.
+ * parameter given twice with non-empty values is an error. rvisor serves raw images and qcow2 overlays
+ * (with their backing chain) through a virtio-blk backend, so other formats, CD-ROMs, backend choices,
+ * scripts and COLO are refused by name. As in Xen and QEMU the format is never guessed: "raw" serves a
+ * file's bytes as they are, and a qcow2 target that is not one is refused when the domain is created.
+ * The target is returned as written; the caller resolves it against the config file.
  */
 import type { DiskConfig } from "./domain-config.js";
 import { vbdDevid } from "./vdev.js";
@@ -46,7 +48,8 @@ const XEN_ONLY_FLAGS = new Set([
   "trusted",
   "untrusted",
 ]);
-const XEN_FORMATS_NOT_RAW = new Set(["qcow", "qcow2", "vhd", "qed", "empty"]);
+const FORMATS = new Set(["raw", "qcow2"]);
+const XEN_FORMATS_OTHER = new Set(["qcow", "vhd", "qed", "empty"]);
 const FORMAT_PREFIXES = /^(raw|qcow2?|vhd):/;
 const SCRIPT_PREFIXES = /^(iscsi|e?nbd|drbd):/;
 const IGNORED_PREFIXES = /^(tapdisk|tap2?|aio|ioemu|file|phy):/;
@@ -56,7 +59,7 @@ const VDEV_PATTERN = /^(xvd|hd|sd)[a-z]{1,3}$/;
 
 export function parseDiskSpec(spec: string): DiskSpecResult {
   let target: string | undefined;
-  let format: string | undefined;
+  let format: DiskConfig["format"] | "" | undefined;
   let vdev: string | undefined;
   let access: string | undefined;
   let hadPrefix = false;
@@ -67,12 +70,12 @@ export function parseDiskSpec(spec: string): DiskSpecResult {
     return value;
   };
   const setFormat = (value: string) => {
-    if (value !== "" && value !== "raw") {
-      if (XEN_FORMATS_NOT_RAW.has(value))
-        throw new SpecError(`format "${value}": rvisor reads raw images only`);
-      throw new SpecError(`unknown format "${value}" (rvisor reads raw images)`);
+    if (value !== "" && !FORMATS.has(value)) {
+      if (XEN_FORMATS_OTHER.has(value))
+        throw new SpecError(`format "${value}": rvisor reads raw and qcow2 images only`);
+      throw new SpecError(`unknown format "${value}" (rvisor reads raw and qcow2 images)`);
     }
-    format = save("format", format, value);
+    format = save("format", format, value) as DiskConfig["format"] | "";
   };
   const setVdev = (value: string) => {
     const colon = value.lastIndexOf(":");
@@ -159,7 +162,7 @@ export function parseDiskSpec(spec: string): DiskSpecResult {
     if (access === undefined || access === "" || access === "rw" || access === "w") mode = "rw";
     else if (access === "ro" || access === "r") mode = "ro";
     else throw new SpecError(`unknown access "${access}" (ro, r, rw or w)`);
-    return { ok: true, disk: { target, format: "raw", vdev, access: mode } };
+    return { ok: true, disk: { target, format: format || "raw", vdev, access: mode } };
   } catch (e) {
     if (e instanceof SpecError) return { ok: false, error: e.message };
     throw e;

@@ -47,7 +47,8 @@ export type CpuAffinity =
 export interface DiskConfig {
   /** Absolute path of the image file on the host. */
   readonly target: string;
-  readonly format: "raw";
+  /** raw, or qcow2 (a copy-on-write overlay, with its backing chain). */
+  readonly format: "raw" | "qcow2";
   /** Guest device name, e.g. xvda. */
   readonly vdev: string;
   readonly access: "rw" | "ro";

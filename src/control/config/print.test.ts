@@ -58,7 +58,7 @@ const cpuSet: fc.Arbitrary<CpuSet> = fc.oneof(
 const disk: fc.Arbitrary<Omit<DiskConfig, "vdev">> = fc.record({
   // target= eats the rest of the spec but, as in libxlu, drops one trailing comma: paths must not end in one.
   target: absPath.filter((p) => !p.endsWith(",")),
-  format: fc.constant("raw" as const),
+  format: fc.constantFrom("raw" as const, "qcow2" as const),
   access: fc.constantFrom("rw" as const, "ro" as const),
 });
 
@@ -154,8 +154,8 @@ function humanText(c: DomainConfig, style: { hex: boolean; semis: boolean; rever
     `disk = [\n${c.disks
       .map((d) =>
         /^[^,=:\s]+$/.test(d.target)
-          ? `${d.target},,${d.vdev},${d.access === "ro" ? "r" : "w"}`
-          : `vdev=${d.vdev},access=${d.access},target=${d.target}`,
+          ? `${d.target},${d.format === "raw" ? "" : d.format},${d.vdev},${d.access === "ro" ? "r" : "w"}`
+          : `vdev=${d.vdev},format=${d.format},access=${d.access},target=${d.target}`,
       )
       .map((s) => `    ${quote(s)}, # a disk\n`)
       .join("")}]`,

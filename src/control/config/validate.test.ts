@@ -238,8 +238,8 @@ describe("domain config errors", () => {
 
   it("reports a bad disk or vif at its own line, with its index and text", () => {
     assert.equal(
-      errorOf("disk = [\n  '/a,,xvda',\n  '/b,qcow2,xvdb',\n]"),
-      'vm.cfg:5: disk: disk 1 ("/b,qcow2,xvdb"): format "qcow2": rvisor reads raw images only',
+      errorOf("disk = [\n  '/a,,xvda',\n  '/b,vhd,xvdb',\n]"),
+      'vm.cfg:5: disk: disk 1 ("/b,vhd,xvdb"): format "vhd": rvisor reads raw and qcow2 images only',
     );
     assert.equal(
       errorOf("vif = ['mac=zz']"),

@@ -5,14 +5,16 @@
  * store entries, config errors, the socket's mode, and the SQLite definitions across a restart.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { createDiskImage } from "../../hypervisor/virtio/qcow2-create.js";
 import type { DomainInfo } from "./api.js";
 import { DaemonApiError, DaemonNotRunningError, RvisordClient } from "./client.js";
 import { Rvisord } from "./server.js";
+import { StateDb } from "./state-db.js";
 import { rvisorAt } from "./test-support.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -222,9 +224,11 @@ describe("rvisord", () => {
     assert.equal(find(await c.list(), "bad"), undefined, "a refused config is not defined");
   });
 
-  it("attaches a config's disks: the guest's suite tests them, and a missing image is refused by name", async () => {
-    const image = join(dir, "data.img");
-    writeFileSync(image, Buffer.alloc(64 * 512));
+  it("attaches a config's disks (a qcow2 overlay, a raw image): the guest's suite tests them, and a missing image is refused by name", async () => {
+    const base = join(dir, "base.img");
+    writeFileSync(base, Buffer.alloc(64 * 512, 0x17));
+    const image = join(dir, "data.qcow2");
+    createDiskImage(image, { format: "qcow2", backingFile: "base.img" });
     const readOnly = join(dir, "ro.img");
     writeFileSync(readOnly, Buffer.alloc(64 * 512, 0x42));
     await createFrom(
@@ -232,7 +236,7 @@ describe("rvisord", () => {
       cfg(
         "disks",
         `type = "hvm"\nkernel = "${kernels}/kernel-autotest.elf"\n` +
-          `disk = [ "${image},raw,xvda,rw", "format=raw, vdev=xvdb, access=ro, target=${readOnly}" ]`,
+          `disk = [ "${image},qcow2,xvda,rw", "format=raw, vdev=xvdb, access=ro, target=${readOnly}" ]`,
       ),
     );
     await waitFor("disks to pass its tests and power off", async () => {
@@ -244,6 +248,7 @@ describe("rvisord", () => {
     assert.match(out, /^blk1: virtio-blk, 64 sectors \(32 KiB\), read-only$/m);
     assert.match(out, /^PASS blk$/m);
     assert.match(out, /tests: 16 passed, 0 failed/);
+    assert.deepEqual(readFileSync(base), Buffer.alloc(64 * 512, 0x17), "the overlay's base is unchanged");
     const missing = join(dir, "missing.img");
     const bad = cfg(
       "nodisk",
@@ -300,6 +305,15 @@ describe("rvisord", () => {
 
   it("keeps domain configs in SQLite across a restart: listed as stopped, and startable", async () => {
     await daemon.stop();
+    const db = new StateDb(state);
+    assert.deepEqual(
+      db.get("disks")?.config.disks.map((d) => [d.format, d.target]),
+      [
+        ["qcow2", join(dir, "data.qcow2")],
+        ["raw", join(dir, "ro.img")],
+      ],
+    );
+    db.close();
     assert.throws(() => statSync(socket), "the socket is removed on stop");
     await assert.rejects(c.list(), (e) => e instanceof DaemonNotRunningError);
     daemon = await Rvisord.start({ socketPath: socket, stateDir: state, pcpus: 2, hostMemoryMiB: 256 });

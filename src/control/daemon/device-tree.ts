@@ -27,9 +27,9 @@
  * (InitWait); features being negotiated → 3 (Initialised); DRIVER_OK → 4 (Connected) on both;
  * DEVICE_NEEDS_RESET → 5 (Closing); FAILED → 6 (Closed).
  */
-import { statSync } from "node:fs";
 import type { Domain } from "../../hypervisor/domain.js";
 import type { DomainSaveState } from "../../hypervisor/save/state.js";
+import { type DiskFormat, imageVirtualSize } from "../../hypervisor/virtio/disk-image.js";
 import { STATUS_DEVICE_NEEDS_RESET, STATUS_DRIVER_OK, STATUS_FAILED } from "../../hypervisor/virtio/mmio.js";
 import { type DomainConfig, vbdDevid } from "../config/index.js";
 import type { Connection } from "../store/connection.js";
@@ -57,7 +57,7 @@ const SECTOR = 512;
 
 export interface DeviceRecord {
   domid: number;
-  disks: { vdev: string; target: string; readOnly: boolean }[];
+  disks: { vdev: string; target: string; format: DiskFormat; readOnly: boolean }[];
   vifs: { mac: string; bridge: string }[];
   /** The PV console (hvc0), when the domain has one: how many bytes of its output the daemon keeps. */
   console?: { limit: number };
@@ -67,7 +67,12 @@ export interface DeviceRecord {
 export function deviceRecord(domid: number, c: DomainConfig, consoleLimit?: number): DeviceRecord {
   return {
     domid,
-    disks: c.disks.map((d) => ({ vdev: d.vdev, target: d.target, readOnly: d.access === "ro" })),
+    disks: c.disks.map((d) => ({
+      vdev: d.vdev,
+      target: d.target,
+      format: d.format,
+      readOnly: d.access === "ro",
+    })),
     vifs: c.vifs.map((v) => ({ mac: v.mac, bridge: v.bridge })),
     ...(consoleLimit === undefined ? {} : { console: { limit: consoleLimit } }),
   };
@@ -119,14 +124,15 @@ export function writeDeviceTree(tools: Connection, r: DeviceRecord): XsResult<vo
       "vbd",
       devid,
       {
-        params: disk.target,
-        type: "file",
+        // libxl's qdisk backend names the format in params ("qcow2:/path"); a raw file is just its path.
+        params: disk.format === "raw" ? disk.target : `${disk.format}:${disk.target}`,
+        type: disk.format === "raw" ? "file" : "qdisk",
         mode: disk.readOnly ? "r" : "w",
         dev: disk.vdev,
         "device-type": "disk",
         removable: 0,
         bootable: i === 0 ? 1 : 0,
-        sectors: sectorsOf(disk.target),
+        sectors: Math.floor(imageVirtualSize(disk.target, disk.format) / SECTOR),
         "sector-size": SECTOR,
         info: disk.readOnly ? 4 : 0, // VDISK_READONLY
       },
@@ -185,14 +191,6 @@ export function hasPvConsole(state: DomainSaveState): boolean {
 /** The backend directories of a domain's devices (its frontends go with its home). */
 export function removeDeviceTree(tools: Connection, domid: number): void {
   for (const kind of ["vbd", "vif", "console"] as const) tools.rm(devicePaths.backendDir(kind, domid));
-}
-
-function sectorsOf(path: string): number {
-  try {
-    return Math.floor(statSync(path).size / SECTOR);
-  } catch {
-    return 0;
-  }
 }
 
 /** A virtio device's status register as the frontend's and backend's XenbusState. */

@@ -68,7 +68,12 @@ export function bootargsOf(c: DomainConfig): { bootargs?: string } {
 
 /** A definition's disks as the domain builder takes them. */
 export function disksOf(c: DomainConfig): DomainDisk[] {
-  return c.disks.map((disk) => ({ path: disk.target, readOnly: disk.access === "ro", vdev: disk.vdev }));
+  return c.disks.map((disk) => ({
+    path: disk.target,
+    format: disk.format,
+    readOnly: disk.access === "ro",
+    vdev: disk.vdev,
+  }));
 }
 
 /** The config's `cpus` as pCPU lists per vCPU index, checked against a host of `pcpus` before creating. */

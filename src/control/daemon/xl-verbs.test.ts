@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { createDiskImage } from "../../hypervisor/virtio/qcow2-create.js";
 import type { BlockDevice, NetworkDevice } from "./api.js";
 import { DaemonApiError, RvisordClient } from "./client.js";
 import { Rvisord } from "./server.js";
@@ -26,6 +27,10 @@ const socket = join(dir, "rvisord.sock");
 const state = join(dir, "state");
 const image = join(dir, "data.img");
 writeFileSync(image, Buffer.alloc(64 * 512));
+/** A second disk: a qcow2 overlay of 128 sectors over a raw base of 16. */
+const overlay = join(dir, "overlay.qcow2");
+writeFileSync(join(dir, "small.img"), Buffer.alloc(16 * 512));
+createDiskImage(overlay, { format: "qcow2", backingFile: "small.img", size: 128 * 512 });
 
 function cfg(name: string, lines: string): string {
   const path = join(dir, `${name}.cfg`);
@@ -60,7 +65,7 @@ describe("rvisord's xl verbs", () => {
     const path = cfg(
       "web",
       `type = "trap"\nkernel = "${kernels}/kernel.elf"\n` +
-        `disk = [ "${image},raw,xvda,rw" ]\nvif = [ "mac=00:16:3e:00:00:21, bridge=xenbr0" ]`,
+        `disk = [ "${image},raw,xvda,rw", "format=qcow2, vdev=xvdb, target=${overlay}" ]\nvif = [ "mac=00:16:3e:00:00:21, bridge=xenbr0" ]`,
     );
     await c.create({ config: readFileSync(path, "utf8"), path });
     await consoleMatching("web", /\$ $/);
@@ -148,6 +153,10 @@ describe("rvisord's xl verbs", () => {
     assert.equal(node("/sectors")?.value, "64");
     assert.equal(node("/sector-size")?.value, "512");
     assert.deepEqual(node("/sectors")?.perms, ["n0", `r${id}`]);
+    const qcow2 = (p: string) => c.storeRead(`/local/domain/0/backend/vbd/${id}/51728${p}`);
+    assert.equal((await qcow2("/params")).value, `qcow2:${overlay}`, "libxl's qdisk names the format");
+    assert.equal((await qcow2("/type")).value, "qdisk");
+    assert.equal((await qcow2("/sectors")).value, "128", "the overlay's virtual size, not its file's");
     const fe = await c.storeList(`/local/domain/${id}/device/vbd/51712`);
     const fnode = (p: string) => fe.find((e) => e.path === `/local/domain/${id}/device/vbd/51712${p}`);
     assert.deepEqual(fnode("")?.perms, [`n${id}`, "r0"], "the frontend is the domain's");
@@ -168,7 +177,8 @@ describe("rvisord's xl verbs", () => {
     assert.equal(
       blocks.stdout,
       "Vdev  BE  handle state evt-ch ring-ref BE-path\n" +
-        `51712 0   ${String(id).padEnd(6)} 4     -1     -1       /local/domain/0/backend/vbd/${id}/51712\n`,
+        `51712 0   ${String(id).padEnd(6)} 4     -1     -1       /local/domain/0/backend/vbd/${id}/51712\n` +
+        `51728 0   ${String(id).padEnd(6)} 4     -1     -1       /local/domain/0/backend/vbd/${id}/51728\n`,
     );
     assert.equal((await c.storeRead(`/local/domain/0/backend/vbd/${id}/51712/state`)).value, "4");
     const json = JSON.parse((await rvisor("block-list", "web", "--json")).stdout) as BlockDevice[];
@@ -275,7 +285,10 @@ describe("rvisord's xl verbs", () => {
     const rows = await c.blockDevices("www");
     assert.deepEqual(
       rows.map((r) => [r.devid, r.backendPath]),
-      [[51712, `/local/domain/0/backend/vbd/${back.id}/51712`]],
+      [
+        [51712, `/local/domain/0/backend/vbd/${back.id}/51712`],
+        [51728, `/local/domain/0/backend/vbd/${back.id}/51728`],
+      ],
     );
     assert.equal((await c.networkDevices("www"))[0].mac, "00:16:3e:00:00:21");
     // hvc0 came back with the domain, its shell where it was (its log starts afresh with the instance).

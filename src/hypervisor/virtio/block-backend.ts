@@ -4,7 +4,8 @@
  * exit that submitted it); flush is fsync. `MemoryDisk` is the same interface over a buffer, for tests.
  *
  * A raw image is opened read-write by at most one domain of this process at a time (as xl refuses to
- * attach a writable disk twice): two writers would corrupt it. Read-only opens may share it.
+ * attach a writable disk twice): two writers would corrupt it. Read-only opens may share it; a file under
+ * a copy-on-write overlay (qcow2.ts) may not be written while the overlay uses it.
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, realpathSync, writeSync } from "node:fs";
 
@@ -28,54 +29,96 @@ export class BlockBackendError extends Error {
   override name = "BlockBackendError";
 }
 
-/** Real paths of images open read-write in this process. */
+/**
+ * How an image file is opened: "rw" and "ro" for a domain's disk, "backing" for a file under a
+ * copy-on-write overlay (read-only, and it must not change while the overlay uses it).
+ */
+export type ImageAccess = "rw" | "ro" | "backing";
+
+/** Real paths of images open read-write in this process, and of backing files with their users. */
 const writers = new Set<string>();
+const backingUsers = new Map<string, number>();
+
+/** An image file open on one descriptor; `release` closes it and drops its claim. */
+export interface ImageFile {
+  readonly fd: number;
+  readonly realPath: string;
+  readonly size: number;
+  release(): void;
+}
+
+/**
+ * Opens `path` for `access`; throws BlockBackendError naming the file when it is missing, unreadable,
+ * not a file, or claimed in a way that conflicts: a writer excludes other writers and backing users (xl
+ * refuses to attach a writable disk twice, QEMU's image locking a write under a running overlay).
+ */
+export function openImageFile(path: string, access: ImageAccess): ImageFile {
+  let real: string;
+  let fd: number;
+  try {
+    real = realpathSync(path);
+    fd = openSync(real, access === "rw" ? "r+" : "r");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why =
+      err.code === "ENOENT"
+        ? "no such file"
+        : err.code === "EACCES" || err.code === "EPERM"
+          ? `permission denied (${access === "rw" ? "read-write" : "read"} access)`
+          : err.code === "EISDIR"
+            ? "is a directory"
+            : err.message;
+    throw new BlockBackendError(`disk image ${path}: ${why}`);
+  }
+  const fail = (why: string): never => {
+    closeSync(fd);
+    throw new BlockBackendError(`disk image ${path}: ${why}`);
+  };
+  const st = fstatSync(fd);
+  if (!st.isFile() && !st.isBlockDevice()) fail("not a regular file");
+  if (access === "rw" && writers.has(real)) fail("already attached read-write to another domain");
+  if (access === "rw" && backingUsers.has(real)) fail("is the backing file of an overlay in use");
+  if (access === "backing" && writers.has(real))
+    fail("is attached read-write to a domain, so it cannot be a backing file now");
+  if (access === "rw") writers.add(real);
+  if (access === "backing") backingUsers.set(real, (backingUsers.get(real) ?? 0) + 1);
+  let open = true;
+  return {
+    fd,
+    realPath: real,
+    size: st.size,
+    release() {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+      if (access === "rw") writers.delete(real);
+      if (access === "backing") {
+        const n = (backingUsers.get(real) ?? 1) - 1;
+        if (n === 0) backingUsers.delete(real);
+        else backingUsers.set(real, n);
+      }
+    },
+  };
+}
 
 export class RawFile implements BlockBackend {
-  private fd: number | undefined;
+  private file: ImageFile | undefined;
+  readonly size: number;
+  readonly readOnly: boolean;
 
   private constructor(
     readonly description: string,
-    private readonly realPath: string,
-    fd: number,
-    readonly size: number,
-    readonly readOnly: boolean,
+    file: ImageFile,
+    access: ImageAccess,
   ) {
-    this.fd = fd;
+    this.file = file;
+    this.size = file.size;
+    this.readOnly = access !== "rw";
   }
 
   /** Opens `path`; throws BlockBackendError naming the file when it is missing, unreadable or busy. */
-  static open(path: string, readOnly: boolean): RawFile {
-    let real: string;
-    let fd: number;
-    try {
-      real = realpathSync(path);
-      fd = openSync(real, readOnly ? "r" : "r+");
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const why =
-        err.code === "ENOENT"
-          ? "no such file"
-          : err.code === "EACCES" || err.code === "EPERM"
-            ? `permission denied (${readOnly ? "read" : "read-write"} access)`
-            : err.code === "EISDIR"
-              ? "is a directory"
-              : err.message;
-      throw new BlockBackendError(`disk image ${path}: ${why}`);
-    }
-    const st = fstatSync(fd);
-    if (!st.isFile() && !st.isBlockDevice()) {
-      closeSync(fd);
-      throw new BlockBackendError(`disk image ${path}: not a regular file`);
-    }
-    if (!readOnly) {
-      if (writers.has(real)) {
-        closeSync(fd);
-        throw new BlockBackendError(`disk image ${path}: already attached read-write to another domain`);
-      }
-      writers.add(real);
-    }
-    return new RawFile(path, real, fd, st.size, readOnly);
+  static open(path: string, readOnly: boolean, access: ImageAccess = readOnly ? "ro" : "rw"): RawFile {
+    return new RawFile(path, openImageFile(path, access), access);
   }
 
   read(offset: number, into: Uint8Array): void {
@@ -100,15 +143,13 @@ export class RawFile implements BlockBackend {
   }
 
   close(): void {
-    if (this.fd === undefined) return;
-    closeSync(this.fd);
-    this.fd = undefined;
-    if (!this.readOnly) writers.delete(this.realPath);
+    this.file?.release();
+    this.file = undefined;
   }
 
   private handle(): number {
-    if (this.fd === undefined) throw new BlockBackendError(`disk image ${this.description} is closed`);
-    return this.fd;
+    if (this.file === undefined) throw new BlockBackendError(`disk image ${this.description} is closed`);
+    return this.file.fd;
   }
 }
 
