@@ -24,7 +24,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const blank = join(dir, "blank.img");
 writeFileSync(blank, Buffer.alloc(256 * 512));
-const INPUT = ["blk write 9 written before or after", "blk read 9", "test blk", "shutdown"].join("\n") + "\n";
+const INPUT = `${["blk write 9 written before or after", "blk read 9", "test blk", "shutdown"].join("\n")}\n`;
 
 /** Counts the input bytes the guest took (the restored guest's console gets the rest). */
 class CountingConsole implements ConsoleBackend {
