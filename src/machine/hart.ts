@@ -642,7 +642,9 @@ export class Hart {
 
   /** The store slow path: misaligned (both pages translated before any byte is written), misses, devices, watched frames. */
   storeSlow(va: number, size: 1 | 2 | 4, v: number): void {
-    this.reservation = -1;
+    // A plain store by this hart leaves its reservation alone (the spec lets an SC after it succeed or
+    // fail); clearing it here, on the slow path only, made an SC's outcome depend on the TLB's state
+    // and so differ between the interpreter and the translator.
     if ((va & (size - 1)) !== 0) {
       const last = (va + size - 1) | 0;
       this.translate(va, ACCESS_STORE);
