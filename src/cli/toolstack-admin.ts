@@ -13,26 +13,8 @@
 import type { Command } from "commander";
 import { formatCpuRanges, parseCpuList } from "../control/config/cpulist.js";
 import type { DomainStats, StatsSample, StoreEntry, VcpuInfo } from "../control/daemon/api.js";
-import type { RvisordClient } from "../control/daemon/client.js";
 import { UsageError } from "./options.js";
-
-type Verb = <A extends unknown[]>(
-  body: (...args: A) => Promise<number> | number,
-) => (...args: A) => Promise<void>;
-
-export interface AdminCommandContext {
-  verb: Verb;
-  socketHelp: string;
-  client: (o: { socket?: string }) => RvisordClient;
-  /** Where output goes (tests give their own). */
-  out?: (text: string) => void;
-}
-
-interface SocketOption {
-  socket?: string;
-}
-
-const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+import { type CommandContext, json, type SocketOption } from "./toolstack-context.js";
 
 /** `xl vcpu-list`'s table. */
 export function formatVcpuList(vcpus: readonly VcpuInfo[], pcpus: number): string {
@@ -90,7 +72,7 @@ function parseOptionalInt(text: string | undefined, what: string): number | unde
   return Number(text);
 }
 
-export function registerAdminCommands(program: Command, ctx: AdminCommandContext): void {
+export function registerAdminCommands(program: Command, ctx: CommandContext): void {
   const { verb, socketHelp, client } = ctx;
   const out = ctx.out ?? ((t: string) => process.stdout.write(t));
 

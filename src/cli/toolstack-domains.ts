@@ -16,24 +16,10 @@
  */
 import type { Command } from "commander";
 import type { BlockDevice, DomainInfo, NetworkDevice } from "../control/daemon/api.js";
-import { DaemonApiError, type RvisordClient } from "../control/daemon/client.js";
+import { DaemonApiError } from "../control/daemon/client.js";
 import { CONTROL_DOMAIN } from "../hypervisor/hypervisor.js";
 import { UsageError } from "./options.js";
-
-type Verb = <A extends unknown[]>(
-  body: (...args: A) => Promise<number> | number,
-) => (...args: A) => Promise<void>;
-
-export interface DomainCommandContext {
-  verb: Verb;
-  socketHelp: string;
-  client: (o: { socket?: string }) => RvisordClient;
-  out?: (text: string) => void;
-}
-
-interface SocketOption {
-  socket?: string;
-}
+import { type CommandContext, json, type SocketOption } from "./toolstack-context.js";
 
 /** xl uptime's figure: "1 day,  2:03:04", "3 days, 10:00:00" or " 0:01:05" (the short form: no seconds). */
 export function formatUptime(seconds: number, short = false): string {
@@ -49,7 +35,6 @@ export function formatUptime(seconds: number, short = false): string {
   return day === 0 ? clock : `${day} day${day > 1 ? "s" : ""}, ${clock}`;
 }
 
-const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 const left = (v: string | number, n: number) => String(v).padEnd(n);
 
 /** `xl block-list`'s table (its printf widths; trailing blanks cut). */
@@ -118,7 +103,7 @@ async function perDomain<T>(
   return { rows, failed };
 }
 
-export function registerDomainCommands(program: Command, ctx: DomainCommandContext): void {
+export function registerDomainCommands(program: Command, ctx: CommandContext): void {
   const { verb, socketHelp, client } = ctx;
   const out = ctx.out ?? ((t: string) => process.stdout.write(t));
 

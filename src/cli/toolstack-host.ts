@@ -16,7 +16,7 @@ import type { Command } from "commander";
 import type { DomainInfo, HostSettings, OnStop } from "../control/daemon/api.js";
 import { MAX_STOP_TIMEOUT_S, ON_STOP } from "../control/daemon/host-lifecycle.js";
 import { MiB, UsageError } from "./options.js";
-import type { AdminCommandContext } from "./toolstack-admin.js";
+import type { CommandContext } from "./toolstack-context.js";
 
 /** --on-stop's value. */
 export function parseOnStop(text: string): OnStop {
@@ -74,7 +74,7 @@ export function formatLong(domains: readonly DomainInfo[]): string {
     .join("\n");
 }
 
-export function registerHostCommands(program: Command, ctx: AdminCommandContext): void {
+export function registerHostCommands(program: Command, ctx: CommandContext): void {
   const { verb, socketHelp, client } = ctx;
   const out = ctx.out ?? ((t: string) => process.stdout.write(t));
 

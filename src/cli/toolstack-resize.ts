@@ -13,7 +13,7 @@
 import type { Command } from "commander";
 import type { ResizeInfo } from "../control/daemon/resize.js";
 import { parseMemorySize, UsageError } from "./options.js";
-import type { AdminCommandContext } from "./toolstack-admin.js";
+import type { CommandContext } from "./toolstack-context.js";
 
 const KiB = 1024;
 
@@ -53,7 +53,7 @@ export function formatResizeInfo(r: ResizeInfo): string {
   return `${lines.join("\n")}\n`;
 }
 
-export function registerResizeCommands(program: Command, ctx: AdminCommandContext): void {
+export function registerResizeCommands(program: Command, ctx: CommandContext): void {
   const { verb, socketHelp, client } = ctx;
   const out = ctx.out ?? ((t: string) => process.stdout.write(t));
 

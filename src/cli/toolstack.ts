@@ -42,6 +42,7 @@ import { MAX_HARTS } from "../machine/params.js";
 import { CLOCK_NAMES, MiB, parseChoice, parseIntInRange, parseMemorySize, UsageError } from "./options.js";
 import { DEFAULT_ENGINE, ENGINE_NAMES, ENGINES } from "./registry.js";
 import { registerAdminCommands } from "./toolstack-admin.js";
+import type { SocketOption } from "./toolstack-context.js";
 import { formatUptime, registerDomainCommands } from "./toolstack-domains.js";
 import { formatLong, parseOnStop, parseStopTimeout, registerHostCommands } from "./toolstack-host.js";
 import { registerResizeCommands } from "./toolstack-resize.js";
@@ -62,10 +63,6 @@ function daemonErrors<A extends unknown[]>(body: Body<A>): Body<A> {
       throw e;
     }
   };
-}
-
-interface SocketOption {
-  socket?: string;
 }
 
 const client = (o: SocketOption) => {
