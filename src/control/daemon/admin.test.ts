@@ -18,6 +18,7 @@ import { attachConsole, DETACH_BYTE } from "../../cli/toolstack.js";
 import type { StatsSample } from "./api.js";
 import { RvisordClient } from "./client.js";
 import { Rvisord, TOKEN_FILE } from "./server.js";
+import { waitFor } from "./test-support.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const kernels = join(root, "build/guest/kernel");
@@ -32,16 +33,6 @@ function cfg(name: string, lines: string): string {
   const path = join(dir, `${name}.cfg`);
   writeFileSync(path, `name = "${name}"\nmemory = 16\n${lines}\n`);
   return path;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function rvisor(

@@ -15,7 +15,7 @@ import type { DomainInfo } from "./api.js";
 import { DaemonApiError, DaemonNotRunningError, RvisordClient } from "./client.js";
 import { Rvisord } from "./server.js";
 import { StateDb } from "./state-db.js";
-import { rvisorAt } from "./test-support.js";
+import { rvisorAt, waitFor } from "./test-support.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const kernels = join(root, "build/guest/kernel");
@@ -34,16 +34,6 @@ function cfg(name: string, lines: string): string {
 async function createFrom(c: RvisordClient, path: string) {
   const { readFileSync } = await import("node:fs");
   return c.create({ config: readFileSync(path, "utf8"), path });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const find = (list: DomainInfo[], name: string) => list.find((d) => d.name === name);

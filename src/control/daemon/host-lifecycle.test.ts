@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import type { DomainInfo, HostSettings } from "./api.js";
 import { DaemonApiError, RvisordClient } from "./client.js";
 import { Rvisord } from "./server.js";
+import { waitFor } from "./test-support.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const kernels = join(root, "build/guest/kernel");
@@ -25,16 +26,6 @@ const ROUNDS = 60;
 const RESULT = `work: 2 x ${ROUNDS} rounds, all correct`;
 
 const dir = mkdtempSync(join(tmpdir(), "rvisord-hostlife-"));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** One daemon on `state` with its log kept, and a client. */
 async function daemonOn(state: string, host: Partial<HostSettings> = {}, restore = true) {

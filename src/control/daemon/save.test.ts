@@ -18,6 +18,7 @@ import { testResultLines } from "../../testing/kernel.js";
 import type { DomainInfo } from "./api.js";
 import { DaemonApiError, RvisordClient } from "./client.js";
 import { Rvisord } from "./server.js";
+import { waitFor } from "./test-support.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const kernels = join(root, "build/guest/kernel");
@@ -41,16 +42,6 @@ const autotest = (mode: string) =>
 
 async function createFrom(c: RvisordClient, path: string) {
   return c.create({ config: readFileSync(path, "utf8"), path });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const find = (list: DomainInfo[], name: string) => list.find((d) => d.name === name);

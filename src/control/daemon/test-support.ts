@@ -26,3 +26,21 @@ export async function rvisorAt(socket: string, ...args: string[]): Promise<CliRe
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
 }
+
+/**
+ * Polls `probe` until it gives a value (every 20 ms), or fails naming `what` after `ms`: the bound is
+ * generous because the whole suite shares two cores; the tests stay deterministic in what they check.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -16,7 +16,7 @@ import { createDiskImage } from "../../hypervisor/virtio/qcow2-create.js";
 import type { BlockDevice, NetworkDevice } from "./api.js";
 import { DaemonApiError, RvisordClient } from "./client.js";
 import { Rvisord } from "./server.js";
-import { rvisorAt } from "./test-support.js";
+import { rvisorAt, waitFor } from "./test-support.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const kernels = join(root, "build/guest/kernel");
@@ -36,16 +36,6 @@ function cfg(name: string, lines: string): string {
   const path = join(dir, `${name}.cfg`);
   writeFileSync(path, `name = "${name}"\nmemory = 16\n${lines}\n`);
   return path;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const rvisor = (...args: string[]) => rvisorAt(socket, ...args);
