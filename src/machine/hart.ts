@@ -1,8 +1,11 @@
 /**
- * One RV32IMAC hart: its architectural state, its memory path (software TLB fast path in front of the
- * Sv32 walker), trap entry and interrupt selection. Instruction semantics are not here: they come from
- * the instruction table (isa/table.ts) through the interpreter (interpreter.ts); CSR read/write rules are
- * in csr.ts.
+ * One RV32IMAC hart: its architectural state and its memory path (software TLB fast path in front of
+ * the Sv32 walker). Instruction semantics are not here: they come from the instruction table
+ * (isa/table.ts) through the interpreter (interpreter.ts) or the translator (dbt/); CSR read/write rules
+ * are in csr.ts, trap entry, interrupt selection and xRET/WFI/SFENCE.VMA in trap.ts, and everything the
+ * H extension changes in hext.ts and hext-csr.ts. The methods here that the instruction table calls for
+ * those choose between the base and the H-extension functions once per call, off the per-instruction
+ * path.
  *
  * A trap is raised by `raise(cause, tval)`, which records the cause and throws the TRAP sentinel; the
  * engine's loop catches it and calls `takeTrap`. Every instruction checks what can trap before it has any
@@ -20,8 +23,6 @@ import type { Bus } from "./bus.js";
 import { csrRead, csrWrite } from "./csr.js";
 import {
   type HState,
-  hCsrRead,
-  hCsrWrite,
   hEcall,
   hFence,
   hLoad,
@@ -34,32 +35,22 @@ import {
   hTranslate,
   hWfi,
 } from "./hext.js";
+import { hCsrRead, hCsrWrite } from "./hext-csr.js";
 import {
   CAUSE_BREAKPOINT,
   CAUSE_ECALL_U,
   CAUSE_ILLEGAL_INSN,
   CAUSE_INSN_ACCESS,
-  CAUSE_INTERRUPT,
   CAUSE_LOAD_ACCESS,
   CAUSE_LOAD_MISALIGNED,
   CAUSE_STORE_ACCESS,
   CAUSE_STORE_MISALIGNED,
-  MSTATUS_MIE,
-  MSTATUS_MPIE,
   MSTATUS_MPP,
   MSTATUS_MPP_SHIFT,
   MSTATUS_MPRV,
   MSTATUS_MXR,
-  MSTATUS_SIE,
-  MSTATUS_SPIE,
-  MSTATUS_SPP,
   MSTATUS_SUM,
-  MSTATUS_TSR,
-  MSTATUS_TVM,
-  MSTATUS_TW,
   PRIV_M,
-  PRIV_S,
-  PRIV_U,
   type Priv,
   SATP_MODE_SV32,
 } from "./isa/csr-defs.js";
@@ -67,6 +58,7 @@ import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access, walkSv32 } from "
 import { PAGE_SHIFT, TLB_ENTRIES } from "./params.js";
 import type { Ram } from "./ram.js";
 import { selectBank, Tlb } from "./tlb.js";
+import { baseMret, basePendingInterrupt, baseSfenceVma, baseSret, baseTakeTrap, baseWfi } from "./trap.js";
 
 /** Thrown (never as an Error: it is cheap) when an instruction traps; see Hart.raise. */
 export const TRAP = Symbol("trap");
@@ -86,9 +78,6 @@ const TLB_MASK = TLB_ENTRIES - 1;
 const TLB_FETCH = 0;
 const TLB_LOAD = TLB_ENTRIES;
 const TLB_STORE = 2 * TLB_ENTRIES;
-
-/** Interrupts in the order the privileged spec takes them when several are pending: MEI MSI MTI SEI SSI STI. */
-const IRQ_PRIORITY = [11, 3, 7, 9, 1, 5] as const;
 
 /**
  * Handles a trap that would enter M-mode, for firmware written in TypeScript (the SBI). Returns true when
@@ -282,60 +271,18 @@ export class Hart {
   }
 
   /**
-   * Enters the trap handler for `cause` (interrupts have CAUSE_INTERRUPT set), at privilege M or, when
-   * delegated by medeleg/mideleg and the hart is not in M, at S. `this.pc` is the trapping instruction
-   * (exceptions) or the next one to run (interrupts).
+   * Enters the trap handler for `cause` (interrupts have CAUSE_INTERRUPT set): trap.ts, or hext.ts's
+   * routing between M, HS and VS. `this.pc` is the trapping instruction (exceptions) or the next one to
+   * run (interrupts).
    */
   takeTrap(cause: number, tval: number): void {
-    if (this.hx !== undefined) {
-      hTakeTrap(this, cause, tval);
-      return;
-    }
-    const interrupt = (cause & CAUSE_INTERRUPT) !== 0;
-    const code = cause & 0x7fff_ffff;
-    const deleg = interrupt ? this.mideleg : this.medeleg;
-    this.reservation = -1;
-    if (this.priv <= PRIV_S && ((deleg >>> code) & 1) !== 0) {
-      this.scause = cause;
-      this.sepc = this.pc;
-      this.stval = tval >>> 0;
-      let s = this.mstatus & ~(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE);
-      if (this.priv === PRIV_S) s |= MSTATUS_SPP;
-      if ((this.mstatus & MSTATUS_SIE) !== 0) s |= MSTATUS_SPIE;
-      this.mstatus = s;
-      this.setPriv(PRIV_S);
-      this.pc = trapVector(this.stvec, interrupt, code);
-      return;
-    }
-    if (this.mTrapHook?.(this, cause, tval)) return;
-    this.mcause = cause;
-    this.mepc = this.pc;
-    this.mtval = tval >>> 0;
-    let s = this.mstatus & ~(MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE);
-    s |= this.priv << MSTATUS_MPP_SHIFT;
-    if ((this.mstatus & MSTATUS_MIE) !== 0) s |= MSTATUS_MPIE;
-    this.mstatus = s;
-    this.setPriv(PRIV_M);
-    this.pc = trapVector(this.mtvec, interrupt, code);
+    if (this.hx !== undefined) hTakeTrap(this, cause, tval);
+    else baseTakeTrap(this, cause, tval);
   }
 
-  /**
-   * The interrupt to take now, or 0: pending (mip & mie), routed by mideleg, enabled by the privilege
-   * rules (a lower privilege than the target always takes it; the same privilege only with xIE set).
-   * M-level interrupts come before S-level ones; within a level, the fixed priority order.
-   */
+  /** The interrupt to take now, or 0 (trap.ts; hext.ts with the H extension). */
   pendingInterrupt(): number {
-    if (this.hx !== undefined) return hPendingInterrupt(this);
-    const pending = this.mip & this.mie;
-    if (pending === 0) return 0;
-    const m = pending & ~this.mideleg;
-    const mEnabled = this.priv < PRIV_M || (this.mstatus & MSTATUS_MIE) !== 0;
-    const s = pending & this.mideleg;
-    const sEnabled = this.priv < PRIV_S || (this.priv === PRIV_S && (this.mstatus & MSTATUS_SIE) !== 0);
-    const set = mEnabled && m !== 0 ? m : sEnabled && s !== 0 ? s : 0;
-    if (set === 0) return 0;
-    for (const irq of IRQ_PRIORITY) if ((set >>> irq) & 1) return CAUSE_INTERRUPT | irq | 0;
-    return 0;
+    return this.hx !== undefined ? hPendingInterrupt(this) : basePendingInterrupt(this);
   }
 
   /** Takes a pending enabled interrupt, if any. Returns true when it did. */
@@ -353,7 +300,7 @@ export class Hart {
     this.retagTlb();
   }
 
-  // ── privileged instructions (called from the instruction table) ───────────────────────────
+  // ── privileged instructions (called from the instruction table; trap.ts, hext.ts) ─────────
 
   ecall(): never {
     if (this.hx !== undefined) hEcall(this);
@@ -365,55 +312,21 @@ export class Hart {
   }
 
   mret(insn: number): number {
-    if (this.hx !== undefined) return hMret(this, insn);
-    if (this.priv < PRIV_M) this.illegal(insn);
-    const s = this.mstatus;
-    const mpp = ((s & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT) as Priv;
-    let n = s & ~(MSTATUS_MPP | MSTATUS_MIE);
-    if ((s & MSTATUS_MPIE) !== 0) n |= MSTATUS_MIE;
-    n |= MSTATUS_MPIE; // MPP ← U (least privileged), MPIE ← 1
-    if (mpp !== PRIV_M) n &= ~MSTATUS_MPRV;
-    this.mstatus = n;
-    this.setPriv(mpp);
-    return this.mepc >>> 0;
+    return this.hx !== undefined ? hMret(this, insn) : baseMret(this, insn);
   }
 
   sret(insn: number): number {
-    if (this.hx !== undefined) return hSret(this, insn);
-    if (this.priv < PRIV_S || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TSR) !== 0))
-      this.illegal(insn);
-    const s = this.mstatus;
-    const spp: Priv = (s & MSTATUS_SPP) !== 0 ? PRIV_S : PRIV_U;
-    let n = s & ~(MSTATUS_SPP | MSTATUS_SIE | MSTATUS_MPRV);
-    if ((s & MSTATUS_SPIE) !== 0) n |= MSTATUS_SIE;
-    n |= MSTATUS_SPIE;
-    this.mstatus = n;
-    this.setPriv(spp);
-    return this.sepc >>> 0;
+    return this.hx !== undefined ? hSret(this, insn) : baseSret(this, insn);
   }
 
   wfi(insn: number): void {
-    if (this.hx !== undefined) {
-      hWfi(this, insn);
-      return;
-    }
-    // U-mode WFI is illegal when S-mode exists; S-mode WFI is illegal with TW (no bounded wait here).
-    if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TW) !== 0))
-      this.illegal(insn);
-    if ((this.mip & this.mie) !== 0) return; // an interrupt is already pending: WFI completes at once
-    this.waiting = true;
-    this.remaining = 0;
+    if (this.hx !== undefined) hWfi(this, insn);
+    else baseWfi(this, insn);
   }
 
   sfenceVma(vaddr: number, _asid: number, insn: number): void {
-    if (this.hx !== undefined) {
-      hSfenceVma(this, vaddr, insn);
-      return;
-    }
-    if (this.priv === PRIV_U || (this.priv === PRIV_S && (this.mstatus & MSTATUS_TVM) !== 0))
-      this.illegal(insn);
-    // Every address space (banks are not selected by ASID): exact or conservative.
-    this.flushTlbHs(vaddr);
+    if (this.hx !== undefined) hSfenceVma(this, vaddr, insn);
+    else baseSfenceVma(this, vaddr, insn);
   }
 
   fenceI(): void {
@@ -711,10 +624,4 @@ export class Hart {
       ram.notifyStore(index << 2, 4, v);
     }
   }
-}
-
-/** The handler address for a trap: the base, plus 4 × cause for interrupts in vectored mode. */
-function trapVector(tvec: number, interrupt: boolean, code: number): number {
-  const base = tvec & ~3;
-  return ((tvec & 3) === 1 && interrupt ? base + 4 * code : base) >>> 0;
 }
