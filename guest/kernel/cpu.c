@@ -24,6 +24,12 @@
  * kernel when another is in it spins, interrupts off. sched() passes it from a process to its CPU's
  * scheduler and back (whichever CPU that is when it resumes). An idle CPU waits without it and takes
  * it only when there may be something to do (proc.c) or for the boot CPU's tick (timer.c).
+ *
+ * Idle CPUs: work that appears while a CPU idles — a fork, a wake-up, a CPU told to go offline — would
+ * wait for that CPU's next tick (up to 1/TICK_HZ) without a word to it. So `idle_cpus` (under the lock)
+ * says which CPUs wait in their scheduler, and whoever makes a process runnable claims one of them and
+ * sends it an IPI (SBI IPI) as it releases the lock: its wait ends at once, and it goes through its
+ * scheduler.
  */
 #include <sbi.h>
 #include <stdio.h>
@@ -41,6 +47,8 @@ static struct {
   volatile uint32_t locked;
   volatile int owner; /* the CPU holding it, or -1 */
 } bkl = {0, -1};
+/* CPUs cpu_kick claimed, whose IPI goes out as the lock is released (under the lock). */
+static uint32_t kicks_pending;
 
 void bkl_acquire(void) {
   int me = mycpu()->id;
@@ -55,11 +63,41 @@ void bkl_acquire(void) {
 
 void bkl_release(void) {
   if (!bkl.locked || bkl.owner != mycpu()->id) panic("bkl_release: this CPU does not hold the lock");
+  uint32_t kicks = kicks_pending;
+  kicks_pending = 0;
   bkl.owner = -1;
   __atomic_store_n(&bkl.locked, 0, __ATOMIC_RELEASE);
+  /* Not earlier: a CPU woken while this one still held the lock would only spin on it. */
+  for (; kicks != 0; kicks &= kicks - 1) arch_ipi_send((unsigned long)__builtin_ctz(kicks));
 }
 
 int bkl_held(void) { return bkl.locked && bkl.owner == mycpu()->id; }
+
+/* ---- idle CPUs and the wake-up IPI ---------------------------------------------------------------- */
+/* A bit per CPU waiting in its scheduler for work and not yet claimed for any: written under the lock. */
+static volatile uint32_t idle_cpus;
+
+void cpu_idle_begin(void) { idle_cpus |= 1u << mycpu()->id; }
+void cpu_idle_end(void) { idle_cpus &= ~(1u << mycpu()->id); }
+
+int cpu_claimed(const struct cpu *c) {
+  return (__atomic_load_n(&idle_cpus, __ATOMIC_ACQUIRE) & (1u << c->id)) == 0;
+}
+
+void cpu_kick(struct cpu *c) {
+  uint32_t bit = 1u << c->id;
+  if (!(idle_cpus & bit)) return;
+  idle_cpus &= ~bit;
+  /* This CPU itself looks anyway once the interrupt it is handling is done: no IPI to itself. */
+  if (c != mycpu()) kicks_pending |= bit;
+}
+
+void cpu_kick_idle(void) {
+  uint32_t idle = idle_cpus;
+  if (idle == 0) return;
+  int me = mycpu()->id;
+  cpu_kick(&cpus[idle & (1u << me) ? me : __builtin_ctz(idle)]);
+}
 
 /* ---- boot ------------------------------------------------------------------------------------------ */
 static void set_tp(struct cpu *c) { __asm__ volatile("mv tp, %0" ::"r"(c)); }
@@ -180,6 +218,7 @@ int cpu_set_online(int cpu, int on) {
   if (c->state == CPU_OFFLINE) return 0;
   if (c->state != CPU_ONLINE) return CPU_ERR_BUSY;
   c->state = CPU_STOPPING;
+  cpu_kick(c); /* an idle CPU sees the mark at once, not at its next tick */
   return wait_until(c, is_offline);
 }
 

@@ -156,6 +156,21 @@ int cpu_set_online(int cpu, int on);
 #define CPU_ERR_TIMEOUT -5  /* it did not get there within CPU_SWITCH_TIMEOUT_MS */
 const char *cpu_error_text(int err);
 const char *cpu_state_name(enum cpu_state s);
+/*
+ * Idle CPUs and their wake-up IPI (Linux's smp_send_reschedule). A scheduler with nothing to run marks
+ * its CPU idle (cpu_idle_begin, holding the lock) before it gives up the lock to wait, and unmarks it
+ * when it has the lock again (cpu_idle_end). Whoever makes a process runnable calls cpu_kick_idle
+ * (holding the lock): it claims one idle CPU for the work — the calling one, when it is idle itself
+ * (an interrupt it handles while waiting), else the lowest other — by unmarking it, and sends it an IPI
+ * (SBI IPI, a supervisor software interrupt) once it releases the lock, which the woken CPU needs.
+ * cpu_kick(c) does the same for one CPU (going offline).
+ * An idle CPU whose mark is gone (cpu_claimed, a glance without the lock) takes the lock and looks.
+ */
+void cpu_idle_begin(void);
+void cpu_idle_end(void);
+void cpu_kick_idle(void);
+void cpu_kick(struct cpu *c);
+int cpu_claimed(const struct cpu *c);
 /* Called by the scheduler (holding the lock) when its CPU is STOPPING: gives the CPU back to the firmware. */
 __attribute__((noreturn)) void cpu_leave(void);
 struct proc {

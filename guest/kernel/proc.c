@@ -7,8 +7,9 @@
  * leaves its CPU by switching (swtch) from its kernel stack to that CPU's scheduler, which picks the
  * next RUNNABLE slot after the last one any CPU took (the process table is the one, shared, run queue:
  * a process runs wherever a CPU is free), makes its address space current and switches to it. A CPU
- * with nothing to run gives up the lock and idles until its next interrupt; one marked STOPPING leaves
- * for good instead (cpu_leave):
+ * with nothing to run gives up the lock and idles until an interrupt says there may be work — its tick,
+ * or the IPI of a CPU that made a process runnable (cpu_kick_idle); one marked STOPPING leaves for good
+ * instead (cpu_leave):
  *
  *   EMBRYO --proc_make_runnable--> RUNNABLE <--yield/wakeup/kill-- RUNNING/SLEEPING
  *   RUNNING --proc_exit--> ZOMBIE --proc_wait by the parent--> UNUSED
@@ -80,7 +81,10 @@ void proc_free(struct proc *p) {
   p->state = UNUSED;
 }
 
-void proc_make_runnable(struct proc *p) { p->state = RUNNABLE; }
+void proc_make_runnable(struct proc *p) {
+  p->state = RUNNABLE;
+  cpu_kick_idle();
+}
 
 int kthread_create(const char *name, void (*fn)(void)) {
   struct proc *p = proc_alloc(name);
@@ -117,15 +121,19 @@ void sleep_on(const void *chan) {
 
 void wakeup(const void *chan) {
   for (int i = 0; i < NPROC; i++)
-    if (proc_table[i].state == SLEEPING && proc_table[i].chan == chan) proc_table[i].state = RUNNABLE;
+    if (proc_table[i].state == SLEEPING && proc_table[i].chan == chan) {
+      proc_table[i].state = RUNNABLE;
+      cpu_kick_idle();
+    }
 }
 
 /*
- * Whether an idle CPU should take the lock and look again: a glance at the run queue without the lock
- * (a stale answer only delays the look to the next tick, or makes one look in vain).
+ * Whether an idle CPU should take the lock and look again: claimed for new work (cpu_kick_idle), told
+ * to go offline, or — a glance at the run queue without the lock — a process is runnable (a stale
+ * answer only makes one look in vain: work made runnable after the CPU went idle claims it).
  */
 static int worth_a_look(struct cpu *c) {
-  if (c->state == CPU_STOPPING) return 1;
+  if (c->state == CPU_STOPPING || cpu_claimed(c)) return 1;
   for (int i = 0; i < NPROC; i++)
     if (__atomic_load_n(&proc_table[i].state, __ATOMIC_RELAXED) == RUNNABLE) return 1;
   return 0;
@@ -145,12 +153,18 @@ void scheduler(void) {
       }
     }
     if (!p) {
-      /* Nothing to run: the previous process's table may be freed while we wait, so leave it. */
+      /*
+       * Nothing to run: the previous process's table may be freed while we wait, so leave it. Idle
+       * from here until the lock is ours again, so that new work claims this CPU with an IPI; the
+       * IPI, sent after we looked, ends arch_idle at once (interrupts stay off until then).
+       */
       vm_activate(kernel_pagetable);
+      cpu_idle_begin();
       bkl_release();
       do arch_idle();
       while (!worth_a_look(c));
       bkl_acquire();
+      cpu_idle_end();
       continue;
     }
     p->state = RUNNING;
@@ -221,7 +235,10 @@ int proc_kill(int pid) {
     if (p->pid != pid || p->state == UNUSED || p->state == EMBRYO) continue;
     if (!p->pagetable && !p->killable) return -1; /* kernel threads are not killed, unless they agree */
     p->killed = 1;
-    if (p->state == SLEEPING) p->state = RUNNABLE;
+    if (p->state == SLEEPING) {
+      p->state = RUNNABLE;
+      cpu_kick_idle();
+    }
     return 0;
   }
   return -1;

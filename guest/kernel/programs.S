@@ -31,6 +31,7 @@ programs:
   program sleeper
   program echo
   program work
+  program forkjoin
   .section .rodata.programs, "a", @progbits
   .globl programs_end
 programs_end:

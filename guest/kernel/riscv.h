@@ -42,6 +42,7 @@ typedef uint32_t pte_t;
 
 /* scause: the interrupt bit and the codes the kernel handles. */
 #define CAUSE_INTERRUPT_BIT (1u << 31)
+#define IRQ_S_SOFTWARE 1
 #define IRQ_S_TIMER 5
 #define IRQ_S_EXTERNAL 9
 #define EXC_INSTRUCTION_MISALIGNED 0

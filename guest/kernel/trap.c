@@ -2,6 +2,7 @@
  * What happens on a trap (arch/entry.S saved the context and calls trap_handler):
  *
  *   timer interrupt      a tick (timer.c); from user code also the end of its time slice
+ *   software interrupt   an IPI: another CPU made work for this idle one (cpu.c)
  *   external interrupt   the devices' handlers, through the PLIC (plic.c)
  *   ecall from U-mode    a system call (syscall.c)
  *   any other exception  from U-mode: the process is killed, with a line saying why;
@@ -48,6 +49,10 @@ void trap_handler(struct trapframe *tf) {
       if (!from_user) bkl_acquire(); /* the devices' handlers share the kernel's state */
       irq_dispatch();
       if (!from_user) bkl_release();
+    } else if (irq == IRQ_S_SOFTWARE) {
+      /* An IPI (cpu_kick_idle): acknowledged; an idle CPU then looks for work (proc.c). One that
+         arrives while a process runs is stale (the CPU found its work before it came): nothing to do. */
+      arch_ipi_clear();
     } else if (irq == IRQ_S_TIMER) {
       timer_tick(from_user);
       if (from_user) yield(); /* preemption: the time slice is over */

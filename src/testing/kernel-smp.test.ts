@@ -13,7 +13,14 @@ import { readElfFile } from "../machine/elf.js";
 import { sbiFirmware } from "../machine/firmware/sbi.js";
 import { Machine } from "../machine/machine.js";
 import { qemuAvailable, shimElf } from "./guest-build.js";
-import { kernelAutotestElf, kernelElf, testSummary } from "./kernel.js";
+import {
+  FORKJOIN_SESSION,
+  FORKJOIN_SPLIT_MAX,
+  forkjoinTimes,
+  kernelAutotestElf,
+  kernelElf,
+  testSummary,
+} from "./kernel.js";
 import { runQemu } from "./qemu.js";
 import { runRvisor } from "./rvisor.js";
 
@@ -101,6 +108,19 @@ describe("the guest kernel on several harts of the bare board", () => {
     checkSession(r.stdout);
     assert.equal(r.exitCode, 0);
   });
+
+  it("wakes an idle CPU with an IPI when work appears for it, not at its next tick", async () => {
+    const r = await runRvisor(kernelElf(), {
+      firmware: "sbi",
+      harts: 2,
+      stdin: FORKJOIN_SESSION,
+      maxInsns: MAX_INSNS,
+    });
+    const t = forkjoinTimes(r.stdout);
+    assert.ok(t !== undefined && !t.wrong, r.stdout);
+    assert.ok(t.splitMs < t.aloneMs * FORKJOIN_SPLIT_MAX, `split ${t.splitMs} ms, alone ${t.aloneMs} ms`);
+    assert.equal(r.exitCode, 0);
+  });
 });
 
 describe("the guest kernel on several harts of QEMU", () => {
@@ -121,6 +141,20 @@ describe("the guest kernel on several harts of QEMU", () => {
       timeoutMs: QEMU_TIMEOUT_MS,
     });
     checkSession(r.stdout);
+    assert.equal(r.exitCode, 0);
+  });
+
+  it("runs the fork-join workload right, its IPIs through the boot shim (times are QEMU's own)", {
+    skip: noQemu,
+  }, async () => {
+    const r = await runQemu(kernelElf(), {
+      bios: shimElf,
+      harts: 2,
+      stdin: FORKJOIN_SESSION,
+      timeoutMs: QEMU_TIMEOUT_MS,
+    });
+    const t = forkjoinTimes(r.stdout);
+    assert.ok(t !== undefined && !t.wrong, r.stdout);
     assert.equal(r.exitCode, 0);
   });
 });

@@ -57,3 +57,31 @@ function requireBuilt(path: string): string {
   }
   return path;
 }
+
+/**
+ * A session timing the kernel's `forkjoin` on two CPUs: 6 rounds of counting the primes below 12000
+ * (9.5 ms of guest time each) twice, alone, then split with a forked child. Split rounds cost a fork
+ * (about 4.5 ms: the kernel copies byte by byte) and one count when an idle CPU takes new work at
+ * once — about 0.73 of the alone time under the icount clock — but about 1.07 when it finds the work
+ * only at its next tick (the child waits for the idle CPU's tick, the parent for its own): the wake-up
+ * IPI is the difference (guest/kernel/README.md).
+ */
+export const FORKJOIN_SESSION = "run forkjoin 6 12000\nshutdown\n";
+/** The most split/alone may be with the wake-up IPI (0.73 measured; 1.07 without it). */
+export const FORKJOIN_SPLIT_MAX = 0.85;
+
+export interface ForkjoinTimes {
+  rounds: number;
+  /** Guest milliseconds for the rounds done alone, and split with a child. */
+  aloneMs: number;
+  splitMs: number;
+  /** A count came out wrong (or a fork failed). */
+  wrong: boolean;
+}
+
+/** What `run forkjoin` printed, or undefined when it printed nothing. */
+export function forkjoinTimes(stdout: string): ForkjoinTimes | undefined {
+  const m = /^forkjoin: (\d+) rounds: alone (\d+) ms, split (\d+) ms(, WRONG)?$/m.exec(stdout);
+  if (!m) return undefined;
+  return { rounds: Number(m[1]), aloneMs: Number(m[2]), splitMs: Number(m[3]), wrong: m[4] !== undefined };
+}

@@ -44,8 +44,9 @@ struct trapframe {
 
 /* ---- start-up ---------------------------------------------------------------------------------- */
 /*
- * Installs the trap vector, enables the supervisor timer interrupt, clears SUM: on every CPU as it comes
- * online (the boot CPU first), with tp already set; `cpu` is its number (the hart id, < NCPU).
+ * Installs the trap vector, enables the supervisor timer and software (IPI) interrupts, clears SUM: on
+ * every CPU as it comes online (the boot CPU first), with tp already set; `cpu` is its number (the hart
+ * id, < NCPU).
  */
 void arch_init(int cpu);
 
@@ -65,8 +66,19 @@ __attribute__((noreturn)) void arch_trap_return(struct trapframe *tf);
 /* ---- interrupts -------------------------------------------------------------------------------- */
 void arch_irq_enable(void);
 void arch_irq_disable(void);
-/* Waits for an interrupt with interrupts enabled; the interrupt is handled before this returns. */
+/*
+ * Waits for an interrupt and handles it (trap_handler runs) before returning; called with interrupts
+ * off, and returns with them off. An interrupt that became pending since they were turned off (an IPI
+ * sent after the caller last looked for work) ends the wait at once: it is never lost in between.
+ */
 void arch_idle(void);
+/*
+ * Inter-processor interrupts (SBI IPI): arch_ipi_send gives hart `hartid` a supervisor software
+ * interrupt; arch_ipi_clear acknowledges the calling hart's (clears sip.SSIP, or its PV form), as the
+ * trap handler does on taking one.
+ */
+void arch_ipi_send(unsigned long hartid);
+void arch_ipi_clear(void);
 
 /* ---- address spaces ---------------------------------------------------------------------------- */
 /* Makes the page table rooted at physical `root` the current one (Sv32, ASID 0) and flushes the TLB. */

@@ -17,7 +17,7 @@ void arch_init(int cpu) {
   csr_write(sscratch, 0);
   csr_write(stvec, (uintptr_t)arch_trap_vector);
   csr_clear(sstatus, MSTATUS_SIE | MSTATUS_SUM);
-  csr_write(sie, SIP_STIP | MIP_SEIP); /* timer, and external interrupts through the PLIC */
+  csr_write(sie, SIP_SSIP | SIP_STIP | MIP_SEIP); /* IPIs, timer, external interrupts through the PLIC */
   sbi_common_init();
 }
 
@@ -38,13 +38,17 @@ void arch_irq_disable(void) { csr_clear(sstatus, SSTATUS_SIE); }
 
 void arch_idle(void) {
   /*
-   * wfi with SIE = 0 would wake but not trap; enabling SIE around it lets the pending interrupt be
-   * taken (and handled by trap_handler) before we turn interrupts off again.
+   * wfi with SIE = 0: it wakes on any interrupt pending and enabled in sie, whatever SIE says (the
+   * privileged spec), and at once when one already is — so an IPI sent after the caller looked for work
+   * is not lost, as it would be if SIE were on first (taken, then a wfi waiting for the next one).
+   * Then SIE on for a moment takes the interrupt: trap_handler runs.
    */
-  arch_irq_enable();
   wfi();
+  arch_irq_enable();
   arch_irq_disable();
 }
+
+void arch_ipi_clear(void) { csr_clear(sip, SIP_SSIP); }
 
 void arch_set_satp(uintptr_t root) {
   csr_write(satp, SATP_MODE_SV32 | (root >> 12));

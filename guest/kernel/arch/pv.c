@@ -281,6 +281,12 @@ void arch_irq_enable(void) {
 
 void arch_irq_disable(void) { shared()->mask = 1; }
 
+/*
+ * The software event (an IPI: SBI IPI raised it) is acknowledged in the shared page, as sip.SSIP
+ * natively: the guest clears its own pending bit, atomically, since the hypervisor sets bits there.
+ */
+void arch_ipi_clear(void) { __atomic_fetch_and(&shared()->pending, ~(uint32_t)SIP_SSIP, __ATOMIC_SEQ_CST); }
+
 void arch_idle(void) {
   /* The batch, then: unmask, wait for an event and deliver it (trap_handler runs) before returning. */
   submit(pv_cpu(), PV_BLOCK, 0, 0);

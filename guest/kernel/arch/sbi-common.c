@@ -1,8 +1,8 @@
 /*
  * The part of the arch interface that is the same natively and paravirtualized: time is the `time`
- * counter (readable from any mode), and the timer, the console, power-off and the CPUs (HSM) are SBI
- * calls — a PV kernel keeps using the standard TIME, DBCN, SRST and HSM extensions (docs/pv-abi.md) —
- * and so is the event-channel send of rvisor's store ring, which every mode reaches the same way.
+ * counter (readable from any mode), and the timer, the console, power-off, the CPUs (HSM) and IPIs are
+ * SBI calls — a PV kernel keeps using the standard TIME, DBCN, SRST, HSM and IPI extensions
+ * (docs/pv-abi.md) — and so is the event-channel send of rvisor's store ring, which every mode reaches the same way.
  */
 #include <csr.h>
 #include <sbi.h>
@@ -48,6 +48,9 @@ void arch_shutdown(int failed) {
   sbi_system_reset(SBI_SRST_TYPE_SHUTDOWN, failed ? SBI_SRST_REASON_SYSTEM_FAILURE : SBI_SRST_REASON_NONE);
   sbi_shutdown(); /* a firmware without SRST */
 }
+
+/* A mask of one hart, based at it: any hart id fits. */
+void arch_ipi_send(unsigned long hartid) { sbi_send_ipi(1, hartid); }
 
 long arch_cpu_start(unsigned long hartid, uintptr_t entry, unsigned long opaque) {
   return sbi_hart_start(hartid, entry, opaque).error;
