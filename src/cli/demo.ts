@@ -98,7 +98,7 @@ const OUTRO = [
   "rvisor console <dom> (Ctrl-] leaves), rvisor sched-credit -d <dom> -w 1024, rvisor store ls /local/domain.",
   "Next: rvisor run <elf> [--stats] runs any guest (try build/guest/programs/echo.elf); rvisor run --mode",
   "trap|bt|hvm build/guest/kernel/kernel.elf gives you the kernel's shell inside a domain, --domain specs start",
-  "several; rvisor info shows the board, npm test runs the test suite (with differential tests against",
+  "several; rvisor info shows the host and board, npm test runs the test suite (with differential tests against",
   "QEMU), npm run bench compares speed with QEMU.",
 ];
 
