@@ -1,19 +1,25 @@
 /**
  * What a domain is built from, and the parts of building it that need no scheduler: the spec's checks,
- * the kernel image and device tree put into guest RAM, the disks opened, and the devices — virtio-blk,
- * virtio-console, virtio-net, virtio-balloon in the virtio-mmio slots in that order — and the store ring
- * attached. Hypervisor.createDomain / buildDomain (hypervisor.ts) call these around what is theirs: ids,
- * frames, vCPUs and the scheduler.
+ * the kernel image and device tree put into guest RAM, the disks opened, its memory (the P2M), an hvm
+ * domain's G-stage, each vCPU's shadow MMU, and the devices — virtio-blk, virtio-console, virtio-net,
+ * virtio-balloon in the virtio-mmio slots in that order — and the store ring attached.
+ * Hypervisor.createDomain / buildDomain (hypervisor.ts) call these around what is theirs: ids, the
+ * domain and vCPU tables, TLB fences and the scheduler.
  */
 import type { ConsoleBackend } from "../machine/devices/console.js";
 import { ElfError, type ElfImage } from "../machine/elf.js";
 import { DRAM_BASE, VIRTIO_COUNT } from "../machine/memory-map.js";
 import { PAGE_SIZE } from "../machine/params.js";
+import type { Ram } from "../machine/ram.js";
 import { DomainDevices } from "./devices.js";
 import type { Domain, DomainMode } from "./domain.js";
 import { EventChannel, SharedPage, STORE_RING_IRQ, STORE_RING_PORT } from "./event-channel.js";
 import { guestFdt } from "./guest-fdt.js";
 import type { GuestFrame } from "./memory/addresses.js";
+import type { FrameAllocator } from "./memory/frames.js";
+import { GStage, type GStageRoots } from "./memory/gstage.js";
+import { P2m } from "./memory/p2m.js";
+import { ShadowMmu, type ShadowPool } from "./memory/shadow.js";
 import { createBalloon } from "./resize.js";
 import type { DomainId } from "./scheduler/interface.js";
 import { VirtioBlk } from "./virtio/blk.js";
@@ -229,4 +235,47 @@ export function openDisks(domain: string, disks: readonly DomainDisk[], otherDev
     throw e;
   }
   return open;
+}
+
+/**
+ * A new domain's P2M with RAM behind the build's gfns (its first ramFrames when it names none). Throws
+ * OutOfFramesError, taking nothing, when the host is full; the disks opened for it are closed then.
+ */
+export function takeMemory(
+  id: DomainId,
+  allocator: FrameAllocator,
+  b: DomainBuild,
+  disks: readonly OpenDisk[],
+): P2m {
+  const p2m = new P2m(id, allocator, b.maxFrames);
+  try {
+    if (b.populate === undefined) p2m.populate(b.ramFrames);
+    else p2m.addBack(b.populate);
+  } catch (e) {
+    for (const disk of disks) disk.backend.close();
+    throw e;
+  }
+  return p2m;
+}
+
+/**
+ * A vCPU's shadow MMU: one address space for trap and bt (every sfence.vma flushes); for pv, up to
+ * `pvShadowSets` kept and built in full, with the guest's pinned page-table pages read-only.
+ */
+export function vcpuShadow(pool: ShadowPool, d: Domain, pvShadowSets: number): ShadowMmu {
+  const pv = d.pv;
+  return new ShadowMmu(
+    pool,
+    d.mem,
+    pv === undefined
+      ? { maxSets: 1 }
+      : { maxSets: pvShadowSets, readOnly: (gfn) => pv.pinned.has(gfn), track: true, eager: true },
+  );
+}
+
+/** An hvm domain's G-stage tables, on a root taken from the host's reserved region (checked free before). */
+export function newGStage(roots: GStageRoots, allocator: FrameAllocator, ram: Ram): GStage {
+  const root = roots.take();
+  if (root === undefined) throw new Error("G-stage root vanished");
+  return new GStage(allocator, ram, root);
 }

@@ -39,13 +39,7 @@ import {
   PRIV_S,
   PRIV_U,
 } from "../machine/isa/csr-defs.js";
-import {
-  type ClockKind,
-  type Engine,
-  Machine,
-  type MachineExit,
-  type RunOptions,
-} from "../machine/machine.js";
+import { Machine, type MachineExit, type RunOptions } from "../machine/machine.js";
 import { CLINT_MSIP } from "../machine/memory-map.js";
 import { PAGE_SIZE, TIMEBASE_HZ } from "../machine/params.js";
 import { bounce, interruptToTake } from "./bounce.js";
@@ -60,20 +54,23 @@ import {
   DomainConfigError,
   type DomainSpec,
   loadKernel,
+  newGStage,
   openDisks,
   otherVirtio,
+  takeMemory,
+  vcpuShadow,
 } from "./domain-build.js";
 import { COUNTERS_ALL, COUNTERS_TIME_TRAPS } from "./guest-time.js";
 import { loadHvmVcpu, saveHvmVcpu, VS_IRQS, vmidOf } from "./hvm.js";
 import { FrameAllocator } from "./memory/frames.js";
-import { GSTAGE_ROOT_FRAMES, GStage, GStageRoots } from "./memory/gstage.js";
+import { GSTAGE_ROOT_FRAMES, GStageRoots } from "./memory/gstage.js";
 import { GuestMemory } from "./memory/guest-memory.js";
-import { P2m } from "./memory/p2m.js";
-import { ShadowExhaustedError, ShadowMmu, ShadowPool } from "./memory/shadow.js";
+import { ShadowExhaustedError, ShadowPool } from "./memory/shadow.js";
+import type { HypervisorOptions } from "./options.js";
 import { PvState, pvEnabled, SH_PENDING, sharedRead, sharedWrite } from "./pv.js";
 import { SchedulerDriver } from "./scheduler/driver.js";
 import type { DomainId, Scheduler, VcpuId } from "./scheduler/interface.js";
-import { createScheduler, DEFAULT_SCHEDULER, type SchedulerName } from "./scheduler/registry.js";
+import { createScheduler, DEFAULT_SCHEDULER } from "./scheduler/registry.js";
 import { Vcpu } from "./vcpu.js";
 
 export {
@@ -84,40 +81,10 @@ export {
   type NicSpec,
 } from "./domain-build.js";
 
+export { CONTROL_DOMAIN, type HypervisorOptions, QUIRKS, type Quirk } from "./options.js";
+
 const NS_PER_TICK = 1e9 / TIMEBASE_HZ;
 const MiB = 1024 * 1024;
-
-export interface HypervisorOptions {
-  /** Host harts (pCPUs). Default 2. */
-  pcpus?: number;
-  /** Host RAM in MiB: every domain's memory plus shadow tables. Default 256. */
-  hostMemoryMiB?: number;
-  engine?: Engine;
-  clock?: ClockKind;
-  scheduler?: SchedulerName;
-  /** Guest address spaces whose shadows a PV vCPU keeps (trap mode keeps one: sfence flushes). */
-  pvShadowSets?: number;
-  /** When every vCPU is blocked and no timer is armed: end the run (default) or wait for input. */
-  onIdle?: "exit" | "wait";
-  /** Host CPU quirks (see Hart.quirkSensitiveRead): "sensitive-unprivileged". */
-  quirks?: readonly Quirk[];
-  /**
-   * A host that outlives its domains (the daemon): it runs with none, and the last one ending does not
-   * end the run. Default false: the run ends when every domain has.
-   */
-  persistent?: boolean;
-  /**
-   * hvm domains that can exist at once: each needs a 16 KiB-aligned G-stage root, kept in a region
-   * reserved at the start of host RAM (16 KiB each). Default 8.
-   */
-  hvmDomains?: number;
-}
-
-export const QUIRKS = ["sensitive-unprivileged"] as const;
-export type Quirk = (typeof QUIRKS)[number];
-
-/** The control domain's entry in listings: it runs no guest code. */
-export const CONTROL_DOMAIN = { id: 0, name: "Domain-0" } as const;
 
 export class Hypervisor implements DispatcherHost, MonitorHost {
   readonly machine: Machine;
@@ -249,15 +216,7 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       throw new DomainConfigError(`${name}: every G-stage root is in use (the host's hvmDomains limit)`);
     // Before anything is taken: a bad image changes nothing.
     const disks = openDisks(name, b.disks ?? [], otherVirtio(b));
-    const p2m = new P2m(id, this.allocator, b.maxFrames);
-    try {
-      // Throws OutOfFramesError, taking nothing, when the host is full.
-      if (b.populate === undefined) p2m.populate(b.ramFrames);
-      else p2m.addBack(b.populate);
-    } catch (e) {
-      for (const disk of disks) disk.backend.close();
-      throw e;
-    }
+    const p2m = takeMemory(id, this.allocator, b, disks);
     this.nextDomId++;
     const mem = new GuestMemory(p2m, this.machine.ram);
     // A gfn that changes its host frame (or loses it) must not stay reachable through any shadow.
@@ -268,13 +227,10 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
       d.gstage?.clear();
       this.flushTlbs(d);
     });
-    const nvcpus = b.vcpus;
     const d = new Domain(id, name, b.mode, p2m, mem, b.console ?? new BufferConsole());
     if (b.mode === "pv") d.pv = new PvState();
     if (b.mode === "hvm") {
-      const root = this.gstageRoots.take();
-      if (root === undefined) throw new Error("G-stage root vanished");
-      d.gstage = new GStage(this.allocator, this.machine.ram, root);
+      d.gstage = newGStage(this.gstageRoots, this.allocator, this.machine.ram);
       this.flushTlbs(d); // its VMID may be reused (the id mod 128): no entry of an earlier domain may stay
     }
     attachDevices(d, b, disks, (i, level) => {
@@ -285,16 +241,8 @@ export class Hypervisor implements DispatcherHost, MonitorHost {
     });
     this.domains.set(id, d);
     this.scheduler.addDomain(id, { weight: b.weight ?? 256, cap: b.cap ?? 0 });
-    for (let i = 0; i < nvcpus; i++) {
-      const pv = d.pv;
-      const shadow = new ShadowMmu(
-        this.pool,
-        mem,
-        pv === undefined
-          ? { maxSets: 1 }
-          : { maxSets: this.pvShadowSets, readOnly: (gfn) => pv.pinned.has(gfn), track: true, eager: true },
-      );
-      const v = new Vcpu(this.nextVcpuId++, i, d, shadow);
+    for (let i = 0; i < b.vcpus; i++) {
+      const v = new Vcpu(this.nextVcpuId++, i, d, vcpuShadow(this.pool, d, this.pvShadowSets));
       d.vcpus.push(v);
       this.vcpus.set(v.id, v);
       this.scheduler.addVcpu(v.id, id);
