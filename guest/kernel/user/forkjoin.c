@@ -10,20 +10,6 @@
  */
 #include "user.h"
 
-static int primes_below(unsigned limit) {
-  int count = 0;
-  for (unsigned n = 2; n < limit; n++) {
-    int prime = 1;
-    for (unsigned d = 2; d * d <= n; d++)
-      if (n % d == 0) {
-        prime = 0;
-        break;
-      }
-    count += prime;
-  }
-  return count;
-}
-
 int main(int argc, char **argv) {
   int rounds = argc > 1 && argv[1][0] != '-' ? atoi(argv[1]) : 20;
   unsigned limit = argc > 2 && argv[2][0] != '-' ? (unsigned)atoi(argv[2]) : 3000;

@@ -66,3 +66,17 @@ int quiet(int argc, char **argv) {
     if (strcmp(argv[i], "-q") == 0) return 1;
   return 0;
 }
+
+int primes_below(unsigned limit) {
+  int count = 0;
+  for (unsigned n = 2; n < limit; n++) {
+    int prime = 1;
+    for (unsigned d = 2; d * d <= n; d++)
+      if (n % d == 0) {
+        prime = 0;
+        break;
+      }
+    count += prime;
+  }
+  return count;
+}

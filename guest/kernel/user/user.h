@@ -30,5 +30,7 @@ void flush(void);
 int atoi(const char *s);
 /* Whether `-q` (quiet: print only failures) is among the arguments. */
 int quiet(int argc, char **argv);
+/* The primes below `limit`, by trial division: the CPU-bound work of `work` and `forkjoin`. */
+int primes_below(unsigned limit);
 
 #endif
