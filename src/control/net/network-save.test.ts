@@ -12,28 +12,11 @@ import type { DomainMode } from "../../hypervisor/domain.js";
 import { Hypervisor } from "../../hypervisor/hypervisor.js";
 import { restoreDomain, saveDomain } from "../../hypervisor/save/domain.js";
 import { decodeDomainImage, encodeDomainImage } from "../../hypervisor/save/domain-image.js";
+import { CountingConsole } from "../../hypervisor/save/test-support.js";
 import { INT_USED_BUFFER, REG_INTERRUPT_STATUS } from "../../hypervisor/virtio/mmio.js";
 import type { VirtioNet } from "../../hypervisor/virtio/net.js";
-import { BufferConsole, type ConsoleBackend } from "../../machine/devices/console.js";
 import { kernelElf, kernelPvElf } from "../../testing/kernel.js";
 import { VirtualSwitch } from "./switch.js";
-
-/** Counts the input bytes the guest took (a restored guest's console gets the rest). */
-class CountingConsole implements ConsoleBackend {
-  readonly buffer: BufferConsole;
-  taken = 0;
-  constructor(input: string) {
-    this.buffer = new BufferConsole(input);
-  }
-  write(b: number): void {
-    this.buffer.write(b);
-  }
-  read(): number {
-    const b = this.buffer.read();
-    if (b >= 0) this.taken++;
-    return b;
-  }
-}
 
 const STEP = 200; // instructions between looks at the guests
 const LIMIT = 20_000_000;

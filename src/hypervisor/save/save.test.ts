@@ -16,6 +16,7 @@ import type { VirtioDevice } from "../virtio/device.js";
 import { restoreDomain, saveDomain } from "./domain.js";
 import { decodeDomainImage, encodeDomainImage } from "./domain-image.js";
 import { memoryHash, memoryStateHash } from "./memory.js";
+import { CountingConsole } from "./test-support.js";
 
 /** One pCPU: the run's instruction count is the domain's own. */
 function uninterrupted(mode: DomainMode): { text: string; retired: number } {
@@ -29,23 +30,6 @@ function uninterrupted(mode: DomainMode): { text: string; retired: number } {
 
 function toBytes(chunks: Uint8Array[]): Buffer {
   return Buffer.concat(chunks);
-}
-
-/** A console that counts the input bytes the guest took (a restored guest's console gets the rest). */
-class CountingConsole implements ConsoleBackend {
-  readonly buffer: BufferConsole;
-  taken = 0;
-  constructor(input: string) {
-    this.buffer = new BufferConsole(input);
-  }
-  write(b: number): void {
-    this.buffer.write(b);
-  }
-  read(): number {
-    const b = this.buffer.read();
-    if (b >= 0) this.taken++;
-    return b;
-  }
 }
 
 describe("save and restore", () => {

@@ -18,6 +18,7 @@ import { DomainConfigError, Hypervisor } from "../hypervisor.js";
 import { restoreDomain, saveDomain } from "./domain.js";
 import { decodeDomainImage, encodeDomainImage } from "./domain-image.js";
 import { memoryHash, memoryStateHash } from "./memory.js";
+import { CountingConsole } from "./test-support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rvisor-save-virtio-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,23 +26,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const blank = join(dir, "blank.img");
 writeFileSync(blank, Buffer.alloc(256 * 512));
 const INPUT = `${["blk write 9 written before or after", "blk read 9", "test blk", "shutdown"].join("\n")}\n`;
-
-/** Counts the input bytes the guest took (the restored guest's console gets the rest). */
-class CountingConsole implements ConsoleBackend {
-  readonly buffer: BufferConsole;
-  taken = 0;
-  constructor(input: string) {
-    this.buffer = new BufferConsole(input);
-  }
-  write(b: number): void {
-    this.buffer.write(b);
-  }
-  read(): number {
-    const b = this.buffer.read();
-    if (b >= 0) this.taken++;
-    return b;
-  }
-}
 
 function start(mode: DomainMode, disk: string, console: ConsoleBackend) {
   const hv = new Hypervisor({ pcpus: 1, hostMemoryMiB: 64 });
