@@ -16,7 +16,7 @@
  */
 import type { Command } from "commander";
 import type { BlockDevice, DomainInfo, NetworkDevice } from "../control/daemon/api.js";
-import { DaemonApiError } from "../control/daemon/client.js";
+import { DaemonApiError, type RvisordClient } from "../control/daemon/client.js";
 import { CONTROL_DOMAIN } from "../hypervisor/hypervisor.js";
 import { UsageError } from "./options.js";
 import { type CommandContext, json, type SocketOption } from "./toolstack-context.js";
@@ -195,33 +195,37 @@ export function registerDomainCommands(program: Command, ctx: CommandContext): v
       }),
     );
 
-  program
-    .command("block-list")
-    .description("a domain's disks as the store describes them (xl block-list)")
-    .argument("<dom...>", "domains (names or ids)")
-    .option("--json", "as JSON")
-    .option("--socket <path>", socketHelp)
-    .action(
-      verb(async (doms: string[], o: SocketOption & { json?: boolean }) => {
-        const c = client(o);
-        const { rows, failed } = await perDomain(doms, (d) => c.blockDevices(d));
-        out(o.json ? json(rows) : formatBlockList(rows));
-        return failed ? 1 : 0;
-      }),
-    );
-
-  program
-    .command("network-list")
-    .description("a domain's vifs as the store describes them (xl network-list)")
-    .argument("<dom...>", "domains (names or ids)")
-    .option("--json", "as JSON")
-    .option("--socket <path>", socketHelp)
-    .action(
-      verb(async (doms: string[], o: SocketOption & { json?: boolean }) => {
-        const c = client(o);
-        const { rows, failed } = await perDomain(doms, (d) => c.networkDevices(d));
-        out(o.json ? json(rows) : formatNetworkList(rows));
-        return failed ? 1 : 0;
-      }),
-    );
+  // xl block-list / network-list: the same verb over two kinds of device.
+  const deviceList = <T>(
+    name: string,
+    description: string,
+    fetch: (c: RvisordClient, dom: string) => Promise<T[]>,
+    format: (rows: T[]) => string,
+  ) =>
+    program
+      .command(name)
+      .description(description)
+      .argument("<dom...>", "domains (names or ids)")
+      .option("--json", "as JSON")
+      .option("--socket <path>", socketHelp)
+      .action(
+        verb(async (doms: string[], o: SocketOption & { json?: boolean }) => {
+          const c = client(o);
+          const { rows, failed } = await perDomain(doms, (d) => fetch(c, d));
+          out(o.json ? json(rows) : format(rows));
+          return failed ? 1 : 0;
+        }),
+      );
+  deviceList(
+    "block-list",
+    "a domain's disks as the store describes them (xl block-list)",
+    (c, d) => c.blockDevices(d),
+    formatBlockList,
+  );
+  deviceList(
+    "network-list",
+    "a domain's vifs as the store describes them (xl network-list)",
+    (c, d) => c.networkDevices(d),
+    formatNetworkList,
+  );
 }
