@@ -170,17 +170,25 @@ export function attachDevices(tools: Connection, e: Entry, d: Domain, log: (line
     );
   tools.write(`${wellKnown.vmPath(e.stored.uuid)}/start_time`, (e.startTime / 1000).toFixed(2));
   syncDeviceStates(tools, d, e.stored.config);
+  // Each status change is told from inside the guest's exit: the store is written once it has returned,
+  // once for however many changes that exit (or that round) made.
+  let queued = false;
+  const changed = () => {
+    if (queued) return;
+    queued = true;
+    setImmediate(() => {
+      queued = false;
+      if (d.alive && e.domain === d) syncDeviceStates(tools, d, e.stored.config);
+    });
+  };
+  for (const t of d.devices?.virtio ?? []) if (t !== undefined) t.onStatus = changed;
 }
 
 /** The domain is going: its backend directories leave the store (the rest goes with its home and /vm). */
 export function detachDevices(tools: Connection, e: Entry, d: Domain): void {
+  for (const t of d.devices?.virtio ?? []) if (t !== undefined) t.onStatus = undefined;
   removeDeviceTree(tools, d.id);
   e.startTime = undefined;
-}
-
-/** Brings every live domain's device states up to date (the daemon does it every second). */
-export function syncAllDevices(tools: Connection, entries: Iterable<Entry>): void {
-  for (const e of entries) if (e.domain?.alive) syncDeviceStates(tools, e.domain, e.stored.config);
 }
 
 /** Whether a saved domain had hvc0 (a restore then gives it one again, in the same slot). */

@@ -71,7 +71,7 @@ import {
   type StoredDomain,
 } from "./api.js";
 import { ConsoleLog } from "./console-log.js";
-import { attachDevices, detachDevices, hasPvConsole, syncAllDevices } from "./device-tree.js";
+import { attachDevices, detachDevices, hasPvConsole } from "./device-tree.js";
 import { affinityOf, bootargsOf, disksOf, type Entry, HV_MODES, newEntry } from "./entry.js";
 import { checkSettings, HostLifecycle, refuseIfSaved } from "./host-lifecycle.js";
 import { ApiError, clearStaleSocket, isLoopback, readBody, send } from "./http.js";
@@ -127,8 +127,6 @@ export class Rvisord implements RoutesHost {
   private readonly entries = new Map<string, Entry>();
   private running: Promise<MachineExit> | undefined;
   private stopping: Promise<void> | undefined;
-  /** Keeps the store's device states up to date with the virtio devices' (device-tree.ts). */
-  private syncTimer: NodeJS.Timeout | undefined;
   /** When the daemon started (ms since the epoch). */
   private readonly startTime = Date.now();
   /** domainEnded's work under way (a stop waits for it). */
@@ -210,8 +208,6 @@ export class Rvisord implements RoutesHost {
       d.db.close();
       throw e;
     }
-    d.syncTimer = setInterval(() => syncAllDevices(d.tools, d.entries.values()), 1000);
-    d.syncTimer.unref();
     d.running = d.hv.run();
     d.running.catch((e: unknown) => d.log(`rvisord: the hypervisor stopped: ${(e as Error).stack}`));
     d.log(
@@ -246,7 +242,6 @@ export class Rvisord implements RoutesHost {
     }
     this.stopping = (async () => {
       this.log("rvisord: stopping");
-      clearInterval(this.syncTimer);
       // While the hypervisor still runs: guests power off, and a teardown waits for the scheduler.
       await this.lifecycle.stopDomains().catch(async (e: unknown) => {
         this.log(`rvisord: stopping: ${(e as Error).stack}; destroying every domain`);

@@ -161,7 +161,13 @@ describe("rvisord's xl verbs", () => {
     assert.equal((await c.storeRead(`/local/domain/${id}/console/type`)).value, "xenconsoled");
     assert.match((await c.storeRead(`/vm/${(await c.domain("web")).uuid}/start_time`)).value, /^\d+\.\d\d$/);
 
-    // The guest's drivers are up (it printed its prompt): both ends are Connected (4).
+    // The guest's drivers are up (it printed its prompt): both ends are Connected (4), written when the
+    // transports reported DRIVER_OK, before any listing asks.
+    for (const node of [
+      `/local/domain/0/backend/vbd/${id}/51712/state`,
+      `/local/domain/${id}/device/vif/0/state`,
+    ])
+      assert.equal((await c.storeRead(node)).value, "4", node);
     const blocks = await rvisor("block-list", "web");
     assert.equal(blocks.code, 0, blocks.stderr);
     assert.equal(

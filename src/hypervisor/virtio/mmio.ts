@@ -139,7 +139,13 @@ export class VirtioMmio implements Device, VirtioTransport {
   readonly stats: VirtioMmioStats = { notifies: 0, ignoredNotifies: 0, interrupts: 0, errors: 0 };
   /** The last error that set DEVICE_NEEDS_RESET (until the next reset). */
   lastError: string | undefined;
-  private status = 0;
+  /**
+   * Told each time the status register changes (driver writes, a reset, DEVICE_NEEDS_RESET), from
+   * inside the exit that changed it: a toolstack mirroring device states (Xen's XenbusState nodes)
+   * listens here instead of polling.
+   */
+  onStatus: ((status: number) => void) | undefined;
+  private statusReg = 0;
   private deviceFeaturesSel = 0;
   private driverFeaturesSel = 0;
   private driverFeatures = [0, 0];
@@ -213,7 +219,17 @@ export class VirtioMmio implements Device, VirtioTransport {
 
   /** The status register, as the driver reads it. */
   get statusBits(): number {
-    return this.status;
+    return this.statusReg;
+  }
+
+  private get status(): number {
+    return this.statusReg;
+  }
+
+  private set status(v: number) {
+    if (v === this.statusReg) return;
+    this.statusReg = v;
+    this.onStatus?.(v);
   }
 
   // ── save/restore ────────────────────────────────────────────────────────────────────────────
