@@ -80,6 +80,7 @@ describe("rvisor daemon --on-stop save, SIGTERMed and started again", () => {
     daemons.push(first);
     await waitFor("the daemon", () => c.info());
     assert.match(await ok("host-info"), /^on_stop +: save\nstop_timeout +: 30 s\n/m);
+    const before = new Map<string, string>();
     for (const [name, mode, kernel] of [
       ["c-trap", "trap", "kernel.elf"],
       ["c-pv", "pv", "kernel-pv.elf"],
@@ -90,13 +91,11 @@ describe("rvisor daemon --on-stop save, SIGTERMed and started again", () => {
         `name = "${name}"\ntype = "${mode}"\nkernel = "${kernels}/${kernel}"\nmemory = 32\nextra = "-- run work 2 ${ROUNDS}"\n`,
       );
       await ok("create", cfg);
-    }
-    const before = new Map<string, string>();
-    for (const name of ["c-trap", "c-pv"]) {
+      // Paused once part way (before the next is created, so neither can finish while the other is
+      // awaited), and what it printed up to the save can be read: it comes back paused.
       await waitFor(`${name} part way`, async () =>
         rounds((await c.console(name)).text) >= 4 ? true : undefined,
       );
-      // Paused at once, so what it printed up to the save can be read: it comes back paused.
       await c.pause(name);
       before.set(name, await ok("console", name));
       assert.ok(!before.get(name)?.includes(RESULT), `${name} part way`);
